@@ -1,0 +1,66 @@
+Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_id")
+  Janssen Server: with allowAllValueForRevokeEndpoint=true, the value `all` revokes every token
+  of the authenticated client. The documentation says `token_type_hint=all`, the code keys on
+  `token=all`; the catalogue sends both and records which spelling works.
+
+  @rule:jans-all-enabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
+  Scenario: token=all with token_type_hint=all revokes every token of the client
+    `token_type_hint=all` (the documented form; send `token=all&token_type_hint=all`, which the
+    Janssen code also accepts) revokes every token of the authenticated client, across all its
+    grants: 200.
+
+    Given the setting allowAllValueForRevokeEndpoint is true
+    And an access token and a refresh token from one grant of the primary client
+    And an access token and a refresh token from a second grant of the primary client
+    And an access token and a refresh token from one grant of the other client
+    When the primary client sends the revocation form "token=all&token_type_hint=all"
+    Then the response status is 200
+    And every token of the primary client is inactive
+
+  @rule:jans-all-own-client @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
+  Scenario: Revoking all tokens of the client leaves the other client's tokens active
+    The all-revocation leaves every other client's tokens active.
+
+    Given the setting allowAllValueForRevokeEndpoint is true
+    And an access token and a refresh token from one grant of the primary client
+    And an access token and a refresh token from a second grant of the primary client
+    And an access token and a refresh token from one grant of the other client
+    When the primary client sends the revocation form "token=all&token_type_hint=all"
+    Then the response status is 200
+    And every token of the other client is still active
+
+  @rule:jans-all-disabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=false
+  Scenario: With allowAllValueForRevokeEndpoint=false the all request revokes nothing
+    The same request revokes nothing except a token literally named by `token`: 200, all of the
+    client's tokens stay active.
+
+    Given the setting allowAllValueForRevokeEndpoint is false
+    And an access token and a refresh token from one grant of the primary client
+    And an access token and a refresh token from a second grant of the primary client
+    When the primary client sends the revocation form "token=all&token_type_hint=all"
+    Then the response status is 200
+    And every token of the primary client is still active
+
+  @rule:jans-all-variants @INFO @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
+  Scenario: Record whether token_type_hint=all with a real token value revokes every token
+    Which of the two spellings the server honours: `token_type_hint=all` with a real token value
+    (documentation), `token=all` without a hint (Janssen code).
+
+    Given the setting allowAllValueForRevokeEndpoint is true
+    And an access token and a refresh token from one grant of the primary client
+    And an access token and a refresh token from a second grant of the primary client
+    When the primary client sends the revocation form "token={the access token}&token_type_hint=all"
+    Then record whether the second access token is still active
+    And record whether the second refresh token is still active
+
+  @rule:jans-all-variants @INFO @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
+  Scenario: Record whether token=all without a hint revokes every token
+    Which of the two spellings the server honours: `token_type_hint=all` with a real token value
+    (documentation), `token=all` without a hint (Janssen code).
+
+    Given the setting allowAllValueForRevokeEndpoint is true
+    And an access token and a refresh token from one grant of the primary client
+    And an access token and a refresh token from a second grant of the primary client
+    When the primary client sends the revocation form "token=all"
+    Then record whether the access token is still active
+    And record whether the second refresh token is still active

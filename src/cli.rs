@@ -1,0 +1,128 @@
+//! Command-line parsing (clap) and the fixed exit-code table. Each subcommand's raw arguments
+//! are resolved into a validated plan by the module that runs it.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes of every `revspec` command.
+pub mod exit {
+    /// Conformant / success.
+    pub const OK: i32 = 0;
+    /// Rule failures (MUST, or SHOULD with --strict), or missed load thresholds.
+    pub const FAILURES: i32 = 1;
+    /// Usage, profile or configuration error.
+    pub const USAGE: i32 = 2;
+    /// Target unreachable, or token minting failed.
+    pub const UNREACHABLE: i32 = 3;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "revspec",
+    version,
+    about = "Checks and load-tests OAuth 2.0 token revocation endpoints (RFC 7009 + Janssen)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the reference server.
+    Serve(ServeArgs),
+    /// Check a target's revocation endpoint against the rule catalogue.
+    Check(CheckArgs),
+    /// List the rules and the scenarios that cover them.
+    List(ListArgs),
+    /// Run a goose load profile against a target.
+    Load(LoadArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub bind: std::net::SocketAddr,
+    /// TOML file with clients, users and settings (default: the built-in demo).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Keep tokens in an embedded database in this directory (default: in memory).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Break exactly the rules of this fault (see --list-faults).
+    #[arg(long)]
+    pub fault: Option<String>,
+    /// Rhai revoke interception script (see scripts/revoke.rhai).
+    #[arg(long)]
+    pub revoke_script: Option<PathBuf>,
+    /// Print every fault with the rule IDs it breaks, and exit.
+    #[arg(long)]
+    pub list_faults: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Target profile (TOML). Without it, the built-in reference server is started and checked.
+    #[arg(long)]
+    pub target: Option<PathBuf>,
+    /// Rule profile: rfc7009, or janssen (rfc7009 plus the Janssen rules).
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Only these rule IDs (repeatable).
+    #[arg(long = "rule")]
+    pub rules: Vec<String>,
+    /// Cucumber tag expression selecting scenarios, e.g. '@MUST and not @serial'.
+    #[arg(long)]
+    pub tags: Option<String>,
+    /// SHOULD-level failures fail the run too.
+    #[arg(long)]
+    pub strict: bool,
+    /// Ledger of known deviations of this target (TOML).
+    #[arg(long)]
+    pub expectations: Option<PathBuf>,
+    /// Where run.json and junit.xml go.
+    #[arg(long, default_value = "reports")]
+    pub report_dir: PathBuf,
+    /// Read the scenarios from this folder instead of the catalogue built into the binary.
+    #[arg(long)]
+    pub features: Option<PathBuf>,
+    /// With no --target: start the reference server with this fault.
+    #[arg(long)]
+    pub fault: Option<String>,
+    /// Print every HTTP exchange of failing scenarios (redacted).
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ListArgs {
+    /// Only the rules of this profile (rfc7009 or janssen).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadArgs {
+    /// Target profile (TOML). Without it, the reference server is started in-process.
+    #[arg(long)]
+    pub target: Option<PathBuf>,
+    /// Load profile (loadtests/NAME.toml).
+    #[arg(long)]
+    pub profile: PathBuf,
+    /// Override the profile's number of users.
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Override the profile's run time (e.g. 30s, 2m).
+    #[arg(long)]
+    pub run_time: Option<String>,
+    /// Where the reports go (default reports/load/<profile>/<timestamp>/).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// An earlier goose JSON report to compare with.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// With no --target: start the reference server with this fault.
+    #[arg(long)]
+    pub fault: Option<String>,
+}

@@ -1,0 +1,157 @@
+//! Fault injection: `revspec serve --fault NAME` makes the reference server break exactly the
+//! rules a fault names, so that the harness itself can be tested (each fault is run through
+//! the whole catalogue and must fail exactly these rule IDs).
+
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! faults {
+    ($($variant:ident = $name:literal, $what:literal, [$($rule:literal),+ $(,)?];)+) => {
+        /// One deliberate deviation of the reference server.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Fault { $(#[doc = $what] $variant,)+ }
+
+        impl Fault {
+            /// Every fault, in a stable order.
+            pub const ALL: &'static [Fault] = &[$(Fault::$variant,)+];
+
+            /// The stable name used on the command line and in reports.
+            pub fn name(self) -> &'static str { match self { $(Fault::$variant => $name,)+ } }
+
+            /// What the server does wrong.
+            pub fn description(self) -> &'static str { match self { $(Fault::$variant => $what,)+ } }
+
+            /// The rule IDs of the catalogue that this fault breaks.
+            pub fn rules(self) -> &'static [&'static str] { match self { $(Fault::$variant => &[$($rule),+],)+ } }
+        }
+    };
+}
+
+faults! {
+    UnknownToken400 = "unknown-token-400", "an unknown token gets 400 invalid_request instead of 200",
+        ["rfc7009-2.2-invalid-token-200", "rfc7009-2.2-idempotent", "jans-all-disabled"];
+    RevokedToken400 = "revoked-token-400", "revoking an already revoked token gets 400",
+        ["rfc7009-2.2-idempotent"];
+    RefreshIgnored = "refresh-ignored", "a refresh token is answered 200 but not revoked",
+        ["rfc7009-2-refresh-revocable"];
+    AccessIgnored = "access-ignored", "an access token is answered 200 but not revoked",
+        ["rfc7009-2-access-revocable"];
+    NoCascadeRt = "no-cascade-rt", "revoking a refresh token leaves the grant's access tokens active",
+        ["rfc7009-2.1-rt-cascade", "jans-grant-cascade-rt"];
+    NoCascadeAt = "no-cascade-at", "revoking an access token leaves the grant's refresh token active",
+        ["jans-grant-cascade-at"];
+    CascadeTooWide = "cascade-too-wide", "revoking one token revokes every grant of the client",
+        ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation"];
+    LazyRevocation = "lazy-revocation", "a revocation takes effect 1.5 s after the 200",
+        ["rfc7009-2.1-immediate"];
+    HintStrict = "hint-strict", "a token_type_hint restricts the lookup to that type",
+        ["rfc7009-2.1-hint-fallback"];
+    UnknownHintRejected = "unknown-hint-rejected", "an unregistered token_type_hint gets 400 unsupported_token_type",
+        ["rfc7009-2.2-unknown-hint-ignored"];
+    TokenOptional = "token-optional", "a request without a token parameter gets 200",
+        ["rfc7009-2.1-token-required"];
+    EmptyTokenAccepted = "empty-token-accepted", "token= (empty) is treated as an unknown token: 200",
+        ["rfc7009-2.1-empty-token"];
+    NoClientAuth = "no-client-auth", "a request without client credentials revokes the token of the client it names",
+        ["rfc7009-2.1-client-auth-required"];
+    WrongSecretAccepted = "wrong-secret-accepted", "a wrong Basic secret is accepted",
+        ["rfc7009-2.1-wrong-secret"];
+    CrossClientAllowed = "cross-client-allowed", "any client may revoke any other client's token",
+        ["rfc7009-2.1-own-tokens-only", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only"];
+    ScopeIgnored = "scope-ignored", "with allowRevokeForOtherClients the revoke_any_token scope is not checked",
+        ["jans-cross-client-no-scope"];
+    OtherClientsSettingIgnored = "other-clients-setting-ignored", "the revoke_any_token scope alone allows cross-client revocation",
+        ["jans-cross-client-scope-only"];
+    CrossClientRefused = "cross-client-refused", "cross-client revocation is refused even when allowed",
+        ["jans-cross-client-allowed"];
+    FlagIgnored = "flag-ignored", "the REVOKE_TOKEN feature flag is ignored by the revocation endpoint",
+        ["jans-flag-disabled"];
+    FlagBeforeAuth = "flag-before-auth", "the feature flag is checked before client authentication",
+        ["jans-flag-auth-first"];
+    EmptyFlagsDisable = "empty-flags-disable", "an empty featureFlags list disables the endpoint",
+        ["jans-flag-empty-means-enabled"];
+    DiscoveryIgnoresFlag = "discovery-ignores-flag", "discovery keeps revocation_endpoint while the flag is disabled",
+        ["jans-flag-disabled-discovery"];
+    OidcDiscoveryOmitsRevocation = "oidc-discovery-omits-revocation", "/.well-known/openid-configuration omits revocation_endpoint",
+        ["jans-discovery-endpoint"];
+    AllTooWide = "all-too-wide", "the all-revocation revokes every client's tokens",
+        ["jans-all-own-client"];
+    AllAlways = "all-always", "token=all revokes every token of the client even when allowAllValueForRevokeEndpoint is false",
+        ["jans-all-disabled"];
+    AllIgnored = "all-ignored", "the all-revocation is never performed",
+        ["jans-all-enabled"];
+    NoWwwAuthenticate = "no-www-authenticate", "a 401 carries no WWW-Authenticate header",
+        ["rfc6749-5.2-invalid-client-scheme", "jans-invalid-client-realm"];
+    NoRealm = "no-realm", "the WWW-Authenticate header has no realm",
+        ["jans-invalid-client-realm"];
+    ErrorNotJson = "error-not-json", "error answers are served as text/plain",
+        ["rfc7009-2.2.1-error-format"];
+    NoCacheHeaders = "no-cache-headers", "a 200 lacks Cache-Control: no-store and Pragma: no-cache",
+        ["jans-success-headers"];
+    DuplicateParamAccepted = "duplicate-param-accepted", "a repeated parameter is accepted (the first value wins)",
+        ["rfc6749-3.2-duplicate-param"];
+    TwoAuthMethodsAccepted = "two-auth-methods-accepted", "Basic and client_secret in the body together are accepted",
+        ["rfc6749-2.3-one-auth-method"];
+    QueryHonoured = "query-honoured", "credentials and token in the URL query of a POST are honoured",
+        ["rfc6749-2.3.1-no-query-credentials"];
+    GetRevokes = "get-revokes", "a GET with the token in the query revokes it",
+        ["rfc7009-2.1-post-only"];
+    JsonAccepted = "json-accepted", "a JSON body is accepted as a revocation",
+        ["rfc7009-2.1-form-only"];
+    PublicClientRejected = "public-client-rejected", "a public client cannot revoke its own token",
+        ["rfc7009-2.1-public-client"];
+    PostAuthBroken = "post-auth-broken", "client_secret_post is published but fails at the revocation endpoint",
+        ["rfc8414-auth-methods"];
+    ScriptIgnored = "script-ignored", "the revoke interception script is never called",
+        ["jans-script-veto"];
+    MetadataOmitsRevocation = "metadata-omits-revocation", "RFC 8414 metadata omits revocation_endpoint",
+        ["rfc8414-revocation-endpoint"];
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Fault {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Fault::ALL
+            .iter()
+            .copied()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("unknown fault '{s}' (see `revspec serve --list-faults`)"))
+    }
+}
+
+/// One line per fault: name, the rule IDs it breaks, what it does.
+pub fn listing() -> String {
+    Fault::ALL
+        .iter()
+        .map(|f| {
+            format!(
+                "{}\t{}\t{}\n",
+                f.name(),
+                f.rules().join(","),
+                f.description()
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for f in Fault::ALL {
+            assert!(seen.insert(f.name()), "duplicate {}", f.name());
+            assert_eq!(f.name().parse::<Fault>().unwrap(), *f);
+        }
+        assert!("nope".parse::<Fault>().unwrap_err().contains("nope"));
+    }
+}
