@@ -4,4 +4,7 @@
 //! turns a run record into its views; `cli` resolves arguments into run plans.
 
 pub mod cli;
+pub mod conformance;
+pub mod report;
 pub mod server;
+pub mod target;

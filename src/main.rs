@@ -22,7 +22,9 @@ fn main() {
     let code = runtime.block_on(async move {
         match cli.command {
             Command::Serve(args) => revspec::server::run_cli(args).await,
-            _ => {
+            Command::Check(args) => revspec::conformance::run_cli(args).await,
+            Command::List(args) => revspec::conformance::list_cli(args),
+            Command::Load(_) => {
                 eprintln!("error: not built yet");
                 exit::USAGE
             }

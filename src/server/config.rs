@@ -216,9 +216,11 @@ impl ServerConfig {
                 ));
             }
             match (c.auth_method, &c.secret) {
-                (AuthMethod::None, Some(_)) => return Err(format!(
+                (AuthMethod::None, Some(_)) => {
+                    return Err(format!(
                     "clients[{i}].secret: a public client (auth_method = \"none\") has no secret"
-                )),
+                ))
+                }
                 (AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost, None) => {
                     return Err(format!(
                         "clients[{i}].secret: missing for a confidential client"

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use store::Store;
 use tokio::sync::oneshot;
 
@@ -51,6 +51,8 @@ pub struct ServeOptions {
     pub data_dir: Option<PathBuf>,
     pub fault: Option<Fault>,
     pub revoke_script: Option<PathBuf>,
+    /// A revoke script given as source text (used when `revoke_script` is None).
+    pub script_source: Option<String>,
 }
 
 /// The state shared by every handler.
@@ -84,11 +86,11 @@ impl AppState {
             Some(dir) => Store::open(dir, now()).map_err(|e| format!("{}: {e}", dir.display()))?,
             None => Store::in_memory(),
         };
-        let script = options
-            .revoke_script
-            .as_deref()
-            .map(RevokeScript::load)
-            .transpose()?;
+        let script = match (&options.revoke_script, &options.script_source) {
+            (Some(path), _) => Some(RevokeScript::load(path)?),
+            (None, Some(source)) => Some(RevokeScript::compile(source, "built-in revoke script")?),
+            (None, None) => None,
+        };
         Ok(Self {
             issuer: config
                 .issuer
@@ -193,6 +195,9 @@ fn cors_layer(origins: &[String]) -> tower_http::cors::CorsLayer {
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
 }
 
+/// How long [`RunningServer::shutdown`] waits for the app state to be released.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// A server running on a socket; dropping it (or [`RunningServer::shutdown`]) stops it.
 pub struct RunningServer {
     pub addr: SocketAddr,
@@ -203,13 +208,25 @@ pub struct RunningServer {
 }
 
 impl RunningServer {
-    /// Stops accepting connections and waits for the server task to end.
+    /// Stops accepting connections, waits for the server task to end and then for the app
+    /// state to be released, so that the token store (and the lock on its data directory) is
+    /// closed when this returns and a new server can open the same `--data-dir`.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        // axum's graceful shutdown returns once every connection task has dropped its close
+        // watcher, which each does just before it drops its connection (holding a clone of the
+        // app, hence of the state): on a multi-threaded runtime that clone can outlive the
+        // server task for a moment. Wait, bounded, for the last clone to go.
+        let state = Arc::downgrade(&self.state);
+        drop(self);
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while state.strong_count() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
@@ -341,6 +358,7 @@ pub async fn run_cli(args: crate::cli::ServeArgs) -> i32 {
         data_dir: args.data_dir,
         fault,
         revoke_script: args.revoke_script,
+        script_source: None,
     };
     let server = match spawn(args.bind, &options).await {
         Ok(s) => s,

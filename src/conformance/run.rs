@@ -1,0 +1,495 @@
+//! A check run: resolve the command line into a [`RunPlan`], connect to the target (or start
+//! the reference server in-process), run the selected scenarios with cucumber, turn them into
+//! a [`RunRecord`], apply the ledger, write the reports and choose the exit code.
+
+use super::catalogue::{self, FeatureSource, Level, MemoryParser};
+use super::expectations::Ledger;
+use super::world::{RevWorld, RunContext};
+use crate::cli::{exit, CheckArgs, ListArgs};
+use crate::report::{RunInfo, RunRecord};
+use crate::target::{Role, Target, TargetError, TargetProfile};
+use cucumber::tag::Ext as _;
+use cucumber::World as _;
+use futures::FutureExt as _;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The reference server's profile, built in.
+pub const REFERENCE_PROFILE: &str = include_str!("../../targets/reference.toml");
+/// The example revoke script, built in (the in-process reference server loads it).
+pub const EXAMPLE_SCRIPT: &str = include_str!("../../scripts/revoke.rhai");
+
+/// Which scenarios run.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    pub profile: String,
+    pub rules: Vec<String>,
+    pub tags: Option<cucumber::gherkin::tagexpr::TagOperation>,
+}
+
+impl Selection {
+    pub fn matches(&self, tags: &[String]) -> bool {
+        let in_profile = catalogue::profiles_covered(&self.profile)
+            .iter()
+            .any(|p| tags.iter().any(|t| t == p));
+        let rule_ok = self.rules.is_empty()
+            || tags
+                .iter()
+                .filter_map(|t| t.strip_prefix("rule:"))
+                .any(|id| self.rules.iter().any(|r| r == id));
+        let tags_ok = self.tags.as_ref().is_none_or(|op| op.eval(tags.iter()));
+        in_profile && rule_ok && tags_ok
+    }
+}
+
+/// Everything a check run needs, validated.
+pub struct RunPlan {
+    pub profile: TargetProfile,
+    pub selection: Selection,
+    pub strict: bool,
+    pub ledger: Option<(PathBuf, Ledger)>,
+    pub features: FeatureSource,
+    /// Informational: the fault the in-process reference server runs with.
+    pub fault: Option<String>,
+}
+
+/// Why a run could not produce a record.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl CheckError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CheckError::Usage(_) => exit::USAGE,
+            CheckError::Unreachable(_) => exit::UNREACHABLE,
+        }
+    }
+}
+
+/// Drops every cucumber event but parse errors, which it keeps (they fail the run).
+struct Sink(Arc<Mutex<Vec<String>>>);
+
+impl<W> cucumber::Writer<W> for Sink {
+    type Cli = cucumber::cli::Empty;
+
+    async fn handle_event(
+        &mut self,
+        event: cucumber::parser::Result<cucumber::Event<cucumber::event::Cucumber<W>>>,
+        _cli: &Self::Cli,
+    ) {
+        if let Err(e) = event {
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(e.to_string());
+        }
+    }
+}
+
+impl cucumber::writer::Normalized for Sink {}
+
+fn scenario_level(tags: &[String], rule: &str) -> Level {
+    tags.iter()
+        .find_map(|t| Level::parse(t))
+        .or_else(|| {
+            catalogue::rules()
+                .into_iter()
+                .find(|r| r.id == rule)
+                .map(|r| r.level)
+        })
+        .unwrap_or(Level::Must)
+}
+
+/// Runs a plan against its target; the record is returned even when rules fail.
+pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
+    let started_wall = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let started = Instant::now();
+    let features = plan.features.load().map_err(CheckError::Usage)?;
+    let target = Target::connect(plan.profile.clone())
+        .await
+        .map_err(|e| match e {
+            TargetError::Profile(m) => CheckError::Usage(m),
+            TargetError::Unreachable(m) | TargetError::Minting(m) => CheckError::Unreachable(m),
+        })?;
+    // Preflight: a token for the primary client must be obtainable, or nothing can be checked.
+    let (_, minted) = target.mint(Role::Primary).await;
+    if let Err(e) = minted {
+        return Err(CheckError::Unreachable(e.to_string()));
+    }
+    let info = RunInfo {
+        tool: "revspec".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        target: plan.profile.name.clone(),
+        issuer: plan.profile.issuer.clone(),
+        revocation_endpoint: target.endpoints.revocation.to_string(),
+        profile: plan.selection.profile.clone(),
+        strict: plan.strict,
+        expectations: plan.ledger.as_ref().map(|(p, _)| p.display().to_string()),
+        started: started_wall,
+        duration_ms: 0.0,
+        fault: plan.fault.clone(),
+    };
+    let ctx = Arc::new(RunContext {
+        target,
+        cases: Mutex::new(Vec::new()),
+    });
+    let parse_errors = Arc::new(Mutex::new(Vec::new()));
+    let before_ctx = ctx.clone();
+    let after_ctx = ctx.clone();
+    let selection = plan.selection.clone();
+    RevWorld::cucumber::<PathBuf>()
+        .with_parser(MemoryParser)
+        .with_writer(Sink(parse_errors.clone()))
+        .max_concurrent_scenarios(8)
+        .before(move |feature, _rule, scenario, world| {
+            let ctx = before_ctx.clone();
+            async move {
+                let rule = scenario
+                    .tags
+                    .iter()
+                    .find_map(|t| t.strip_prefix("rule:"))
+                    .unwrap_or("untagged")
+                    .to_owned();
+                world.level = Some(scenario_level(&scenario.tags, &rule));
+                world.profile = if scenario.tags.iter().any(|t| t == "janssen") {
+                    "janssen"
+                } else {
+                    "rfc7009"
+                }
+                .into();
+                world.rule = rule;
+                world.scenario = scenario.name.clone();
+                world.location = format!(
+                    "{}:{}",
+                    feature
+                        .path
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default(),
+                    scenario.position.line
+                );
+                world.requirement = scenario
+                    .description
+                    .as_deref()
+                    .unwrap_or("")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                world.started = Some(Instant::now());
+                let target = &ctx.target;
+                for need in scenario
+                    .tags
+                    .iter()
+                    .filter_map(|t| t.strip_prefix("requires:"))
+                {
+                    if let Some(false) = target.profile.capabilities.has(need, &target.profile) {
+                        world.skip(format!("the target lacks the capability {need}"));
+                    }
+                }
+                world.ctx = Some(ctx);
+            }
+            .boxed_local()
+        })
+        .after(move |_feature, _rule, scenario, finished, world| {
+            let ctx = after_ctx.clone();
+            async move {
+                use cucumber::event::ScenarioFinished as F;
+                let harness = match finished {
+                    F::StepFailed(_, _, e) => {
+                        Some(format!("a step failed inside the harness: {e}"))
+                    }
+                    F::StepSkipped => {
+                        Some("a step matches no step definition (see features/STEPS.md)".to_owned())
+                    }
+                    F::BeforeHookFailed(_) => Some("the before hook failed".to_owned()),
+                    F::StepPassed => None,
+                };
+                let Some(world) = world else {
+                    return;
+                };
+                // Put every changed setting back, even when the scenario failed.
+                let mut log = Vec::new();
+                for applied in std::mem::take(&mut world.applied).into_iter().rev() {
+                    if let Err(e) = ctx.target.restore_setting(&applied, &mut log).await {
+                        world.error(format!("could not restore {}: {e:?}", applied.property));
+                    }
+                }
+                for x in log {
+                    world.record(x);
+                }
+                let harness = harness.or_else(|| {
+                    let total = scenario.steps.len();
+                    (world.steps_run < total && !world.halted())
+                        .then(|| format!("only {} of {total} steps ran", world.steps_run))
+                });
+                let record = world.finish(harness);
+                ctx.cases
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(record);
+            }
+            .boxed_local()
+        })
+        .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
+        .filter_run(features, move |_, _, scenario| {
+            selection.matches(&scenario.tags)
+        })
+        .await;
+    let errors = parse_errors
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if !errors.is_empty() {
+        return Err(CheckError::Usage(format!(
+            "the scenarios do not parse: {}",
+            errors.join("; ")
+        )));
+    }
+    let mut cases = std::mem::take(&mut *ctx.cases.lock().unwrap_or_else(|p| p.into_inner()));
+    cases.sort_by(|a, b| {
+        (a.profile != "rfc7009", &a.rule, &a.location).cmp(&(
+            b.profile != "rfc7009",
+            &b.rule,
+            &b.location,
+        ))
+    });
+    let mut record = RunRecord {
+        run: RunInfo {
+            duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            ..info
+        },
+        cases,
+    };
+    if record.cases.is_empty() {
+        return Err(CheckError::Usage(
+            "no scenario matches the selection (--profile, --rule, --tags)".into(),
+        ));
+    }
+    if let Some((_, ledger)) = &plan.ledger {
+        ledger.apply(&mut record);
+    }
+    Ok(record)
+}
+
+/// The reference server's options for an in-process run.
+pub fn reference_options(
+    fault: Option<crate::server::faults::Fault>,
+) -> crate::server::ServeOptions {
+    crate::server::ServeOptions {
+        fault,
+        script_source: Some(EXAMPLE_SCRIPT.to_owned()),
+        ..Default::default()
+    }
+}
+
+/// The built-in reference profile, pointed at `base_url`.
+pub fn reference_profile(base_url: &str) -> TargetProfile {
+    let mut profile = TargetProfile::from_toml(REFERENCE_PROFILE, "targets/reference.toml")
+        .expect("the built-in profile parses");
+    profile.issuer = base_url.to_owned();
+    profile.source = PathBuf::from("targets/reference.toml (built in)");
+    profile
+}
+
+fn selection(profile: &str, rules: Vec<String>, tags: Option<&str>) -> Result<Selection, String> {
+    if !matches!(profile, "rfc7009" | "janssen") {
+        return Err(format!("--profile: '{profile}' is not rfc7009 or janssen"));
+    }
+    let known: Vec<String> = catalogue::rules().into_iter().map(|r| r.id).collect();
+    if let Some(bad) = rules.iter().find(|r| !known.contains(r)) {
+        return Err(format!(
+            "--rule: '{bad}' is not a rule ID (see `revspec list`)"
+        ));
+    }
+    let tags = tags
+        .map(|t| {
+            t.parse()
+                .map_err(|e| format!("--tags: '{t}' is not a tag expression: {e}"))
+        })
+        .transpose()?;
+    Ok(Selection {
+        profile: profile.to_owned(),
+        rules,
+        tags,
+    })
+}
+
+/// `revspec check`.
+pub async fn run_cli(args: CheckArgs) -> i32 {
+    match check(args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn check(args: CheckArgs) -> Result<i32, CheckError> {
+    let usage = CheckError::Usage;
+    let fault = args
+        .fault
+        .as_deref()
+        .map(str::parse::<crate::server::faults::Fault>)
+        .transpose()
+        .map_err(|e| usage(format!("--fault: {e}")))?;
+    if fault.is_some() && args.target.is_some() {
+        return Err(usage(
+            "--fault applies only to the built-in reference server (no --target)".into(),
+        ));
+    }
+    let ledger = args
+        .expectations
+        .as_ref()
+        .map(|p| Ledger::from_file(p).map(|l| (p.clone(), l)))
+        .transpose()
+        .map_err(usage)?;
+    let features = match &args.features {
+        Some(dir) => FeatureSource::Dir(dir.clone()),
+        None => FeatureSource::Embedded,
+    };
+    let mut _server = None;
+    let (profile, default_profile) = match &args.target {
+        Some(path) => (
+            TargetProfile::from_file(path).map_err(|e| usage(e.to_string()))?,
+            "rfc7009",
+        ),
+        None => {
+            let server = crate::server::spawn(
+                "127.0.0.1:0".parse().expect("addr"),
+                &reference_options(fault),
+            )
+            .await
+            .map_err(usage)?;
+            let profile = reference_profile(&server.base_url);
+            _server = Some(server);
+            (profile, "janssen")
+        }
+    };
+    let selection = selection(
+        args.profile.as_deref().unwrap_or(default_profile),
+        args.rules.clone(),
+        args.tags.as_deref(),
+    )
+    .map_err(usage)?;
+    let name = profile.name.clone();
+    let plan = RunPlan {
+        profile,
+        selection,
+        strict: args.strict,
+        ledger,
+        features,
+        fault: fault.map(|f| f.name().to_owned()),
+    };
+    let record = run_plan(plan).await?;
+    if let Some(server) = _server.take() {
+        server.shutdown().await;
+    }
+    print!("{}", crate::report::console::render(&record, args.verbose));
+    let stamp = record.run.started.replace(':', "-");
+    let dir = args.report_dir.join(sanitize(&name)).join(stamp);
+    match record.write(&dir) {
+        Ok(()) => println!(
+            "reports: {}/run.json, {}/junit.xml",
+            dir.display(),
+            dir.display()
+        ),
+        Err(e) => eprintln!("warning: could not write reports to {}: {e}", dir.display()),
+    }
+    Ok(if record.failed() {
+        exit::FAILURES
+    } else {
+        exit::OK
+    })
+}
+
+fn sanitize(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `revspec list`.
+pub fn list_cli(args: ListArgs) -> i32 {
+    let profile = args.profile.as_deref().unwrap_or("janssen");
+    if !matches!(profile, "rfc7009" | "janssen") {
+        eprintln!("error: --profile: '{profile}' is not rfc7009 or janssen");
+        return exit::USAGE;
+    }
+    let features = FeatureSource::Embedded.load().expect("embedded features");
+    let coverage = match catalogue::coverage(&features) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let covered = catalogue::profiles_covered(profile);
+    let mut count = 0;
+    for (rule, scenarios) in coverage
+        .iter()
+        .filter(|(r, _)| covered.contains(&r.profile.as_str()))
+    {
+        count += 1;
+        let requires = rule
+            .requires
+            .as_deref()
+            .map(|r| format!(" (requires {r})"))
+            .unwrap_or_default();
+        println!(
+            "{:<6} {:<8} {}{requires}",
+            rule.level.as_str(),
+            rule.profile,
+            rule.id
+        );
+        for s in scenarios {
+            println!("         - {s}");
+        }
+    }
+    println!("{count} rules");
+    exit::OK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn selection_by_profile_rule_and_tags() {
+        let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let s = selection("rfc7009", vec![], None).unwrap();
+        assert!(s.matches(&tags(&["rfc7009", "MUST"])));
+        assert!(!s.matches(&tags(&["janssen", "MUST"])));
+        let s = selection("janssen", vec!["jans-all-enabled".into()], None).unwrap();
+        assert!(s.matches(&tags(&["janssen", "rule:jans-all-enabled"])));
+        assert!(!s.matches(&tags(&["janssen", "rule:jans-all-disabled"])));
+        let s = selection("janssen", vec![], Some("@MUST and not @serial")).unwrap();
+        assert!(s.matches(&tags(&["rfc7009", "MUST"])));
+        assert!(!s.matches(&tags(&["rfc7009", "MUST", "serial"])));
+        assert!(selection("oidc", vec![], None)
+            .unwrap_err()
+            .contains("--profile"));
+        assert!(selection("janssen", vec!["nope".into()], None)
+            .unwrap_err()
+            .contains("nope"));
+    }
+
+    #[test]
+    fn the_built_in_profile_parses() {
+        let p = reference_profile("http://127.0.0.1:1");
+        assert_eq!(p.issuer, "http://127.0.0.1:1");
+        assert!(p.capabilities.public_client);
+    }
+}

@@ -1,0 +1,97 @@
+//! JUnit XML from the run record: one `<testcase>` per scenario, named by rule ID; failures
+//! (and warnings under --strict, unmet expectations) are `<failure>`, scenarios that could not
+//! run are `<error>`, skips carry their reason.
+
+use super::{RunRecord, Verdict};
+
+fn esc(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+pub fn render(record: &RunRecord) -> String {
+    let s = record.summary();
+    let failures = record
+        .cases
+        .iter()
+        .filter(|c| {
+            matches!(c.verdict, Verdict::Fail | Verdict::ExpectationUnmet)
+                || (record.run.strict && c.verdict == Verdict::Warn)
+        })
+        .count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites name=\"revspec\">\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{}\" skipped=\"{}\" time=\"{:.3}\" timestamp=\"{}\">\n",
+        esc(&format!("{} ({})", record.run.target, record.run.profile)),
+        record.cases.len(),
+        s.error,
+        s.skip,
+        record.run.duration_ms / 1000.0,
+        esc(&record.run.started)
+    ));
+    for c in &record.cases {
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">\n",
+            esc(&c.rule),
+            esc(&format!("[{}] {}", c.level.as_str(), c.scenario)),
+            esc(&c.location),
+            c.duration_ms / 1000.0
+        ));
+        let detail: String = c
+            .failed_checks()
+            .map(|k| format!("{}: expected {}; saw {}\n", k.what, k.expected, k.actual))
+            .chain(c.reason.iter().cloned())
+            .collect();
+        let exchanges: String = c.exchanges.iter().map(|e| e.render()).collect();
+        match c.verdict {
+            Verdict::Fail | Verdict::ExpectationUnmet => out.push_str(&format!(
+                "      <failure message=\"{}\">{}</failure>\n",
+                esc(&format!("{} {}", c.verdict.as_str(), c.requirement)),
+                esc(&format!("{detail}\n{exchanges}"))
+            )),
+            Verdict::Warn if record.run.strict => out.push_str(&format!(
+                "      <failure message=\"{}\">{}</failure>\n",
+                esc(&format!("WARN (strict) {}", c.requirement)),
+                esc(&format!("{detail}\n{exchanges}"))
+            )),
+            Verdict::Error => out.push_str(&format!(
+                "      <error message=\"{}\">{}</error>\n",
+                esc(c.reason.as_deref().unwrap_or("error")),
+                esc(&exchanges)
+            )),
+            Verdict::Skip => out.push_str(&format!(
+                "      <skipped message=\"{}\"/>\n",
+                esc(c.reason.as_deref().unwrap_or("skipped"))
+            )),
+            _ => {
+                if !detail.is_empty() || !c.observations.is_empty() {
+                    out.push_str(&format!(
+                        "      <system-out>{}</system-out>\n",
+                        esc(&format!(
+                            "{} {}{}",
+                            c.verdict.as_str(),
+                            detail,
+                            c.observations.join("; ")
+                        ))
+                    ));
+                }
+            }
+        }
+        out.push_str("    </testcase>\n");
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(super::esc("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+    }
+}

@@ -1,0 +1,179 @@
+//! The run record, the one canonical result of a check run (`run.json`), and the views built
+//! from it: the console summary (`console`) and JUnit XML (`junit`). A failure is a rule the
+//! target broke; an error is a scenario that could not be run to a verdict; a skip names why.
+
+pub mod console;
+pub mod junit;
+
+use crate::conformance::catalogue::Level;
+use crate::target::http::Exchange;
+use serde::Serialize;
+
+/// The closed vocabulary of outcomes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Pass,
+    /// A MAY/INFO rule: recorded, never fails.
+    Info,
+    /// Skipped, with a reason (capability, setting or probe missing).
+    Skip,
+    /// A SHOULD rule not met (fails only with --strict).
+    Warn,
+    /// A deviation listed in the expectations ledger that happened as listed.
+    Expected,
+    /// A MUST rule not met.
+    Fail,
+    /// A deviation listed in the ledger that did not happen as listed.
+    ExpectationUnmet,
+    /// The scenario could not be run to a verdict (precondition, transport, undefined step).
+    Error,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Info => "INFO",
+            Verdict::Skip => "SKIP",
+            Verdict::Warn => "WARN",
+            Verdict::Expected => "EXPECTED",
+            Verdict::Fail => "FAIL",
+            Verdict::ExpectationUnmet => "UNMET",
+            Verdict::Error => "ERROR",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Some(match s.to_ascii_lowercase().as_str() {
+            "pass" => Verdict::Pass,
+            "info" => Verdict::Info,
+            "skip" => Verdict::Skip,
+            "warn" => Verdict::Warn,
+            "fail" => Verdict::Fail,
+            "error" => Verdict::Error,
+            _ => return None,
+        })
+    }
+}
+
+/// One check made by a scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckRecord {
+    pub what: String,
+    pub expected: String,
+    pub actual: String,
+    pub passed: bool,
+    /// A SHOULD inside the rule: a failure is a warning whatever the rule's level.
+    pub should_only: bool,
+}
+
+/// One scenario's result.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseRecord {
+    pub rule: String,
+    pub level: Level,
+    pub profile: String,
+    pub scenario: String,
+    pub location: String,
+    pub requirement: String,
+    pub verdict: Verdict,
+    /// Why (skips, errors, INFO observations, ledger notes).
+    pub reason: Option<String>,
+    pub checks: Vec<CheckRecord>,
+    pub observations: Vec<String>,
+    pub exchanges: Vec<Exchange>,
+    pub duration_ms: f64,
+}
+
+impl CaseRecord {
+    pub fn failed_checks(&self) -> impl Iterator<Item = &CheckRecord> {
+        self.checks.iter().filter(|c| !c.passed)
+    }
+}
+
+/// What was run, against what, when.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunInfo {
+    pub tool: String,
+    pub version: String,
+    pub target: String,
+    pub issuer: String,
+    pub revocation_endpoint: String,
+    pub profile: String,
+    pub strict: bool,
+    pub expectations: Option<String>,
+    pub started: String,
+    pub duration_ms: f64,
+    pub fault: Option<String>,
+}
+
+/// The canonical record of a check run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRecord {
+    pub run: RunInfo,
+    pub cases: Vec<CaseRecord>,
+}
+
+/// Counts per verdict.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub warn: usize,
+    pub info: usize,
+    pub skip: usize,
+    pub error: usize,
+    pub expected: usize,
+    pub unmet: usize,
+}
+
+impl RunRecord {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for c in &self.cases {
+            match c.verdict {
+                Verdict::Pass => s.pass += 1,
+                Verdict::Fail => s.fail += 1,
+                Verdict::Warn => s.warn += 1,
+                Verdict::Info => s.info += 1,
+                Verdict::Skip => s.skip += 1,
+                Verdict::Error => s.error += 1,
+                Verdict::Expected => s.expected += 1,
+                Verdict::ExpectationUnmet => s.unmet += 1,
+            }
+        }
+        s
+    }
+
+    /// Whether the run fails: any failure, error or unmet expectation (and warnings when strict).
+    pub fn failed(&self) -> bool {
+        self.cases.iter().any(|c| {
+            matches!(
+                c.verdict,
+                Verdict::Fail | Verdict::Error | Verdict::ExpectationUnmet
+            ) || (self.run.strict && c.verdict == Verdict::Warn)
+        })
+    }
+
+    /// The worst verdict per rule, in catalogue order of first appearance.
+    pub fn rule_verdicts(&self) -> Vec<(String, Verdict)> {
+        let mut out: Vec<(String, Verdict)> = Vec::new();
+        for c in &self.cases {
+            match out.iter_mut().find(|(r, _)| *r == c.rule) {
+                Some((_, v)) => *v = (*v).max(c.verdict),
+                None => out.push((c.rule.clone(), c.verdict)),
+            }
+        }
+        out
+    }
+
+    /// Writes `run.json` and `junit.xml` into `dir`.
+    pub fn write(&self, dir: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(dir)?;
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("run.json"), json)?;
+        std::fs::write(dir.join("junit.xml"), junit::render(self))?;
+        Ok(())
+    }
+}

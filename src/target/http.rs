@@ -1,0 +1,417 @@
+//! The one HTTP client of the harness: bounded (connect and total timeouts, a cap on body
+//! size, no redirects, so credentials never travel to another host) and recording every
+//! exchange with secrets and tokens redacted.
+
+use super::profile::Timeouts;
+use super::TargetError;
+use serde::Serialize;
+use serde_json::Value;
+use std::time::Instant;
+use url::Url;
+
+/// The most bytes read of any response body.
+pub const BODY_CAP: usize = 256 * 1024;
+
+/// A request to send.
+#[derive(Debug, Clone)]
+pub struct RequestSpec {
+    pub method: reqwest::Method,
+    pub url: Url,
+    pub headers: Vec<(String, String)>,
+    /// Form parameters (sent as `application/x-www-form-urlencoded` when `raw_body` is None).
+    pub form: Vec<(String, String)>,
+    /// A body sent as is, with its content type.
+    pub raw_body: Option<(String, Vec<u8>)>,
+    pub basic: Option<(String, String)>,
+}
+
+impl RequestSpec {
+    pub fn get(url: Url) -> Self {
+        Self {
+            method: reqwest::Method::GET,
+            url,
+            headers: vec![],
+            form: vec![],
+            raw_body: None,
+            basic: None,
+        }
+    }
+
+    pub fn post_form(url: Url, form: Vec<(String, String)>) -> Self {
+        Self {
+            method: reqwest::Method::POST,
+            form,
+            ..Self::get(url)
+        }
+    }
+
+    /// The encoded form body.
+    pub fn encoded_form(&self) -> String {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&self.form)
+            .finish()
+    }
+}
+
+/// An answer, with the body capped at [`BODY_CAP`].
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    pub fn text_snippet(&self) -> String {
+        let text = String::from_utf8_lossy(&self.body);
+        text.chars().take(300).collect()
+    }
+}
+
+/// One recorded request and answer, redacted.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct Exchange {
+    pub method: String,
+    pub url: String,
+    pub request_headers: Vec<(String, String)>,
+    pub request_body: String,
+    pub status: Option<u16>,
+    pub response_headers: Vec<(String, String)>,
+    pub response_body: String,
+    pub error: Option<String>,
+    pub elapsed_ms: f64,
+}
+
+impl Exchange {
+    pub fn not_sent(what: &str) -> Self {
+        Self {
+            method: "-".into(),
+            url: "-".into(),
+            error: Some(format!("{what}: not sent")),
+            ..Default::default()
+        }
+    }
+
+    /// Replaces every occurrence of a value by a label (used to name tokens in reports).
+    pub fn relabel(&mut self, value: &str, label: &str) {
+        if value.len() < 6 {
+            return;
+        }
+        let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
+        for text in [
+            &mut self.url,
+            &mut self.request_body,
+            &mut self.response_body,
+        ] {
+            *text = text.replace(value, label).replace(&encoded, label);
+        }
+        for (_, v) in self
+            .request_headers
+            .iter_mut()
+            .chain(self.response_headers.iter_mut())
+        {
+            *v = v.replace(value, label);
+        }
+    }
+
+    /// A short human rendering.
+    pub fn render(&self) -> String {
+        let mut out = format!("    > {} {}\n", self.method, self.url);
+        for (n, v) in &self.request_headers {
+            out.push_str(&format!("    > {n}: {v}\n"));
+        }
+        if !self.request_body.is_empty() {
+            out.push_str(&format!("    > {}\n", self.request_body));
+        }
+        match (self.status, &self.error) {
+            (_, Some(e)) => out.push_str(&format!("    ! {e}\n")),
+            (Some(s), None) => {
+                out.push_str(&format!("    < {s} ({:.1} ms)\n", self.elapsed_ms));
+                for (n, v) in &self.response_headers {
+                    out.push_str(&format!("    < {n}: {v}\n"));
+                }
+                if !self.response_body.is_empty() {
+                    out.push_str(&format!(
+                        "    < {}\n",
+                        self.response_body.chars().take(400).collect::<String>()
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+        out
+    }
+}
+
+const SENSITIVE_FORM_KEYS: &[&str] = &[
+    "token",
+    "client_secret",
+    "password",
+    "refresh_token",
+    "client_assertion",
+];
+const SENSITIVE_JSON_KEYS: &[&str] = &["access_token", "refresh_token", "id_token", "token"];
+
+/// The client, with the secrets it must never show.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    secrets: Vec<String>,
+}
+
+impl HttpClient {
+    pub fn new(
+        _origin: &Url,
+        timeouts: &Timeouts,
+        secrets: Vec<String>,
+    ) -> Result<Self, TargetError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("revspec/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| TargetError::Profile(format!("cannot build the HTTP client: {e}")))?;
+        Ok(Self {
+            client,
+            secrets: secrets.into_iter().filter(|s| s.len() >= 3).collect(),
+        })
+    }
+
+    fn scrub(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for s in &self.secrets {
+            out = out.replace(s.as_str(), "<secret>");
+        }
+        out
+    }
+
+    fn redact_form(&self, body: &str) -> String {
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+            .into_owned()
+            .collect();
+        if pairs.is_empty() {
+            return self.scrub(body);
+        }
+        let redacted: Vec<(String, String)> = pairs
+            .into_iter()
+            .map(|(k, v)| {
+                if SENSITIVE_FORM_KEYS.contains(&k.as_str()) && !v.is_empty() && k != "token" {
+                    (k, "<redacted>".to_owned())
+                } else {
+                    (k, v)
+                }
+            })
+            .collect();
+        // `token` values stay for relabelling by the caller; unknown ones are scrubbed below.
+        self.scrub(
+            &url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(&redacted)
+                .finish(),
+        )
+    }
+
+    fn redact_json(&self, body: &str) -> String {
+        match serde_json::from_str::<Value>(body) {
+            Ok(Value::Object(mut map)) => {
+                for key in SENSITIVE_JSON_KEYS {
+                    if let Some(v) = map.get_mut(*key) {
+                        if v.is_string() {
+                            *v = Value::String("<redacted>".into());
+                        }
+                    }
+                }
+                self.scrub(&Value::Object(map).to_string())
+            }
+            _ => self.scrub(body),
+        }
+    }
+
+    fn redact_header(&self, name: &str, value: &str) -> String {
+        if name.eq_ignore_ascii_case("authorization") {
+            let scheme = value.split(' ').next().unwrap_or("");
+            format!("{scheme} <redacted>")
+        } else {
+            self.scrub(value)
+        }
+    }
+
+    /// Sends a request; the exchange is recorded whatever happens.
+    pub async fn send(&self, spec: RequestSpec) -> (Exchange, Result<HttpResponse, String>) {
+        let mut exchange = Exchange {
+            method: spec.method.to_string(),
+            url: self.scrub(spec.url.as_str()),
+            ..Default::default()
+        };
+        let mut builder = self.client.request(spec.method.clone(), spec.url.clone());
+        for (name, value) in &spec.headers {
+            builder = builder.header(name, value);
+            exchange
+                .request_headers
+                .push((name.clone(), self.redact_header(name, value)));
+        }
+        if let Some((id, secret)) = &spec.basic {
+            // RFC 6749 2.3.1: form-urlencode id and secret before Basic encoding.
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            builder = builder.basic_auth(enc(id), Some(enc(secret)));
+            exchange
+                .request_headers
+                .push(("Authorization".into(), "Basic <redacted>".into()));
+        }
+        if let Some((content_type, body)) = &spec.raw_body {
+            builder = builder
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .body(body.clone());
+            exchange
+                .request_headers
+                .push(("Content-Type".into(), content_type.clone()));
+            let text = String::from_utf8_lossy(body);
+            exchange.request_body = if content_type.contains("json") {
+                self.redact_json(&text)
+            } else {
+                self.redact_form(&text)
+            };
+        } else if spec.method == reqwest::Method::POST {
+            let body = spec.encoded_form();
+            builder = builder
+                .header(
+                    reqwest::header::CONTENT_TYPE,
+                    "application/x-www-form-urlencoded",
+                )
+                .body(body.clone());
+            exchange.request_headers.push((
+                "Content-Type".into(),
+                "application/x-www-form-urlencoded".into(),
+            ));
+            exchange.request_body = self.redact_form(&body);
+        }
+        let started = Instant::now();
+        let result = async {
+            let mut response = builder.send().await.map_err(describe)?;
+            let status = response.status().as_u16();
+            let headers: Vec<(String, String)> = response
+                .headers()
+                .iter()
+                .map(|(n, v)| {
+                    (
+                        n.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect();
+            let mut body = Vec::new();
+            while let Some(chunk) = response.chunk().await.map_err(describe)? {
+                let room = BODY_CAP.saturating_sub(body.len());
+                body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                if room <= chunk.len() {
+                    break;
+                }
+            }
+            Ok::<_, String>(HttpResponse {
+                status,
+                headers,
+                body,
+            })
+        }
+        .await;
+        exchange.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &result {
+            Ok(r) => {
+                exchange.status = Some(r.status);
+                exchange.response_headers = r
+                    .headers
+                    .iter()
+                    .map(|(n, v)| (n.clone(), self.redact_header(n, v)))
+                    .collect();
+                exchange.response_body = self.redact_json(&String::from_utf8_lossy(&r.body));
+            }
+            Err(e) => exchange.error = Some(e.clone()),
+        }
+        (exchange, result)
+    }
+}
+
+/// A transport error in words, with its causes (reqwest hides the useful part in the source).
+fn describe(e: reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "connection failed".to_owned()
+    } else {
+        "request failed".to_owned()
+    };
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> HttpClient {
+        HttpClient::new(
+            &Url::parse("http://127.0.0.1").unwrap(),
+            &Timeouts::default(),
+            vec!["s3cret-value".into()],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn secrets_and_token_fields_are_redacted() {
+        let c = client();
+        assert_eq!(
+            c.redact_form("client_id=a&client_secret=s3cret-value&password=pw"),
+            "client_id=a&client_secret=%3Credacted%3E&password=%3Credacted%3E"
+        );
+        let json =
+            c.redact_json(r#"{"access_token":"abc","refresh_token":"def","x":"s3cret-value"}"#);
+        assert!(
+            !json.contains("abc") && !json.contains("def") && !json.contains("s3cret"),
+            "{json}"
+        );
+        assert_eq!(
+            c.redact_header("Authorization", "Bearer abc"),
+            "Bearer <redacted>"
+        );
+    }
+
+    #[test]
+    fn relabel_replaces_raw_and_encoded_values() {
+        let mut e = Exchange {
+            request_body: "token=a%2Fb%2Fc%2Fd".into(),
+            url: "http://x/?token=a/b/c/d".into(),
+            ..Default::default()
+        };
+        e.relabel("a/b/c/d", "<the access token>");
+        assert_eq!(e.request_body, "token=<the access token>");
+        assert!(e.url.ends_with("<the access token>"));
+    }
+
+    #[tokio::test]
+    async fn unreachable_target_names_the_failure_quickly() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let url = Url::parse(&format!("http://{addr}/x")).unwrap();
+        let (exchange, result) = client().send(RequestSpec::get(url)).await;
+        assert!(result.unwrap_err().contains("connection failed"));
+        assert!(exchange.error.is_some());
+    }
+}

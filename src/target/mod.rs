@@ -1,0 +1,511 @@
+//! A target: the server under test, as described by its profile (`profile`), resolved into
+//! endpoints and credentials, with the HTTP client every request goes through (`http`), the
+//! ways to mint and observe tokens, and the settings adapter (`settings`).
+//!
+//! Every request has a connect and a total timeout, reads at most [`http::BODY_CAP`] bytes,
+//! follows no redirect, and is recorded as a redacted [`http::Exchange`].
+
+pub mod http;
+pub mod profile;
+pub mod settings;
+
+use http::{Exchange, HttpClient, HttpResponse, RequestSpec};
+pub use profile::{ClientAuth, ProbeKind, TargetProfile, TokenSourceKind};
+use serde_json::Value;
+use std::collections::HashMap;
+use url::Url;
+
+/// The role a client plays in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Primary,
+    Other,
+    RevokeAny,
+    Public,
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "primary" => Role::Primary,
+            "other" => Role::Other,
+            "revoke-any" => Role::RevokeAny,
+            "public" => Role::Public,
+            "admin" => Role::Admin,
+            _ => return None,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Primary => "primary",
+            Role::Other => "other",
+            Role::RevokeAny => "revoke-any",
+            Role::Public => "public",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// A client with its secret resolved.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub id: String,
+    pub auth: ClientAuth,
+    pub secret: Option<String>,
+    pub scope: Option<String>,
+}
+
+/// A problem with the target itself (not a rule verdict).
+#[derive(Debug, thiserror::Error)]
+pub enum TargetError {
+    #[error("profile error: {0}")]
+    Profile(String),
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("token minting failed: {0}")]
+    Minting(String),
+}
+
+/// The endpoints in use.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub revocation: Url,
+    pub token: Option<Url>,
+    pub introspection: Option<Url>,
+    pub userinfo: Option<Url>,
+    /// The OpenID discovery document.
+    pub discovery: Url,
+    /// The RFC 8414 authorization server metadata.
+    pub metadata: Url,
+}
+
+/// Tokens of one grant.
+#[derive(Debug, Clone, Default)]
+pub struct Minted {
+    pub access_token: Option<String>,
+    pub refresh_token: Option<String>,
+}
+
+/// What a probe saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Inactive,
+}
+
+/// Which kind of token is being observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Access,
+    Refresh,
+}
+
+/// A resolved target, ready to talk to.
+pub struct Target {
+    pub profile: TargetProfile,
+    pub endpoints: Endpoints,
+    pub clients: HashMap<Role, Credentials>,
+    pub user: Option<(String, String)>,
+    pub http: HttpClient,
+    /// The discovery document as read at start (if any).
+    pub discovery_doc: Option<Value>,
+}
+
+fn env_secret(key: &str, var: &str) -> Result<String, TargetError> {
+    std::env::var(var).map_err(|_| {
+        TargetError::Profile(format!(
+            "key `{key}`: environment variable {var} is not set"
+        ))
+    })
+}
+
+impl Target {
+    /// Resolves secrets from the environment (no request yet).
+    pub fn resolve_credentials(
+        profile: &TargetProfile,
+    ) -> Result<(HashMap<Role, Credentials>, Option<(String, String)>), TargetError> {
+        let file = profile.source.display().to_string();
+        let with_file = |e: TargetError| match e {
+            TargetError::Profile(m) => TargetError::Profile(format!("{file}: {m}")),
+            other => other,
+        };
+        let mut clients = HashMap::new();
+        for (role, c) in profile.client_roles() {
+            let secret = match (&c.secret_env, &c.secret) {
+                (Some(var), _) => match std::env::var(var) {
+                    Ok(v) => Some(v),
+                    Err(_) if c.secret.is_some() => c.secret.clone(),
+                    Err(_) => {
+                        return Err(with_file(
+                            env_secret(&format!("clients.{role}.secret_env"), var).unwrap_err(),
+                        ))
+                    }
+                },
+                (None, s) => s.clone(),
+            };
+            let role = Role::parse(role).expect("known role");
+            clients.insert(
+                role,
+                Credentials {
+                    id: c.id.clone(),
+                    auth: c.auth,
+                    secret,
+                    scope: c.scope.clone(),
+                },
+            );
+        }
+        let user = match &profile.user {
+            Some(u) => {
+                let password = match (&u.password_env, &u.password) {
+                    (Some(var), literal) => match std::env::var(var) {
+                        Ok(v) => v,
+                        Err(_) => match literal {
+                            Some(l) => l.clone(),
+                            None => {
+                                return Err(with_file(
+                                    env_secret("user.password_env", var).unwrap_err(),
+                                ))
+                            }
+                        },
+                    },
+                    (None, Some(l)) => l.clone(),
+                    (None, None) => unreachable!("validated"),
+                };
+                Some((u.username.clone(), password))
+            }
+            None => None,
+        };
+        Ok((clients, user))
+    }
+
+    /// Resolves the profile: secrets, then discovery (one request), then endpoint overrides.
+    /// Fails with [`TargetError::Unreachable`] naming the URL when the server does not answer.
+    pub async fn connect(profile: TargetProfile) -> Result<Target, TargetError> {
+        let (clients, user) = Self::resolve_credentials(&profile)?;
+        let issuer =
+            Url::parse(&profile.issuer).map_err(|e| TargetError::Profile(e.to_string()))?;
+        let mut secrets: Vec<String> = clients.values().filter_map(|c| c.secret.clone()).collect();
+        if let Some((_, p)) = &user {
+            secrets.push(p.clone());
+        }
+        let http = HttpClient::new(&issuer, &profile.timeouts, secrets)?;
+        let base = profile.issuer.trim_end_matches('/').to_owned();
+        let discovery = match &profile.discovery {
+            Some(d) => Url::parse(d).map_err(|e| TargetError::Profile(e.to_string()))?,
+            None => Url::parse(&format!("{base}/.well-known/openid-configuration")).expect("valid"),
+        };
+        let metadata = {
+            let mut u = issuer.clone();
+            let path = format!(
+                "/.well-known/oauth-authorization-server{}",
+                issuer.path().trim_end_matches('/')
+            );
+            u.set_path(&path);
+            u
+        };
+        let (_, response) = http.send(RequestSpec::get(discovery.clone())).await;
+        let response =
+            response.map_err(|e| TargetError::Unreachable(format!("{discovery}: {e}")))?;
+        let discovery_doc = if response.status == 200 {
+            response.json()
+        } else {
+            None
+        };
+        let from_doc = |key: &str| -> Option<Url> {
+            discovery_doc
+                .as_ref()
+                .and_then(|d| d.get(key))
+                .and_then(Value::as_str)
+                .and_then(|s| Url::parse(s).ok())
+        };
+        let overrides = profile.endpoints.clone();
+        let pick = |over: Option<&String>, key: &str| -> Option<Url> {
+            over.and_then(|s| Url::parse(s).ok())
+                .or_else(|| from_doc(key))
+        };
+        let o = overrides.as_ref();
+        let revocation = pick(o.and_then(|e| e.revocation.as_ref()), "revocation_endpoint").ok_or_else(|| {
+            TargetError::Profile(format!(
+                "{}: key `endpoints.revocation`: not set, and {discovery} (HTTP {}) publishes no revocation_endpoint",
+                profile.source.display(),
+                response.status
+            ))
+        })?;
+        let endpoints = Endpoints {
+            revocation,
+            token: pick(o.and_then(|e| e.token.as_ref()), "token_endpoint"),
+            introspection: pick(
+                o.and_then(|e| e.introspection.as_ref()),
+                "introspection_endpoint",
+            ),
+            userinfo: pick(o.and_then(|e| e.userinfo.as_ref()), "userinfo_endpoint"),
+            discovery,
+            metadata,
+        };
+        Ok(Target {
+            profile,
+            endpoints,
+            clients,
+            user,
+            http,
+            discovery_doc,
+        })
+    }
+
+    pub fn credentials(&self, role: Role) -> Option<&Credentials> {
+        self.clients.get(&role)
+    }
+
+    /// Whether the token source yields refresh tokens.
+    pub fn mints_refresh_tokens(&self) -> bool {
+        self.profile.tokens.source != TokenSourceKind::ClientCredentials
+    }
+
+    /// Adds the client's authentication to a form request, as it is registered.
+    pub fn authenticate(&self, spec: &mut RequestSpec, client: &Credentials) {
+        match client.auth {
+            ClientAuth::ClientSecretBasic => {
+                spec.basic = Some((client.id.clone(), client.secret.clone().unwrap_or_default()));
+            }
+            ClientAuth::ClientSecretPost => {
+                spec.form.push(("client_id".into(), client.id.clone()));
+                spec.form.push((
+                    "client_secret".into(),
+                    client.secret.clone().unwrap_or_default(),
+                ));
+            }
+            ClientAuth::None => spec.form.push(("client_id".into(), client.id.clone())),
+        }
+    }
+
+    /// Mints one grant for a client through the profile's token source.
+    pub async fn mint(&self, role: Role) -> (Vec<Exchange>, Result<Minted, TargetError>) {
+        let Some(client) = self.credentials(role) else {
+            return (
+                vec![],
+                Err(TargetError::Minting(format!(
+                    "the profile has no {} client",
+                    role.name()
+                ))),
+            );
+        };
+        match self.profile.tokens.source {
+            TokenSourceKind::Command => (vec![], self.mint_by_command(role, client).await),
+            kind => {
+                let Some(token_url) = self.endpoints.token.clone() else {
+                    return (
+                        vec![],
+                        Err(TargetError::Minting(
+                            "no token endpoint (set endpoints.token)".into(),
+                        )),
+                    );
+                };
+                let mut spec = RequestSpec::post_form(token_url.clone(), vec![]);
+                if kind == TokenSourceKind::Password {
+                    let (username, password) = self.user.clone().unwrap_or_default();
+                    spec.form.push(("grant_type".into(), "password".into()));
+                    spec.form.push(("username".into(), username));
+                    spec.form.push(("password".into(), password));
+                } else {
+                    spec.form
+                        .push(("grant_type".into(), "client_credentials".into()));
+                }
+                if let Some(scope) = &client.scope {
+                    spec.form.push(("scope".into(), scope.clone()));
+                }
+                self.authenticate(&mut spec, client);
+                let (exchange, response) = self.http.send(spec).await;
+                let result = match response {
+                    Err(e) => Err(TargetError::Unreachable(format!("{token_url}: {e}"))),
+                    Ok(r) if r.status != 200 => Err(TargetError::Minting(format!(
+                        "{token_url} answered HTTP {} for the {} client ({}): {}",
+                        r.status,
+                        role.name(),
+                        client.id,
+                        r.text_snippet()
+                    ))),
+                    Ok(r) => parse_minted(&r).map_err(TargetError::Minting),
+                };
+                (vec![exchange], result)
+            }
+        }
+    }
+
+    async fn mint_by_command(
+        &self,
+        role: Role,
+        client: &Credentials,
+    ) -> Result<Minted, TargetError> {
+        let argv = &self.profile.tokens.command;
+        let mut cmd = tokio::process::Command::new(&argv[0]);
+        cmd.args(&argv[1..])
+            .env("REVSPEC_CLIENT_ID", &client.id)
+            .env("REVSPEC_CLIENT_ROLE", role.name())
+            .kill_on_drop(true);
+        let output = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+            .await
+            .map_err(|_| TargetError::Minting(format!("token command {argv:?} took over 60 s")))?
+            .map_err(|e| TargetError::Minting(format!("token command {argv:?}: {e}")))?;
+        if !output.status.success() {
+            return Err(TargetError::Minting(format!(
+                "token command {argv:?} exited with {}",
+                output.status
+            )));
+        }
+        let value: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+            TargetError::Minting(format!(
+                "token command {argv:?} printed no JSON object: {e}"
+            ))
+        })?;
+        let get = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
+        match (get("access_token"), get("refresh_token")) {
+            (None, None) => Err(TargetError::Minting(format!(
+                "token command {argv:?} printed no token"
+            ))),
+            (a, r) => Ok(Minted {
+                access_token: a,
+                refresh_token: r,
+            }),
+        }
+    }
+
+    /// Refreshes a grant: the new access token and, with rotation, the new refresh token.
+    pub async fn refresh(
+        &self,
+        role: Role,
+        refresh_token: &str,
+    ) -> (Exchange, Result<Minted, TargetError>) {
+        let client = self.credentials(role).cloned();
+        let url = self.endpoints.token.clone();
+        let (Some(client), Some(url)) = (client, url) else {
+            return (
+                Exchange::not_sent("refresh"),
+                Err(TargetError::Minting("no token endpoint or client".into())),
+            );
+        };
+        let mut spec = RequestSpec::post_form(
+            url.clone(),
+            vec![
+                ("grant_type".into(), "refresh_token".into()),
+                ("refresh_token".into(), refresh_token.into()),
+            ],
+        );
+        self.authenticate(&mut spec, &client);
+        let (exchange, response) = self.http.send(spec).await;
+        let result = match response {
+            Err(e) => Err(TargetError::Unreachable(format!("{url}: {e}"))),
+            Ok(r) if r.status == 200 => parse_minted(&r).map_err(TargetError::Minting),
+            Ok(r) => Err(TargetError::Minting(format!(
+                "refresh answered HTTP {}: {}",
+                r.status,
+                r.text_snippet()
+            ))),
+        };
+        (exchange, result)
+    }
+
+    /// The probe the profile names for a kind of token.
+    pub fn probe_kind(&self, kind: Kind) -> ProbeKind {
+        match kind {
+            Kind::Access => self.profile.probes.access_token,
+            Kind::Refresh => self.profile.probes.refresh_token,
+        }
+    }
+
+    /// Observes whether a token is active. `Err` means the probe could not tell.
+    pub async fn observe(
+        &self,
+        owner: Role,
+        kind: Kind,
+        token: &str,
+    ) -> (Exchange, Result<TokenState, String>) {
+        match self.probe_kind(kind) {
+            ProbeKind::None => (
+                Exchange::not_sent("probe"),
+                Err("the profile names no probe for this token type".into()),
+            ),
+            ProbeKind::Introspection => {
+                let Some(url) = self.endpoints.introspection.clone() else {
+                    return (
+                        Exchange::not_sent("probe"),
+                        Err("no introspection endpoint".into()),
+                    );
+                };
+                let role =
+                    Role::parse(&self.profile.probes.introspection_client).unwrap_or(Role::Primary);
+                let Some(client) = self.credentials(role).cloned() else {
+                    return (
+                        Exchange::not_sent("probe"),
+                        Err(format!("no {} client for introspection", role.name())),
+                    );
+                };
+                let mut spec =
+                    RequestSpec::post_form(url.clone(), vec![("token".into(), token.into())]);
+                self.authenticate(&mut spec, &client);
+                let (exchange, response) = self.http.send(spec).await;
+                let state = match response {
+                    Err(e) => Err(format!("{url}: {e}")),
+                    Ok(r) if r.status == 200 => match r
+                        .json()
+                        .and_then(|v| v.get("active").and_then(Value::as_bool))
+                    {
+                        Some(true) => Ok(TokenState::Active),
+                        Some(false) => Ok(TokenState::Inactive),
+                        None => Err("introspection answer has no boolean `active`".into()),
+                    },
+                    Ok(r) => Err(format!("introspection answered HTTP {}", r.status)),
+                };
+                (exchange, state)
+            }
+            ProbeKind::Refresh => {
+                let (exchange, result) = self.refresh(owner, token).await;
+                let state = match (&result, exchange.status) {
+                    (Ok(_), _) => Ok(TokenState::Active),
+                    (Err(_), Some(400 | 401))
+                        if exchange.response_body.contains("invalid_grant") =>
+                    {
+                        Ok(TokenState::Inactive)
+                    }
+                    (Err(e), _) => Err(e.to_string()),
+                };
+                (exchange, state)
+            }
+            ProbeKind::Userinfo => {
+                let Some(url) = self.endpoints.userinfo.clone() else {
+                    return (
+                        Exchange::not_sent("probe"),
+                        Err("no userinfo endpoint".into()),
+                    );
+                };
+                let mut spec = RequestSpec::get(url.clone());
+                spec.headers
+                    .push(("Authorization".into(), format!("Bearer {token}")));
+                let (exchange, response) = self.http.send(spec).await;
+                let state = match response {
+                    Err(e) => Err(format!("{url}: {e}")),
+                    Ok(r) if r.status == 200 => Ok(TokenState::Active),
+                    Ok(r) if r.status == 401 || r.status == 403 => Ok(TokenState::Inactive),
+                    Ok(r) => Err(format!("userinfo answered HTTP {}", r.status)),
+                };
+                (exchange, state)
+            }
+        }
+    }
+}
+
+fn parse_minted(r: &HttpResponse) -> Result<Minted, String> {
+    let v = r
+        .json()
+        .ok_or_else(|| format!("token answer is not JSON: {}", r.text_snippet()))?;
+    let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let minted = Minted {
+        access_token: get("access_token"),
+        refresh_token: get("refresh_token"),
+    };
+    if minted.access_token.is_none() {
+        return Err("token answer has no access_token".into());
+    }
+    Ok(minted)
+}

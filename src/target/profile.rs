@@ -1,0 +1,497 @@
+//! The target profile (`targets/*.toml`): where a server is, which clients and user the
+//! harness uses, how tokens are obtained and observed, how settings are changed, and which
+//! optional capabilities the server has. Parsing is strict: an unknown or missing key is an
+//! error that names the key and the file, raised before any request is made.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A profile that could not be used: names the file and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {message}")]
+pub struct ProfileError {
+    pub file: String,
+    pub message: String,
+}
+
+/// How a client authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    ClientSecretBasic,
+    ClientSecretPost,
+    None,
+}
+
+impl ClientAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::ClientSecretBasic => "client_secret_basic",
+            ClientAuth::ClientSecretPost => "client_secret_post",
+            ClientAuth::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientProfile {
+    pub id: String,
+    pub auth: ClientAuth,
+    /// Environment variable holding the secret (the way for any real server).
+    pub secret_env: Option<String>,
+    /// A literal secret: accepted only for loopback targets (public test fixtures).
+    pub secret: Option<String>,
+    /// Scope to ask for when minting tokens for this client.
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Clients {
+    pub primary: ClientProfile,
+    pub other: Option<ClientProfile>,
+    #[serde(rename = "revoke-any")]
+    pub revoke_any: Option<ClientProfile>,
+    pub public: Option<ClientProfile>,
+    /// The settings adapter's admin client (Janssen Config API).
+    pub admin: Option<ClientProfile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserProfile {
+    pub username: String,
+    pub password_env: Option<String>,
+    pub password: Option<String>,
+}
+
+/// Where tokens come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenSourceKind {
+    /// client_credentials: access tokens only.
+    ClientCredentials,
+    /// password grant: access and refresh tokens.
+    #[default]
+    Password,
+    /// An external command that prints `{"access_token": ..., "refresh_token": ...}`.
+    Command,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TokenSource {
+    #[serde(default)]
+    pub source: TokenSourceKind,
+    /// For `command`: argv; the client id is in `REVSPEC_CLIENT_ID`, its role in `REVSPEC_CLIENT_ROLE`.
+    #[serde(default)]
+    pub command: Vec<String>,
+}
+
+/// How a token's state is observed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProbeKind {
+    Introspection,
+    /// A refresh grant with the token (refresh tokens only).
+    Refresh,
+    /// The userinfo endpoint with the token as bearer (access tokens only).
+    Userinfo,
+    /// Not observable: rules that need it are skipped.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Probes {
+    #[serde(default = "default_access_probe")]
+    pub access_token: ProbeKind,
+    #[serde(default = "default_refresh_probe")]
+    pub refresh_token: ProbeKind,
+    /// Which client authenticates to the introspection endpoint (a role name).
+    #[serde(default = "default_introspection_client")]
+    pub introspection_client: String,
+}
+
+fn default_access_probe() -> ProbeKind {
+    ProbeKind::Introspection
+}
+fn default_refresh_probe() -> ProbeKind {
+    ProbeKind::Introspection
+}
+fn default_introspection_client() -> String {
+    "primary".into()
+}
+
+impl Default for Probes {
+    fn default() -> Self {
+        Self {
+            access_token: default_access_probe(),
+            refresh_token: default_refresh_probe(),
+            introspection_client: default_introspection_client(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdapterKind {
+    /// The profile states the server's settings; nothing can be changed.
+    #[default]
+    Static,
+    /// Janssen Config API (JSON Patch on the auth server configuration).
+    JanssenConfigApi,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsProfile {
+    #[serde(default)]
+    pub adapter: AdapterKind,
+    /// Base URL of the Config API (default: the issuer's origin).
+    pub config_api: Option<String>,
+    /// For `static`: the server's current values (absent = unknown, rules needing it are skipped).
+    #[serde(rename = "allowRevokeForOtherClients")]
+    pub allow_revoke_for_other_clients: Option<bool>,
+    #[serde(rename = "allowAllValueForRevokeEndpoint")]
+    pub allow_all_value_for_revoke_endpoint: Option<bool>,
+    #[serde(rename = "featureFlags")]
+    pub feature_flags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Capabilities {
+    #[serde(default)]
+    pub public_client: bool,
+    /// An origin the server allows for CORS.
+    pub cors_origin: Option<String>,
+    /// `Name: value` header that makes the server's revoke script veto.
+    pub revoke_script_veto_header: Option<String>,
+    /// `Name: value` header that makes the server answer 503 (fault injection).
+    pub unavailable_header: Option<String>,
+    /// Plain http is acceptable because the target is on loopback (rfc7009-2-https is a warning).
+    #[serde(default)]
+    pub plain_http_loopback: bool,
+}
+
+impl Capabilities {
+    /// Whether the capability named in a `@requires:` tag is present.
+    pub fn has(&self, name: &str, profile: &TargetProfile) -> Option<bool> {
+        Some(match name {
+            "public-client" => self.public_client && profile.clients.public.is_some(),
+            "cors" => self.cors_origin.is_some(),
+            "revoke-script" => self.revoke_script_veto_header.is_some(),
+            "fault-injection" => self.unavailable_header.is_some(),
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Timeouts {
+    #[serde(default = "d3s", with = "humantime_serde_compat")]
+    pub connect: Duration,
+    #[serde(default = "d10s", with = "humantime_serde_compat")]
+    pub request: Duration,
+    /// How long a revocation may take to be observed (RFC 7009 2.1); 0 = immediately.
+    #[serde(default, with = "humantime_serde_compat")]
+    pub propagation_window: Duration,
+}
+
+fn d3s() -> Duration {
+    Duration::from_secs(3)
+}
+fn d10s() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: d3s(),
+            request: d10s(),
+            propagation_window: Duration::ZERO,
+        }
+    }
+}
+
+/// `"3s"`, `"250ms"`, `"1m"` in TOML.
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text)
+            .map_err(|e| serde::de::Error::custom(format!("'{text}': {e}")))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointOverrides {
+    pub revocation: Option<String>,
+    pub token: Option<String>,
+    pub introspection: Option<String>,
+    pub userinfo: Option<String>,
+}
+
+/// A whole target profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetProfile {
+    pub name: String,
+    /// The issuer; discovery is `<issuer>/.well-known/openid-configuration` unless `discovery` is set.
+    pub issuer: String,
+    /// The discovery (or RFC 8414 metadata) URL.
+    pub discovery: Option<String>,
+    pub endpoints: Option<EndpointOverrides>,
+    pub clients: Clients,
+    pub user: Option<UserProfile>,
+    #[serde(default)]
+    pub tokens: TokenSource,
+    #[serde(default)]
+    pub probes: Probes,
+    #[serde(default)]
+    pub settings: SettingsProfile,
+    #[serde(default)]
+    pub capabilities: Capabilities,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    /// Where the file was read from (for messages).
+    #[serde(skip)]
+    pub source: PathBuf,
+}
+
+impl TargetProfile {
+    pub fn from_file(path: &Path) -> Result<Self, ProfileError> {
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+            file: file.clone(),
+            message: e.to_string(),
+        })?;
+        let mut profile = Self::from_toml(&text, &file)?;
+        profile.source = path.to_owned();
+        Ok(profile)
+    }
+
+    pub fn from_toml(text: &str, file: &str) -> Result<Self, ProfileError> {
+        let err = |message: String| ProfileError {
+            file: file.to_owned(),
+            message,
+        };
+        let profile: Self =
+            toml::from_str(text).map_err(|e| err(e.to_string().trim_end().to_owned()))?;
+        profile.validate().map_err(err)?;
+        Ok(profile)
+    }
+
+    /// Checks what serde cannot: URLs, secrets, token source and probe consistency.
+    fn validate(&self) -> Result<(), String> {
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| format!("key `issuer`: '{}' is not a URL: {e}", self.issuer))?;
+        for (key, value) in [
+            ("discovery", self.discovery.as_deref()),
+            (
+                "endpoints.revocation",
+                self.endpoints
+                    .as_ref()
+                    .and_then(|e| e.revocation.as_deref()),
+            ),
+            (
+                "endpoints.token",
+                self.endpoints.as_ref().and_then(|e| e.token.as_deref()),
+            ),
+            (
+                "endpoints.introspection",
+                self.endpoints
+                    .as_ref()
+                    .and_then(|e| e.introspection.as_deref()),
+            ),
+            (
+                "endpoints.userinfo",
+                self.endpoints.as_ref().and_then(|e| e.userinfo.as_deref()),
+            ),
+            ("settings.config_api", self.settings.config_api.as_deref()),
+        ] {
+            if let Some(v) = value {
+                url::Url::parse(v).map_err(|e| format!("key `{key}`: '{v}' is not a URL: {e}"))?;
+            }
+        }
+        let loopback = is_loopback(&issuer);
+        for (role, client) in self.client_roles() {
+            match (client.auth, &client.secret_env, &client.secret) {
+                (ClientAuth::None, None, None) => {}
+                (ClientAuth::None, _, _) => {
+                    return Err(format!("key `clients.{role}`: a client with auth = \"none\" has no secret"))
+                }
+                (_, None, None) => {
+                    return Err(format!("key `clients.{role}.secret_env`: missing (name the environment variable that holds the secret)"))
+                }
+                (_, _, Some(_)) if !loopback => {
+                    return Err(format!(
+                        "key `clients.{role}.secret`: literal secrets are only accepted for loopback targets; use secret_env"
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if let Some(user) = &self.user {
+            match (&user.password_env, &user.password) {
+                (None, None) => return Err("key `user.password_env`: missing".into()),
+                (_, Some(_)) if !loopback => {
+                    return Err("key `user.password`: literal passwords are only accepted for loopback targets; use password_env".into())
+                }
+                _ => {}
+            }
+        }
+        match self.tokens.source {
+            TokenSourceKind::Password if self.user.is_none() => {
+                return Err("key `user`: the password token source needs a [user] section".into())
+            }
+            TokenSourceKind::Command if self.tokens.command.is_empty() => {
+                return Err(
+                    "key `tokens.command`: the command token source needs a command (argv list)"
+                        .into(),
+                )
+            }
+            _ => {}
+        }
+        let roles = ["primary", "other", "revoke-any", "public", "admin"];
+        if !roles.contains(&self.probes.introspection_client.as_str()) {
+            return Err(format!(
+                "key `probes.introspection_client`: '{}' is not a client role ({})",
+                self.probes.introspection_client,
+                roles.join(", ")
+            ));
+        }
+        if self.probes.access_token == ProbeKind::Refresh {
+            return Err("key `probes.access_token`: an access token cannot be observed with a refresh grant".into());
+        }
+        if self.probes.refresh_token == ProbeKind::Userinfo {
+            return Err(
+                "key `probes.refresh_token`: a refresh token cannot be observed at userinfo".into(),
+            );
+        }
+        if self.settings.adapter == AdapterKind::JanssenConfigApi && self.clients.admin.is_none() {
+            return Err("key `clients.admin`: the janssen-config-api settings adapter needs an admin client".into());
+        }
+        Ok(())
+    }
+
+    /// The clients the profile names, with their role.
+    pub fn client_roles(&self) -> Vec<(&'static str, &ClientProfile)> {
+        let c = &self.clients;
+        [
+            ("primary", Some(&c.primary)),
+            ("other", c.other.as_ref()),
+            ("revoke-any", c.revoke_any.as_ref()),
+            ("public", c.public.as_ref()),
+            ("admin", c.admin.as_ref()),
+        ]
+        .into_iter()
+        .filter_map(|(r, c)| c.map(|c| (r, c)))
+        .collect()
+    }
+}
+
+/// Whether a URL's host is on the loopback interface.
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+name = "t"
+issuer = "http://127.0.0.1:9"
+[clients.primary]
+id = "a"
+auth = "client_secret_basic"
+secret = "s"
+[user]
+username = "u"
+password = "p"
+"#;
+
+    #[test]
+    fn minimal_profile_gets_defaults() {
+        let p = TargetProfile::from_toml(MINIMAL, "t.toml").unwrap();
+        assert_eq!(p.tokens.source, TokenSourceKind::Password);
+        assert_eq!(p.probes.access_token, ProbeKind::Introspection);
+        assert_eq!(p.settings.adapter, AdapterKind::Static);
+        assert_eq!(p.timeouts.propagation_window, Duration::ZERO);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_file() {
+        let text = MINIMAL.replace("[user]", "[user]\nshoe_size = 3");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("t.toml:") && e.contains("shoe_size"), "{e}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let text = MINIMAL.replace("name = \"t\"\n", "");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("name"), "{e}");
+    }
+
+    #[test]
+    fn literal_secrets_need_loopback() {
+        let text = MINIMAL.replace("127.0.0.1:9", "auth.example.com");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.primary.secret"), "{e}");
+    }
+
+    #[test]
+    fn confidential_client_needs_a_secret_source() {
+        let text = MINIMAL.replace("secret = \"s\"\n", "");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.primary.secret_env"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = TargetProfile::from_toml(
+            &MINIMAL.replace("http://127.0.0.1:9", "not a url"),
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("issuer"), "{e}");
+        let text = format!("{MINIMAL}\n[timeouts]\nrequest = \"soon\"\n");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("soon"), "{e}");
+        let text = format!("{MINIMAL}\n[probes]\naccess_token = \"refresh\"\n");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("probes.access_token"), "{e}");
+        let text = format!("{MINIMAL}\n[settings]\nadapter = \"janssen-config-api\"\n");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.admin"), "{e}");
+    }
+}
