@@ -90,6 +90,9 @@ pub struct CheckArgs {
     /// With no --target: start the reference server with this fault.
     #[arg(long)]
     pub fault: Option<String>,
+    /// How many scenarios run at once (@serial scenarios always run alone).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
     /// Print every HTTP exchange of failing scenarios (redacted).
     #[arg(long, short)]
     pub verbose: bool,

@@ -52,6 +52,8 @@ pub struct RunPlan {
     pub features: FeatureSource,
     /// Informational: the fault the in-process reference server runs with.
     pub fault: Option<String>,
+    /// How many scenarios run at once (@serial ones always run alone).
+    pub concurrency: usize,
 }
 
 /// Why a run could not produce a record.
@@ -146,7 +148,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
     RevWorld::cucumber::<PathBuf>()
         .with_parser(MemoryParser)
         .with_writer(Sink(parse_errors.clone()))
-        .max_concurrent_scenarios(8)
+        .max_concurrent_scenarios(plan.concurrency.max(1))
         .before(move |feature, _rule, scenario, world| {
             let ctx = before_ctx.clone();
             async move {
@@ -386,6 +388,7 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
         ledger,
         features,
         fault: fault.map(|f| f.name().to_owned()),
+        concurrency: args.concurrency,
     };
     let record = run_plan(plan).await?;
     if let Some(server) = _server.take() {

@@ -150,7 +150,13 @@ impl ServerConfig {
         };
         Self {
             issuer: None,
-            settings: Settings::default(),
+            // Like Janssen's setup template: an explicit list that includes revoke_token.
+            settings: Settings {
+                feature_flags: ["revoke_token", "userinfo", "introspection", "health_check"]
+                    .map(String::from)
+                    .to_vec(),
+                ..Settings::default()
+            },
             clients: vec![
                 client(
                     "client-a",

@@ -33,14 +33,14 @@ faults! {
         ["rfc7009-2.2-invalid-token-200", "rfc7009-2.2-idempotent", "jans-all-disabled"];
     RevokedToken400 = "revoked-token-400", "revoking an already revoked token gets 400",
         ["rfc7009-2.2-idempotent"];
-    RefreshIgnored = "refresh-ignored", "a refresh token is answered 200 but not revoked",
+    RefreshIgnored = "refresh-ignored", "a refresh token sent with token_type_hint=refresh_token is answered 200 but not revoked",
         ["rfc7009-2-refresh-revocable"];
-    AccessIgnored = "access-ignored", "an access token is answered 200 but not revoked",
+    AccessIgnored = "access-ignored", "an access token sent with token_type_hint=access_token is answered 200 but not revoked",
         ["rfc7009-2-access-revocable"];
     NoCascadeRt = "no-cascade-rt", "revoking a refresh token leaves the grant's access tokens active",
         ["rfc7009-2.1-rt-cascade", "jans-grant-cascade-rt"];
     NoCascadeAt = "no-cascade-at", "revoking an access token leaves the grant's refresh token active",
-        ["jans-grant-cascade-at"];
+        ["jans-grant-cascade-at", "jans-cross-client-allowed"];
     CascadeTooWide = "cascade-too-wide", "revoking one token revokes every grant of the client",
         ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation"];
     LazyRevocation = "lazy-revocation", "a revocation takes effect 1.5 s after the 200",
@@ -56,7 +56,7 @@ faults! {
     NoClientAuth = "no-client-auth", "a request without client credentials revokes the token of the client it names",
         ["rfc7009-2.1-client-auth-required"];
     WrongSecretAccepted = "wrong-secret-accepted", "a wrong Basic secret is accepted",
-        ["rfc7009-2.1-wrong-secret"];
+        ["rfc7009-2.1-wrong-secret", "rfc6749-5.2-invalid-client-scheme", "jans-invalid-client-realm", "jans-flag-auth-first"];
     CrossClientAllowed = "cross-client-allowed", "any client may revoke any other client's token",
         ["rfc7009-2.1-own-tokens-only", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only"];
     ScopeIgnored = "scope-ignored", "with allowRevokeForOtherClients the revoke_any_token scope is not checked",
@@ -100,7 +100,7 @@ faults! {
     JsonAccepted = "json-accepted", "a JSON body is accepted as a revocation",
         ["rfc7009-2.1-form-only"];
     PublicClientRejected = "public-client-rejected", "a public client cannot revoke its own token",
-        ["rfc7009-2.1-public-client"];
+        ["rfc7009-2.1-public-client", "rfc8414-auth-methods"];
     PostAuthBroken = "post-auth-broken", "client_secret_post is published but fails at the revocation endpoint",
         ["rfc8414-auth-methods"];
     ScriptIgnored = "script-ignored", "the revoke interception script is never called",

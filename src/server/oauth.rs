@@ -152,33 +152,31 @@ pub async fn token(
                 .ok_or_else(|| {
                     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
                 })?;
-            let at = state
-                .store
-                .issue(access(
+            let rotate = settings.refresh_token_rotation;
+            let mut records = vec![access(
+                record.grant_id,
+                record.subject.clone(),
+                record.scopes.clone(),
+            )];
+            if rotate {
+                records.push(refresh(
                     record.grant_id,
                     record.subject.clone(),
                     record.scopes.clone(),
-                ))
-                .map_err(store_error)?;
-            let rt = if settings.refresh_token_rotation {
-                state
-                    .store
-                    .revoke_token(&super::store::hash_token(presented))
-                    .map_err(store_error)?;
-                Some(
-                    state
-                        .store
-                        .issue(refresh(
-                            record.grant_id,
-                            record.subject.clone(),
-                            record.scopes.clone(),
-                        ))
-                        .map_err(store_error)?,
-                )
-            } else {
-                None
-            };
-            (at, rt, record.scopes)
+                ));
+            }
+            // Atomic with the check that the refresh token is still there: a revocation that
+            // wins the race must not leave a new token alive in its grant.
+            let mut issued = state
+                .store
+                .issue_while_present(&super::store::hash_token(presented), &records, rotate)
+                .map_err(store_error)?
+                .ok_or_else(|| {
+                    OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
+                })?
+                .into_iter();
+            let at = issued.next().unwrap_or_default();
+            (at, issued.next(), record.scopes)
         }
         _ => {
             return Err(OAuthError::unsupported_grant_type(

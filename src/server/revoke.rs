@@ -128,6 +128,19 @@ fn authenticate_for_revoke(
         Presented::Post { .. } if state.has_fault(Fault::PostAuthBroken) => {
             return Err(OAuthError::invalid_client("client authentication failed"));
         }
+        Presented::Post { client_id, secret }
+            if state.has_fault(Fault::QueryHonoured) || state.has_fault(Fault::GetRevokes) =>
+        {
+            // These faults take credentials from the query whatever method the client has.
+            if let Some(c) = clients.get(client_id) {
+                if c.secret
+                    .as_deref()
+                    .is_some_and(|s| request::secret_matches(s, secret))
+                {
+                    return Ok(c.clone());
+                }
+            }
+        }
         _ => {}
     }
     request::authenticate(&presented, |id| clients.get(id)).cloned()
@@ -249,7 +262,7 @@ async fn revoke_form(
         found.push((value.to_owned(), record));
     }
     for (value, record) in found {
-        revoke_one(state, &value, &record).await?;
+        revoke_one(state, &value, &record, hint).await?;
     }
     Ok(success(state, &extra_headers))
 }
@@ -281,12 +294,13 @@ async fn revoke_one(
     state: &Arc<AppState>,
     value: &str,
     record: &TokenRecord,
+    hint: Option<&str>,
 ) -> Result<(), OAuthError> {
     let hash = hash_token(value);
     let fault = state.fault;
     match (fault, record.kind) {
-        (Some(Fault::RefreshIgnored), TokenKind::Refresh)
-        | (Some(Fault::AccessIgnored), TokenKind::Access) => {}
+        (Some(Fault::RefreshIgnored), TokenKind::Refresh) if hint == Some("refresh_token") => {}
+        (Some(Fault::AccessIgnored), TokenKind::Access) if hint == Some("access_token") => {}
         (Some(Fault::NoCascadeRt), TokenKind::Refresh)
         | (Some(Fault::NoCascadeAt), TokenKind::Access) => {
             state.store.revoke_token(&hash).map_err(store_error)?;

@@ -223,6 +223,39 @@ impl Store {
         Ok(token)
     }
 
+    /// Issues `records` only while `parent` is still stored, and with `remove_parent` also
+    /// removes it, all under one lock and one transaction; `None` when `parent` is gone.
+    /// The refresh grant uses it so that a refresh racing with the revocation of the refresh
+    /// token cannot leave a live token in the revoked grant.
+    pub fn issue_while_present(
+        &self,
+        parent: &TokenHash,
+        records: &[TokenRecord],
+        remove_parent: bool,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        let tokens: Vec<String> = records.iter().map(|_| new_token()).collect();
+        let hashes: Vec<TokenHash> = tokens.iter().map(|t| hash_token(t)).collect();
+        let mut index = self.write();
+        if !index.tokens.contains_key(parent) {
+            return Ok(None);
+        }
+        let added: Vec<(TokenHash, &TokenRecord)> =
+            hashes.iter().copied().zip(records.iter()).collect();
+        let removed: &[TokenHash] = if remove_parent {
+            std::slice::from_ref(parent)
+        } else {
+            &[]
+        };
+        self.persist(&added, removed)?;
+        if remove_parent {
+            index.remove(parent);
+        }
+        for (hash, record) in hashes.into_iter().zip(records.iter().cloned()) {
+            index.insert(hash, record);
+        }
+        Ok(Some(tokens))
+    }
+
     /// Looks a token up by its value.
     pub fn get(&self, token: &str) -> Option<TokenRecord> {
         self.get_hash(&hash_token(token))
@@ -335,6 +368,37 @@ mod tests {
         assert_eq!(store.revoke_client("a", None).unwrap(), 1);
         assert!(store.get(&at).is_none() && store.get(&other).is_some());
         assert_eq!(store.clients_with_tokens(), vec!["b".to_string()]);
+    }
+
+    #[test]
+    fn issue_while_present_needs_the_parent_and_can_rotate_it() {
+        let store = Store::in_memory();
+        let rt = store.issue(record(TokenKind::Refresh, "a", 1)).unwrap();
+        let parent = hash_token(&rt);
+        let kept = store
+            .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false)
+            .unwrap()
+            .unwrap();
+        assert!(store.get(&rt).is_some() && store.get(&kept[0]).is_some());
+        let rotated = store
+            .issue_while_present(
+                &parent,
+                &[
+                    record(TokenKind::Access, "a", 1),
+                    record(TokenKind::Refresh, "a", 1),
+                ],
+                true,
+            )
+            .unwrap()
+            .unwrap();
+        assert!(store.get(&rt).is_none());
+        assert_eq!(store.revoke_grant(1).unwrap(), 3);
+        assert!(rotated.iter().all(|t| store.get(t).is_none()));
+        // Once the parent is gone nothing is issued.
+        let none = store
+            .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false)
+            .unwrap();
+        assert!(none.is_none() && store.is_empty());
     }
 
     #[test]

@@ -208,11 +208,23 @@ impl Target {
         let (_, response) = http.send(RequestSpec::get(discovery.clone())).await;
         let response =
             response.map_err(|e| TargetError::Unreachable(format!("{discovery}: {e}")))?;
-        let discovery_doc = if response.status == 200 {
+        let mut discovery_doc = if response.status == 200 {
             response.json()
         } else {
             None
         };
+        let publishes = |doc: &Option<Value>| {
+            doc.as_ref()
+                .is_some_and(|d| d.get("revocation_endpoint").is_some())
+        };
+        if !publishes(&discovery_doc) && profile.discovery.is_none() {
+            // Some servers publish revocation_endpoint only in the RFC 8414 metadata.
+            let (_, meta) = http.send(RequestSpec::get(metadata.clone())).await;
+            let meta_doc = meta.ok().filter(|r| r.status == 200).and_then(|r| r.json());
+            if publishes(&meta_doc) {
+                discovery_doc = meta_doc;
+            }
+        }
         let from_doc = |key: &str| -> Option<Url> {
             discovery_doc
                 .as_ref()
