@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod conformance;
+pub mod load;
 pub mod report;
 pub mod server;
 pub mod target;

@@ -24,10 +24,7 @@ fn main() {
             Command::Serve(args) => revspec::server::run_cli(args).await,
             Command::Check(args) => revspec::conformance::run_cli(args).await,
             Command::List(args) => revspec::conformance::list_cli(args),
-            Command::Load(_) => {
-                eprintln!("error: not built yet");
-                exit::USAGE
-            }
+            Command::Load(args) => revspec::load::run_cli(args).await,
         }
     });
     std::process::exit(code);

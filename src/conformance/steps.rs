@@ -628,7 +628,11 @@ async fn each_method(w: &mut RevWorld) {
                 return;
             }
         };
-        let (kind, value) = match (minted.refresh_token, minted.access_token) {
+        // Revoke the refresh token only when the profile can observe refresh tokens.
+        let observable_rt = minted
+            .refresh_token
+            .filter(|_| ctx.target.probe_kind(Kind::Refresh) != crate::target::ProbeKind::None);
+        let (kind, value) = match (observable_rt, minted.access_token) {
             (Some(rt), _) => (Kind::Refresh, rt),
             (None, Some(at)) => (Kind::Access, at),
             _ => continue,
@@ -945,7 +949,7 @@ fn https(w: &mut RevWorld) {
     let result = if parsed.as_ref().is_some_and(|u| u.scheme() == "https") {
         Ok(())
     } else {
-        Err(format!("{url}"))
+        Err(url.clone())
     };
     let loopback = parsed
         .as_ref()

@@ -68,6 +68,9 @@ pub enum TargetError {
     Minting(String),
 }
 
+/// The password-grant user: (username, password).
+pub type UserCredentials = (String, String);
+
 /// The endpoints in use.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
@@ -125,7 +128,7 @@ impl Target {
     /// Resolves secrets from the environment (no request yet).
     pub fn resolve_credentials(
         profile: &TargetProfile,
-    ) -> Result<(HashMap<Role, Credentials>, Option<(String, String)>), TargetError> {
+    ) -> Result<(HashMap<Role, Credentials>, Option<UserCredentials>), TargetError> {
         let file = profile.source.display().to_string();
         let with_file = |e: TargetError| match e {
             TargetError::Profile(m) => TargetError::Profile(format!("{file}: {m}")),

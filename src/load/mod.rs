@@ -1,0 +1,235 @@
+//! The load tester (`revspec load`): builds a goose attack from a load profile (`profile`)
+//! against any target, with the transactions in `transactions`, writes goose's HTML, JSON and
+//! Markdown reports plus a summary (`summary`), checks under load that a sample of revocations
+//! really holds, and gates on the profile's thresholds.
+
+pub mod profile;
+pub mod summary;
+pub mod transactions;
+
+use crate::cli::{exit, LoadArgs};
+use crate::target::settings::{Applied, Setting, SettingError};
+use crate::target::{Target, TargetError, TargetProfile};
+use profile::{LoadProfile, TransactionKind};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use summary::LoadSummary;
+use transactions::LoadState;
+
+/// Why a load run could not run or did not pass.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("{0}")]
+    Usage(String),
+    #[error("{0}")]
+    Unreachable(String),
+    #[error("load test failed: {0}")]
+    Goose(String),
+}
+
+impl LoadError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            LoadError::Usage(_) => exit::USAGE,
+            LoadError::Unreachable(_) => exit::UNREACHABLE,
+            LoadError::Goose(_) => exit::FAILURES,
+        }
+    }
+}
+
+/// A validated load run.
+pub struct LoadPlan {
+    pub target: TargetProfile,
+    pub profile: LoadProfile,
+    pub report_dir: PathBuf,
+    pub baseline: Option<LoadSummary>,
+    /// Print a progress line every few seconds.
+    pub progress: bool,
+}
+
+/// Checks, before any traffic, that the target can serve every transaction of the profile.
+async fn preflight(target: &Target, profile: &LoadProfile) -> Result<Option<Applied>, LoadError> {
+    let kinds: Vec<TransactionKind> = profile.transactions.iter().map(|t| t.kind).collect();
+    let usage = |m: String| LoadError::Usage(format!("{}: {m}", profile.name));
+    if kinds.iter().any(|k| k.needs_refresh_tokens()) && !target.mints_refresh_tokens() {
+        return Err(usage(
+            "a transaction needs refresh tokens, and the target's token source gives none".into(),
+        ));
+    }
+    if kinds.iter().any(|k| k.revokes()) {
+        for kind in [crate::target::Kind::Access, crate::target::Kind::Refresh] {
+            if target.probe_kind(kind) == crate::target::ProbeKind::None {
+                return Err(usage(
+                    "revocations are checked under load, and the target names no probe".into(),
+                ));
+            }
+        }
+    }
+    let (_, minted) = target.mint(crate::target::Role::Primary).await;
+    if let Err(e) = minted {
+        return Err(LoadError::Unreachable(e.to_string()));
+    }
+    if kinds.contains(&TransactionKind::RevokeAll) {
+        let mut log = Vec::new();
+        return match target
+            .apply_setting(&Setting::AllowAllValueForRevokeEndpoint(true), &mut log)
+            .await
+        {
+            Ok(applied) => Ok(applied),
+            Err(SettingError::Unchangeable(why)) | Err(SettingError::Failed(why)) => Err(usage(
+                format!("revoke-all needs allowAllValueForRevokeEndpoint=true: {why}"),
+            )),
+        };
+    }
+    Ok(None)
+}
+
+/// Runs a plan: preflight, the goose attack, the correctness count and the summary.
+pub async fn run_plan(plan: LoadPlan) -> Result<LoadSummary, LoadError> {
+    let target = Target::connect(plan.target.clone())
+        .await
+        .map_err(|e| match e {
+            TargetError::Profile(m) => LoadError::Usage(m),
+            TargetError::Unreachable(m) | TargetError::Minting(m) => LoadError::Unreachable(m),
+        })?;
+    let applied = preflight(&target, &plan.profile).await?;
+    let target = Arc::new(target);
+    let state = Arc::new(LoadState::new(target.clone(), &plan.profile));
+    std::fs::create_dir_all(&plan.report_dir)
+        .map_err(|e| LoadError::Usage(format!("{}: {e}", plan.report_dir.display())))?;
+    let attack = transactions::build_attack(&state, &plan.profile, &plan.report_dir)
+        .map_err(|e| LoadError::Usage(format!("goose: {e}")))?;
+    let started = Instant::now();
+    let progress = plan.progress.then(|| {
+        let state = state.clone();
+        let run_time = plan.profile.run_time + plan.profile.ramp_up;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                eprintln!(
+                    "[{:>4.0}s / {:.0}s] revocations {}, sampled {}, not held {}, probe errors {}",
+                    started.elapsed().as_secs_f64(),
+                    run_time.as_secs_f64(),
+                    state.revocations.load(Ordering::Relaxed),
+                    state.sampled.load(Ordering::Relaxed),
+                    state.not_held.load(Ordering::Relaxed),
+                    state.probe_errors.load(Ordering::Relaxed),
+                );
+            }
+        })
+    });
+    let result = attack.execute().await;
+    if let Some(p) = progress {
+        p.abort();
+    }
+    if let Some(applied) = applied {
+        let mut log = Vec::new();
+        if let Err(e) = target.restore_setting(&applied, &mut log).await {
+            eprintln!("warning: could not restore {}: {e:?}", applied.property);
+        }
+    }
+    let metrics = result.map_err(|e| LoadError::Goose(e.to_string()))?;
+    let summary = LoadSummary::from_metrics(&plan.profile, &metrics, &state, &plan.report_dir);
+    summary
+        .write(&plan.report_dir)
+        .map_err(|e| LoadError::Usage(format!("{}: {e}", plan.report_dir.display())))?;
+    Ok(summary)
+}
+
+/// `revspec load`.
+pub async fn run_cli(args: LoadArgs) -> i32 {
+    match load(args).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+async fn load(args: LoadArgs) -> Result<i32, LoadError> {
+    let usage = LoadError::Usage;
+    let mut profile = LoadProfile::from_file(&args.profile).map_err(usage)?;
+    if let Some(users) = args.users {
+        profile.users = users;
+    }
+    if let Some(run_time) = &args.run_time {
+        profile.run_time = humantime::parse_duration(run_time)
+            .map_err(|e| LoadError::Usage(format!("--run-time '{run_time}': {e}")))?;
+    }
+    profile
+        .validate()
+        .map_err(|e| LoadError::Usage(format!("{}: {e}", args.profile.display())))?;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(LoadSummary::read)
+        .transpose()
+        .map_err(usage)?;
+    let fault = args
+        .fault
+        .as_deref()
+        .map(str::parse::<crate::server::faults::Fault>)
+        .transpose()
+        .map_err(|e| LoadError::Usage(format!("--fault: {e}")))?;
+    if fault.is_some() && args.target.is_some() {
+        return Err(usage(
+            "--fault applies only to the built-in reference server (no --target)".into(),
+        ));
+    }
+    let mut server = None;
+    let target = match &args.target {
+        Some(path) => TargetProfile::from_file(path).map_err(|e| usage(e.to_string()))?,
+        None => {
+            // In-process: the reference server shares this process's runtime (see README).
+            let s = crate::server::spawn(
+                "127.0.0.1:0".parse().expect("addr"),
+                &crate::conformance::run::reference_options(fault),
+            )
+            .await
+            .map_err(usage)?;
+            let p = crate::conformance::run::reference_profile(&s.base_url);
+            server = Some(s);
+            p
+        }
+    };
+    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
+        .to_string()
+        .replace(':', "-");
+    let report_dir = args.report_dir.clone().unwrap_or_else(|| {
+        PathBuf::from("reports/load")
+            .join(&profile.name)
+            .join(stamp)
+    });
+    let plan = LoadPlan {
+        target,
+        profile,
+        report_dir,
+        baseline,
+        progress: true,
+    };
+    let baseline = plan.baseline.clone();
+    let result = run_plan(plan).await;
+    if let Some(s) = server {
+        s.shutdown().await;
+    }
+    let summary = result?;
+    print!("{}", summary.render(baseline.as_ref()));
+    let missed = summary.missed_thresholds();
+    if !summary.correctness.not_held.eq(&0) {
+        eprintln!(
+            "FAILED: {} sampled revocations did not hold (the token was still active after the 200)",
+            summary.correctness.not_held
+        );
+        return Ok(exit::FAILURES);
+    }
+    if !missed.is_empty() {
+        for m in &missed {
+            eprintln!("THRESHOLD MISSED: {m}");
+        }
+        return Ok(exit::FAILURES);
+    }
+    Ok(exit::OK)
+}

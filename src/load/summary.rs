@@ -1,0 +1,211 @@
+//! The summary of a load run (`summary.json`, `summary.md`, the console): requests/s and
+//! p50/p95/p99 per named request, errors, the correctness count, thresholds, and deltas
+//! against a baseline summary.
+
+use super::profile::LoadProfile;
+use super::transactions::LoadState;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::atomic::Ordering;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RequestStats {
+    pub name: String,
+    pub count: usize,
+    pub fails: usize,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+pub struct CorrectnessCount {
+    pub revocations: u64,
+    pub sampled: u64,
+    /// Sampled revocations whose token was still active after the 200.
+    pub not_held: u64,
+    pub probe_errors: u64,
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LoadSummary {
+    pub profile: String,
+    pub users: usize,
+    pub duration_s: f64,
+    pub requests: Vec<RequestStats>,
+    pub total_requests: usize,
+    pub total_fails: usize,
+    pub error_rate_percent: f64,
+    pub rps: f64,
+    pub correctness: CorrectnessCount,
+    pub thresholds: super::profile::ThresholdsView,
+    pub report_dir: String,
+}
+
+impl LoadSummary {
+    pub fn from_metrics(
+        profile: &LoadProfile,
+        metrics: &goose::metrics::GooseMetrics,
+        state: &LoadState,
+        dir: &Path,
+    ) -> Self {
+        let duration_s = (metrics.duration as f64).max(1.0);
+        let mut requests: Vec<RequestStats> = metrics
+            .requests
+            .iter()
+            .map(|(key, r)| {
+                let t = &r.raw_data;
+                RequestStats {
+                    name: key.clone(),
+                    count: r.success_count + r.fail_count,
+                    fails: r.fail_count,
+                    rps: (r.success_count + r.fail_count) as f64 / duration_s,
+                    p50_ms: t.percentile_us(0.50) as f64 / 1000.0,
+                    p95_ms: t.percentile_us(0.95) as f64 / 1000.0,
+                    p99_ms: t.percentile_us(0.99) as f64 / 1000.0,
+                }
+            })
+            .collect();
+        requests.sort_by(|a, b| a.name.cmp(&b.name));
+        let total_requests: usize = requests.iter().map(|r| r.count).sum();
+        let total_fails: usize = requests.iter().map(|r| r.fails).sum();
+        LoadSummary {
+            profile: profile.name.clone(),
+            users: profile.users,
+            duration_s,
+            total_requests,
+            total_fails,
+            error_rate_percent: if total_requests == 0 {
+                0.0
+            } else {
+                total_fails as f64 * 100.0 / total_requests as f64
+            },
+            rps: total_requests as f64 / duration_s,
+            requests,
+            correctness: CorrectnessCount {
+                revocations: state.revocations.load(Ordering::Relaxed),
+                sampled: state.sampled.load(Ordering::Relaxed),
+                not_held: state.not_held.load(Ordering::Relaxed),
+                probe_errors: state.probe_errors.load(Ordering::Relaxed),
+                examples: state
+                    .examples
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone(),
+            },
+            thresholds: (&profile.thresholds).into(),
+            report_dir: dir.display().to_string(),
+        }
+    }
+
+    /// The worst p99 over the revocation requests.
+    pub fn revoke_p99_ms(&self) -> Option<f64> {
+        self.requests
+            .iter()
+            .filter(|r| r.name.contains("revoke"))
+            .map(|r| r.p99_ms)
+            .reduce(f64::max)
+    }
+
+    /// Every threshold of the profile that the run missed, naming the figure.
+    pub fn missed_thresholds(&self) -> Vec<String> {
+        let t = &self.thresholds;
+        let mut missed = Vec::new();
+        if let (Some(limit), Some(p99)) = (t.revoke_p99_ms, self.revoke_p99_ms()) {
+            if p99 > limit {
+                missed.push(format!("revoke p99 {p99:.2} ms > {limit} ms"));
+            }
+        }
+        if let Some(limit) = t.error_rate_percent {
+            if self.error_rate_percent > limit {
+                missed.push(format!(
+                    "error rate {:.3}% > {limit}%",
+                    self.error_rate_percent
+                ));
+            }
+        }
+        if let Some(limit) = t.min_rps {
+            if self.rps < limit {
+                missed.push(format!(
+                    "throughput {:.1} requests/s < {limit} requests/s",
+                    self.rps
+                ));
+            }
+        }
+        missed
+    }
+
+    pub fn write(&self, dir: &Path) -> std::io::Result<()> {
+        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("summary.json"), json)?;
+        std::fs::write(dir.join("summary.md"), self.render(None))
+    }
+
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--baseline {}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            format!(
+                "--baseline {}: not a revspec load summary.json: {e}",
+                path.display()
+            )
+        })
+    }
+
+    /// The console/Markdown view, with deltas when a baseline is given.
+    pub fn render(&self, baseline: Option<&LoadSummary>) -> String {
+        let mut out = format!(
+            "\nrevspec load: {} ({} users, {:.0} s)\n\n| request | count | fails | req/s | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            self.profile, self.users, self.duration_s
+        );
+        for r in &self.requests {
+            let base = baseline.and_then(|b| b.requests.iter().find(|x| x.name == r.name));
+            let delta = |now: f64, then: Option<f64>| match then {
+                Some(t) if t > 0.0 => format!("{now:.2} ({:+.1}%)", (now - t) * 100.0 / t),
+                _ => format!("{now:.2}"),
+            };
+            out.push_str(&format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                r.name,
+                r.count,
+                r.fails,
+                delta(r.rps, base.map(|b| b.rps)),
+                delta(r.p50_ms, base.map(|b| b.p50_ms)),
+                delta(r.p95_ms, base.map(|b| b.p95_ms)),
+                delta(r.p99_ms, base.map(|b| b.p99_ms)),
+            ));
+        }
+        let c = &self.correctness;
+        out.push_str(&format!(
+            "\ntotal: {} requests, {:.1} requests/s, {} errors ({:.3}%)\ncorrectness: {} revocations, {} observed through the probe, {} did not hold, {} probe errors\n",
+            self.total_requests, self.rps, self.total_fails, self.error_rate_percent, c.revocations, c.sampled, c.not_held, c.probe_errors
+        ));
+        for e in &c.examples {
+            out.push_str(&format!("  {e}\n"));
+        }
+        if let Some(b) = baseline {
+            out.push_str(&format!(
+                "baseline: {:.1} requests/s then, {:+.1}% now\n",
+                b.rps,
+                if b.rps > 0.0 {
+                    (self.rps - b.rps) * 100.0 / b.rps
+                } else {
+                    0.0
+                }
+            ));
+        }
+        let missed = self.missed_thresholds();
+        out.push_str(&if missed.is_empty() {
+            "thresholds: all met\n".to_owned()
+        } else {
+            format!("thresholds missed: {}\n", missed.join("; "))
+        });
+        out.push_str(&format!(
+            "reports: {}/report.html, report.json, report.md, summary.json\n",
+            self.report_dir
+        ));
+        out
+    }
+}

@@ -1,0 +1,418 @@
+//! The goose side: one scenario per transaction of the profile, weighted as the profile says.
+//! Every request is named after what it does ("revoke (unknown token)", "token (mint)") so the
+//! reports group by meaning and minting never counts in revoke latency. A sample of revoked
+//! tokens is observed through the target's probe right after the 200; the probe goes through
+//! revspec's own client, so it is not counted in goose's request metrics either.
+
+use super::profile::{Correctness, LoadProfile, TransactionKind};
+use crate::target::{ClientAuth, Credentials, Kind, Role, Target, TokenState};
+use goose::config::GooseConfiguration;
+use goose::goose::{
+    GooseMethod, GooseRequest, GooseUser, Scenario, Transaction, TransactionError,
+    TransactionResult,
+};
+use goose::GooseAttack;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Shared by every goose user.
+pub struct LoadState {
+    pub target: Arc<Target>,
+    pub primary: Credentials,
+    pub user: Option<(String, String)>,
+    pub correctness: Correctness,
+    pub revocations: AtomicU64,
+    pub sampled: AtomicU64,
+    pub not_held: AtomicU64,
+    pub probe_errors: AtomicU64,
+    /// A few examples of revocations that did not hold (kind only; tokens never shown).
+    pub examples: Mutex<Vec<String>>,
+}
+
+impl LoadState {
+    pub fn new(target: Arc<Target>, profile: &LoadProfile) -> Self {
+        let primary = target
+            .credentials(Role::Primary)
+            .cloned()
+            .expect("the primary client is required");
+        Self {
+            user: target.user.clone(),
+            target,
+            primary,
+            correctness: profile.correctness.clone(),
+            revocations: AtomicU64::new(0),
+            sampled: AtomicU64::new(0),
+            not_held: AtomicU64::new(0),
+            probe_errors: AtomicU64::new(0),
+            examples: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Counts a revocation and observes it when it is in the sample.
+    async fn revoked(&self, kind: Kind, token: &str) {
+        let n = self.revocations.fetch_add(1, Ordering::Relaxed);
+        if !in_sample(&self.correctness, n) {
+            return;
+        }
+        self.sampled.fetch_add(1, Ordering::Relaxed);
+        let (_, state) = self.target.observe(Role::Primary, kind, token).await;
+        match state {
+            Ok(TokenState::Inactive) => {}
+            Ok(TokenState::Active) => {
+                self.not_held.fetch_add(1, Ordering::Relaxed);
+                let mut ex = self.examples.lock().unwrap_or_else(|p| p.into_inner());
+                if ex.len() < 5 {
+                    ex.push(format!(
+                        "revocation #{n}: the {kind:?} token was still active after the 200"
+                    ));
+                }
+            }
+            Err(_) => {
+                self.probe_errors.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+/// Whether the n-th revocation (0-based) is observed: the first `min_samples`, then
+/// `sample_percent` of the rest.
+pub fn in_sample(c: &Correctness, n: u64) -> bool {
+    if n < c.min_samples as u64 {
+        return true;
+    }
+    let share = c.sample_percent / 100.0;
+    ((n + 1) as f64 * share).floor() > (n as f64 * share).floor()
+}
+
+/// Per-user state between transactions.
+#[derive(Default, Clone)]
+struct Held {
+    access: Vec<String>,
+    refresh: Option<String>,
+}
+
+type TResult<T> = Result<T, Box<TransactionError>>;
+
+/// A form POST through goose, authenticated as the primary client.
+async fn post(
+    user: &mut GooseUser,
+    state: &LoadState,
+    url: &str,
+    name: &str,
+    mut form: Vec<(String, String)>,
+) -> TResult<Option<Value>> {
+    let mut rb = user.get_request_builder(&GooseMethod::Post, url)?;
+    match state.primary.auth {
+        ClientAuth::ClientSecretBasic => {
+            rb = rb.basic_auth(&state.primary.id, state.primary.secret.as_deref());
+        }
+        ClientAuth::ClientSecretPost => {
+            form.push(("client_id".into(), state.primary.id.clone()));
+            form.push((
+                "client_secret".into(),
+                state.primary.secret.clone().unwrap_or_default(),
+            ));
+        }
+        ClientAuth::None => form.push(("client_id".into(), state.primary.id.clone())),
+    }
+    let rb = rb.form(&form);
+    let request = GooseRequest::builder()
+        .method(GooseMethod::Post)
+        .path(url)
+        .name(name)
+        .expect_status_code(200)
+        .set_request_builder(rb)
+        .build();
+    let mut response = user.request(request).await?;
+    let Ok(r) = response.response else {
+        return Ok(None);
+    };
+    if r.status().as_u16() != 200 {
+        return Ok(None);
+    }
+    match r.json::<Value>().await {
+        Ok(v) => Ok(Some(v)),
+        Err(_) if name.starts_with("revoke") => Ok(Some(Value::Null)),
+        Err(e) => {
+            user.set_failure(
+                &format!("{name}: answer is not JSON: {e}"),
+                &mut response.request,
+                None,
+                None,
+            )?;
+            Ok(None)
+        }
+    }
+}
+
+fn token_url(state: &LoadState) -> String {
+    state
+        .target
+        .endpoints
+        .token
+        .as_ref()
+        .map(|u| u.to_string())
+        .unwrap_or_default()
+}
+
+fn revoke_url(state: &LoadState) -> String {
+    state.target.endpoints.revocation.to_string()
+}
+
+/// Mints one grant through goose (named "token (mint)").
+async fn mint(
+    user: &mut GooseUser,
+    state: &LoadState,
+    name: &str,
+) -> TResult<Option<(String, Option<String>)>> {
+    let form = match &state.user {
+        Some((u, p)) if state.target.mints_refresh_tokens() => vec![
+            ("grant_type".into(), "password".into()),
+            ("username".into(), u.clone()),
+            ("password".into(), p.clone()),
+        ],
+        _ => vec![("grant_type".into(), "client_credentials".into())],
+    };
+    let url = token_url(state);
+    let v = post(user, state, &url, name, form).await?;
+    let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    Ok(v.and_then(|v| get(&v, "access_token").map(|at| (at, get(&v, "refresh_token")))))
+}
+
+async fn revoke(
+    user: &mut GooseUser,
+    state: &LoadState,
+    name: &str,
+    form: Vec<(String, String)>,
+) -> TResult<bool> {
+    let url = revoke_url(state);
+    Ok(post(user, state, &url, name, form).await?.is_some())
+}
+
+fn held(user: &mut GooseUser) -> &mut Held {
+    if user.get_session_data::<Held>().is_none() {
+        user.set_session_data(Held::default());
+    }
+    user.get_session_data_mut::<Held>().expect("just set")
+}
+
+async fn run(
+    kind: TransactionKind,
+    step: u8,
+    fan_out: usize,
+    user: &mut GooseUser,
+    state: &LoadState,
+) -> TransactionResult {
+    match (kind, step) {
+        (TransactionKind::RevokeUnknown, _) => {
+            let token = format!("revspec-load-unknown-{}", crate::server::store::new_token());
+            revoke(
+                user,
+                state,
+                "revoke (unknown token)",
+                vec![("token".into(), token)],
+            )
+            .await?;
+        }
+        (TransactionKind::Token, _) => {
+            mint(user, state, "token (obtain)").await?;
+        }
+        (TransactionKind::Introspect, _) => {
+            if held(user).access.is_empty() {
+                if let Some((at, _)) = mint(user, state, "token (mint for introspection)").await? {
+                    held(user).access.push(at);
+                }
+            }
+            if let Some(at) = held(user).access.first().cloned() {
+                let url = state
+                    .target
+                    .endpoints
+                    .introspection
+                    .as_ref()
+                    .map(|u| u.to_string())
+                    .unwrap_or_default();
+                post(user, state, &url, "introspect", vec![("token".into(), at)]).await?;
+            }
+        }
+        (TransactionKind::MintAndRevoke, 0) => {
+            if let Some((at, rt)) = mint(user, state, "token (mint)").await? {
+                let h = held(user);
+                h.access = vec![at];
+                h.refresh = rt;
+            }
+        }
+        (TransactionKind::MintAndRevoke, _) => {
+            let rt = held(user).refresh.take();
+            if let Some(rt) = rt {
+                let form = vec![
+                    ("token".into(), rt.clone()),
+                    ("token_type_hint".into(), "refresh_token".into()),
+                ];
+                if revoke(user, state, "revoke (refresh token)", form).await? {
+                    state.revoked(Kind::Refresh, &rt).await;
+                }
+            }
+        }
+        (TransactionKind::GrantCascade, 0) => {
+            if let Some((at, rt)) = mint(user, state, "token (mint)").await? {
+                let mut access = vec![at];
+                if let Some(rt) = &rt {
+                    for _ in 1..fan_out {
+                        let form = vec![
+                            ("grant_type".into(), "refresh_token".into()),
+                            ("refresh_token".into(), rt.clone()),
+                        ];
+                        let url = token_url(state);
+                        if let Some(v) =
+                            post(user, state, &url, "token (refresh, mint)", form).await?
+                        {
+                            if let Some(a) = v.get("access_token").and_then(Value::as_str) {
+                                access.push(a.to_owned());
+                            }
+                        }
+                    }
+                }
+                let h = held(user);
+                h.access = access;
+                h.refresh = rt;
+            }
+        }
+        (TransactionKind::GrantCascade, _) => {
+            let rt = held(user).refresh.take();
+            let last_access = held(user).access.last().cloned();
+            if let Some(rt) = rt {
+                if revoke(
+                    user,
+                    state,
+                    "revoke (refresh token, cascade)",
+                    vec![("token".into(), rt)],
+                )
+                .await?
+                {
+                    if let Some(at) = last_access {
+                        state.revoked(Kind::Access, &at).await;
+                    }
+                }
+            }
+        }
+        (TransactionKind::RevokeAll, 0) => {
+            let mut access = Vec::new();
+            for _ in 0..fan_out {
+                if let Some((at, _)) = mint(user, state, "token (mint)").await? {
+                    access.push(at);
+                }
+            }
+            held(user).access = access;
+        }
+        (TransactionKind::RevokeAll, _) => {
+            let last_access = held(user).access.pop();
+            let form = vec![
+                ("token".into(), "all".into()),
+                ("token_type_hint".into(), "all".into()),
+            ];
+            if revoke(user, state, "revoke (all tokens of the client)", form).await? {
+                if let Some(at) = last_access {
+                    state.revoked(Kind::Access, &at).await;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn transaction(
+    state: &Arc<LoadState>,
+    kind: TransactionKind,
+    step: u8,
+    fan_out: usize,
+    name: &str,
+) -> Transaction {
+    let state = state.clone();
+    Transaction::new(Arc::new(move |user: &mut GooseUser| {
+        let state = state.clone();
+        Box::pin(async move { run(kind, step, fan_out, user, &state).await })
+    }))
+    .set_name(name)
+}
+
+fn kind_name(kind: TransactionKind) -> &'static str {
+    match kind {
+        TransactionKind::RevokeUnknown => "revoke-unknown",
+        TransactionKind::MintAndRevoke => "mint-and-revoke",
+        TransactionKind::GrantCascade => "grant-cascade",
+        TransactionKind::RevokeAll => "revoke-all",
+        TransactionKind::Token => "token",
+        TransactionKind::Introspect => "introspect",
+    }
+}
+
+/// The goose attack for a profile, writing its reports into `dir`.
+pub fn build_attack(
+    state: &Arc<LoadState>,
+    profile: &LoadProfile,
+    dir: &Path,
+) -> Result<GooseAttack, String> {
+    let origin = state
+        .target
+        .endpoints
+        .revocation
+        .origin()
+        .ascii_serialization();
+    let mut config = GooseConfiguration::default();
+    config.host = Some(origin);
+    config.users = Some(profile.users);
+    let ramp = profile.ramp_up.as_secs_f64().max(0.001);
+    config.increase_rate = Some(format!("{:.3}", (profile.users as f64 / ramp).max(0.01)));
+    config.run_time = Some(format!("{}", profile.run_time.as_secs().max(1)));
+    config.no_telnet = true;
+    config.no_print_metrics = true;
+    config.quiet = 1;
+    config.report_file = ["report.html", "report.json", "report.md"]
+        .iter()
+        .map(|f| dir.join(f).display().to_string())
+        .collect();
+    let mut attack = GooseAttack::initialize_with_config(config).map_err(|e| e.to_string())?;
+    for spec in &profile.transactions {
+        let name = kind_name(spec.kind);
+        let mut scenario = Scenario::new(name)
+            .set_weight(spec.weight)
+            .map_err(|e| e.to_string())?;
+        let steps: &[&str] = match spec.kind {
+            TransactionKind::MintAndRevoke
+            | TransactionKind::GrantCascade
+            | TransactionKind::RevokeAll => &["mint", "revoke"],
+            _ => &[name],
+        };
+        for (i, step) in steps.iter().enumerate() {
+            scenario = scenario.register_transaction(
+                transaction(state, spec.kind, i as u8, spec.fan_out, step).set_sequence(i + 1),
+            );
+        }
+        attack = attack.register_scenario(scenario);
+    }
+    Ok(attack)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sampling_takes_the_first_ones_then_a_share() {
+        let c = super::Correctness {
+            sample_percent: 1.0,
+            min_samples: 100,
+        };
+        let sampled = (0..10_000u64).filter(|n| super::in_sample(&c, *n)).count();
+        // The first 100, then 1% of the other 9,900.
+        assert_eq!(sampled, 199);
+        let c = super::Correctness {
+            sample_percent: 5.0,
+            min_samples: 0,
+        };
+        assert_eq!(
+            (0..1000u64).filter(|n| super::in_sample(&c, *n)).count(),
+            50
+        );
+    }
+}

@@ -1,0 +1,121 @@
+//! Load smoke tests: every shipped profile runs for a few seconds against the in-process
+//! reference server on loopback, with real traffic, no errors and no revocation that did not
+//! hold; and the `lazy-revocation` fault makes the correctness count non-zero.
+
+use revspec::conformance::run::{reference_options, reference_profile};
+use revspec::load::profile::LoadProfile;
+use revspec::load::{run_plan, LoadPlan};
+use revspec::server::faults::Fault;
+use std::path::Path;
+use std::time::Duration;
+
+/// goose attacks run one at a time in this process.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn smoke(name: &str, fault: Option<Fault>) -> revspec::load::summary::LoadSummary {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    let mut profile =
+        LoadProfile::from_file(&Path::new("loadtests").join(format!("{name}.toml"))).unwrap();
+    profile.users = profile.users.min(4);
+    profile.ramp_up = Duration::from_millis(500);
+    profile.run_time = Duration::from_secs(3);
+    profile.thresholds = Default::default();
+    let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &reference_options(fault))
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = LoadPlan {
+        target: reference_profile(&server.base_url),
+        profile,
+        report_dir: dir.path().to_owned(),
+        baseline: None,
+        progress: false,
+    };
+    let summary = run_plan(plan).await.expect("the load run completes");
+    server.shutdown().await;
+    for report in ["report.html", "report.json", "report.md", "summary.json"] {
+        assert!(dir.path().join(report).is_file(), "{report} missing");
+    }
+    summary
+}
+
+fn assert_clean(s: &revspec::load::summary::LoadSummary, revokes: bool) {
+    assert!(s.total_requests > 0, "no traffic: {s:?}");
+    assert_eq!(s.total_fails, 0, "errors: {s:?}");
+    assert_eq!(s.correctness.not_held, 0, "revocations did not hold: {s:?}");
+    assert_eq!(s.correctness.probe_errors, 0, "probe errors: {s:?}");
+    if revokes {
+        assert!(s.correctness.sampled > 0, "no revocation observed: {s:?}");
+    }
+    assert!(
+        s.requests
+            .iter()
+            .any(|r| r.name.contains("revoke") && r.count > 0),
+        "no revocation request: {s:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_unknown_smoke() {
+    assert_clean(&smoke("revoke-unknown", None).await, false);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mint_and_revoke_smoke() {
+    let s = smoke("mint-and-revoke", None).await;
+    assert_clean(&s, true);
+    // Minting is its own named request, never part of the revoke figures.
+    assert!(s.requests.iter().any(|r| r.name.contains("token (mint)")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grant_cascade_smoke() {
+    assert_clean(&smoke("grant-cascade", None).await, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoke_all_smoke() {
+    assert_clean(&smoke("revoke-all", None).await, true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mixed_smoke() {
+    let s = smoke("mixed", None).await;
+    assert_clean(&s, true);
+    assert!(s
+        .requests
+        .iter()
+        .any(|r| r.name.contains("introspect") && r.count > 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lazy_revocation_is_caught_under_load() {
+    let s = smoke("mint-and-revoke", Some(Fault::LazyRevocation)).await;
+    assert!(s.correctness.sampled > 0);
+    assert!(
+        s.correctness.not_held > 0,
+        "the lazy fault went unnoticed: {s:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_target_without_refresh_tokens_is_refused_before_traffic() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &reference_options(None))
+        .await
+        .unwrap();
+    let mut target = reference_profile(&server.base_url);
+    target.tokens.source = revspec::target::TokenSourceKind::ClientCredentials;
+    let dir = tempfile::tempdir().unwrap();
+    let plan = LoadPlan {
+        target,
+        profile: LoadProfile::from_file(Path::new("loadtests/grant-cascade.toml")).unwrap(),
+        report_dir: dir.path().to_owned(),
+        baseline: None,
+        progress: false,
+    };
+    let err = run_plan(plan).await.unwrap_err().to_string();
+    assert!(err.contains("refresh tokens"), "{err}");
+    assert!(!dir.path().join("report.json").exists());
+    server.shutdown().await;
+}
