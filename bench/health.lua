@@ -1,0 +1,2 @@
+-- wrk: the trivial endpoint of the same server (GET /health).
+wrk.method = "GET"
