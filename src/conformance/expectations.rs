@@ -61,13 +61,7 @@ impl Ledger {
     pub fn apply(&self, record: &mut RunRecord) {
         for d in &self.deviations {
             let wanted = Verdict::parse(&d.verdict).expect("validated");
-            let worst = record
-                .cases
-                .iter()
-                .filter(|c| c.rule == d.rule)
-                .map(|c| c.verdict)
-                .max();
-            let Some(worst) = worst else {
+            let Some(worst) = record.rule_verdict(&d.rule) else {
                 // The rule was not selected in this run: nothing to compare.
                 continue;
             };

@@ -156,16 +156,31 @@ impl RunRecord {
         })
     }
 
-    /// The worst verdict per rule, in catalogue order of first appearance.
+    /// The verdict of one rule, in order of first appearance: the worst of its scenarios
+    /// that ran (a skipped scenario does not hide the ones that were observed); SKIP only when
+    /// every scenario was skipped.
     pub fn rule_verdicts(&self) -> Vec<(String, Verdict)> {
-        let mut out: Vec<(String, Verdict)> = Vec::new();
+        let mut rules: Vec<String> = Vec::new();
         for c in &self.cases {
-            match out.iter_mut().find(|(r, _)| *r == c.rule) {
-                Some((_, v)) => *v = (*v).max(c.verdict),
-                None => out.push((c.rule.clone(), c.verdict)),
+            if !rules.contains(&c.rule) {
+                rules.push(c.rule.clone());
             }
         }
-        out
+        rules
+            .into_iter()
+            .filter_map(|r| self.rule_verdict(&r).map(|v| (r, v)))
+            .collect()
+    }
+
+    /// See [`RunRecord::rule_verdicts`]; None when the rule did not run.
+    pub fn rule_verdict(&self, rule: &str) -> Option<Verdict> {
+        let verdicts = self
+            .cases
+            .iter()
+            .filter(|c| c.rule == rule)
+            .map(|c| c.verdict);
+        let ran = verdicts.clone().filter(|v| *v != Verdict::Skip).max();
+        ran.or_else(|| verdicts.max())
     }
 
     /// Writes `run.json` and `junit.xml` into `dir`.
@@ -175,5 +190,62 @@ impl RunRecord {
         std::fs::write(dir.join("run.json"), json)?;
         std::fs::write(dir.join("junit.xml"), junit::render(self))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case(rule: &str, verdict: Verdict) -> CaseRecord {
+        CaseRecord {
+            rule: rule.into(),
+            level: Level::Must,
+            profile: "rfc7009".into(),
+            scenario: "s".into(),
+            location: "f:1".into(),
+            requirement: "r".into(),
+            verdict,
+            reason: None,
+            checks: vec![],
+            observations: vec![],
+            exchanges: vec![],
+            duration_ms: 0.0,
+        }
+    }
+
+    #[test]
+    fn a_skipped_scenario_does_not_hide_observed_ones() {
+        let record = RunRecord {
+            run: RunInfo {
+                tool: "revspec".into(),
+                version: "0".into(),
+                target: "t".into(),
+                issuer: "i".into(),
+                revocation_endpoint: "r".into(),
+                profile: "rfc7009".into(),
+                strict: false,
+                expectations: None,
+                started: "now".into(),
+                duration_ms: 0.0,
+                fault: None,
+            },
+            cases: vec![
+                case("a", Verdict::Pass),
+                case("a", Verdict::Skip),
+                case("b", Verdict::Skip),
+                case("c", Verdict::Pass),
+                case("c", Verdict::Fail),
+            ],
+        };
+        assert_eq!(
+            record.rule_verdicts(),
+            vec![
+                ("a".into(), Verdict::Pass),
+                ("b".into(), Verdict::Skip),
+                ("c".into(), Verdict::Fail)
+            ]
+        );
+        assert!(record.failed());
     }
 }

@@ -224,8 +224,14 @@ impl Target {
             // Some servers publish revocation_endpoint only in the RFC 8414 metadata.
             let (_, meta) = http.send(RequestSpec::get(metadata.clone())).await;
             let meta_doc = meta.ok().filter(|r| r.status == 200).and_then(|r| r.json());
-            if publishes(&meta_doc) {
-                discovery_doc = meta_doc;
+            if let (true, Some(Value::Object(mut merged))) = (publishes(&meta_doc), meta_doc) {
+                // Keep what the OpenID document had that the metadata lacks (userinfo_endpoint).
+                if let Some(Value::Object(oidc)) = discovery_doc.take() {
+                    for (k, v) in oidc {
+                        merged.entry(k).or_insert(v);
+                    }
+                }
+                discovery_doc = Some(Value::Object(merged));
             }
         }
         let from_doc = |key: &str| -> Option<Url> {
@@ -471,6 +477,50 @@ impl Target {
                         None => Err("introspection answer has no boolean `active`".into()),
                     },
                     Ok(r) => Err(format!("introspection answered HTTP {}", r.status)),
+                };
+                (exchange, state)
+            }
+            ProbeKind::Refresh if self.profile.probes.refresh_probe_scope.is_some() => {
+                let scope = self
+                    .profile
+                    .probes
+                    .refresh_probe_scope
+                    .clone()
+                    .unwrap_or_default();
+                let (Some(client), Some(url)) = (
+                    self.credentials(owner).cloned(),
+                    self.endpoints.token.clone(),
+                ) else {
+                    return (
+                        Exchange::not_sent("probe"),
+                        Err("no token endpoint or client".into()),
+                    );
+                };
+                let mut spec = RequestSpec::post_form(
+                    url.clone(),
+                    vec![
+                        ("grant_type".into(), "refresh_token".into()),
+                        ("refresh_token".into(), token.into()),
+                        ("scope".into(), scope.clone()),
+                    ],
+                );
+                self.authenticate(&mut spec, &client);
+                let (exchange, response) = self.http.send(spec).await;
+                let state = match response {
+                    Err(e) => Err(format!("{url}: {e}")),
+                    Ok(r) if r.status == 400 && r.text_snippet().contains("invalid_scope") => {
+                        Ok(TokenState::Active)
+                    }
+                    Ok(r) if (r.status == 400 || r.status == 401)
+                        && r.text_snippet().contains("invalid_grant") =>
+                    {
+                        Ok(TokenState::Inactive)
+                    }
+                    Ok(r) => Err(format!(
+                        "refresh probe with scope {scope:?} answered HTTP {} (expected 400 invalid_scope or invalid_grant): {}",
+                        r.status,
+                        r.text_snippet()
+                    )),
                 };
                 (exchange, state)
             }

@@ -113,6 +113,10 @@ pub struct Probes {
     /// Which client authenticates to the introspection endpoint (a role name).
     #[serde(default = "default_introspection_client")]
     pub introspection_client: String,
+    /// For the `refresh` probe: a scope outside every grant. The probe then asks for it, and a
+    /// server that checks the refresh token before the scope answers `invalid_scope` for a live
+    /// token (nothing is issued or rotated) and `invalid_grant` for a dead one.
+    pub refresh_probe_scope: Option<String>,
 }
 
 fn default_access_probe() -> ProbeKind {
@@ -131,6 +135,7 @@ impl Default for Probes {
             access_token: default_access_probe(),
             refresh_token: default_refresh_probe(),
             introspection_client: default_introspection_client(),
+            refresh_probe_scope: None,
         }
     }
 }

@@ -1,0 +1,127 @@
+//! The `revspec` binary as a user meets it: exit codes, and errors that name what was wrong.
+
+use std::process::{Command, Output};
+
+fn revspec(args: &[&str]) -> Output {
+    let reports = tempfile::tempdir().unwrap();
+    Command::new(env!("CARGO_BIN_EXE_revspec"))
+        .args(args)
+        .args(if args[0] == "check" {
+            vec!["--report-dir", reports.path().to_str().unwrap()]
+        } else {
+            vec![]
+        })
+        .env_remove("REVSPEC_LOG")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn check_against_the_built_in_server_is_conformant() {
+    let o = revspec(&["check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("0 failed"), "{}", text(&o));
+}
+
+#[test]
+fn a_fault_fails_the_run_with_its_rule() {
+    let o = revspec(&["check", "--fault", "hint-strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("FAIL     MUST   rfc7009-2.1-hint-fallback"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn a_profile_error_names_the_file_and_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "name = \"x\"\nissuer = \"http://127.0.0.1:9\"\ncolour = \"red\"\n",
+    )
+    .unwrap();
+    let o = revspec(&["check", "--target", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("bad.toml") && text(&o).contains("colour"),
+        "{}",
+        text(&o)
+    );
+    let o = revspec(&["check", "--target", "/nonexistent/profile.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o).contains("/nonexistent/profile.toml"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn an_unreachable_target_names_the_url() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.toml");
+    let profile = std::fs::read_to_string("targets/reference.toml")
+        .unwrap()
+        .replace("http://127.0.0.1:8080", &format!("http://127.0.0.1:{port}"));
+    std::fs::write(&path, profile).unwrap();
+    let o = revspec(&["check", "--target", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("127.0.0.1:{port}")),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["check", "--rule", "no-such-rule"][..],
+        &["check", "--profile", "oidc"][..],
+        &["check", "--fault", "no-such-fault"][..],
+        &["load", "--profile", "loadtests/none.toml"][..],
+    ] {
+        let o = revspec(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+    }
+}
+
+#[test]
+fn list_faults_prints_every_fault_with_its_rules() {
+    let o = revspec(&["serve", "--list-faults"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    for fault in revspec::server::faults::Fault::ALL {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{}\t", fault.name())))
+            .unwrap();
+        assert!(line.contains(fault.rules()[0]), "{line}");
+    }
+}
+
+#[test]
+fn list_prints_every_rule() {
+    let o = revspec(&["list"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    for rule in revspec::conformance::catalogue::rules() {
+        assert!(out.contains(&rule.id), "{} missing", rule.id);
+    }
+    let o = revspec(&["list", "--profile", "rfc7009"]);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("jans-"));
+}
