@@ -129,3 +129,40 @@ pub struct LoadArgs {
     #[arg(long)]
     pub fault: Option<String>,
 }
+
+/// The target of a `check` or `load`: a profile file, or (without `--target`) the reference
+/// server started in-process on a free loopback port, with `--fault` if given. The server, if
+/// any, is returned so the caller keeps it alive and shuts it down.
+pub async fn resolve_target(
+    target: Option<&std::path::Path>,
+    fault: Option<&str>,
+) -> Result<
+    (
+        crate::target::TargetProfile,
+        Option<crate::server::RunningServer>,
+    ),
+    String,
+> {
+    let fault = fault
+        .map(str::parse::<crate::server::faults::Fault>)
+        .transpose()
+        .map_err(|e| format!("--fault: {e}"))?;
+    match (target, fault) {
+        (Some(_), Some(_)) => {
+            Err("--fault applies only to the built-in reference server (no --target)".into())
+        }
+        (Some(path), None) => Ok((
+            crate::target::TargetProfile::from_file(path).map_err(|e| e.to_string())?,
+            None,
+        )),
+        (None, fault) => {
+            let server = crate::server::spawn(
+                "127.0.0.1:0".parse().expect("a valid address"),
+                &crate::conformance::run::reference_options(fault),
+            )
+            .await?;
+            let profile = crate::conformance::run::reference_profile(&server.base_url);
+            Ok((profile, Some(server)))
+        }
+    }
+}

@@ -87,44 +87,7 @@ impl Ledger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conformance::catalogue::Level;
-    use crate::report::{CaseRecord, RunInfo};
-
-    fn case(rule: &str, verdict: Verdict) -> CaseRecord {
-        CaseRecord {
-            rule: rule.into(),
-            level: Level::Must,
-            profile: "rfc7009".into(),
-            scenario: "s".into(),
-            location: "f:1".into(),
-            requirement: "r".into(),
-            verdict,
-            reason: None,
-            checks: vec![],
-            observations: vec![],
-            exchanges: vec![],
-            duration_ms: 0.0,
-        }
-    }
-
-    fn record(cases: Vec<CaseRecord>) -> RunRecord {
-        RunRecord {
-            run: RunInfo {
-                tool: "revspec".into(),
-                version: "0".into(),
-                target: "t".into(),
-                issuer: "i".into(),
-                revocation_endpoint: "r".into(),
-                profile: "rfc7009".into(),
-                strict: false,
-                expectations: None,
-                started: "now".into(),
-                duration_ms: 0.0,
-                fault: None,
-            },
-            cases,
-        }
-    }
+    use crate::report::fixtures::{case, record};
 
     const LEDGER: &str = "[[deviation]]\nrule = \"rfc7009-2.1-hint-fallback\"\nverdict = \"fail\"\nreason = \"Janssen looks only among access tokens\"\n";
 

@@ -335,17 +335,6 @@ pub async fn run_cli(args: CheckArgs) -> i32 {
 
 async fn check(args: CheckArgs) -> Result<i32, CheckError> {
     let usage = CheckError::Usage;
-    let fault = args
-        .fault
-        .as_deref()
-        .map(str::parse::<crate::server::faults::Fault>)
-        .transpose()
-        .map_err(|e| usage(format!("--fault: {e}")))?;
-    if fault.is_some() && args.target.is_some() {
-        return Err(usage(
-            "--fault applies only to the built-in reference server (no --target)".into(),
-        ));
-    }
     let ledger = args
         .expectations
         .as_ref()
@@ -356,23 +345,15 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
         Some(dir) => FeatureSource::Dir(dir.clone()),
         None => FeatureSource::Embedded,
     };
-    let mut _server = None;
-    let (profile, default_profile) = match &args.target {
-        Some(path) => (
-            TargetProfile::from_file(path).map_err(|e| usage(e.to_string()))?,
-            "rfc7009",
-        ),
-        None => {
-            let server = crate::server::spawn(
-                "127.0.0.1:0".parse().expect("addr"),
-                &reference_options(fault),
-            )
+    let (profile, mut server) =
+        crate::cli::resolve_target(args.target.as_deref(), args.fault.as_deref())
             .await
             .map_err(usage)?;
-            let profile = reference_profile(&server.base_url);
-            _server = Some(server);
-            (profile, "janssen")
-        }
+    // The built-in reference server is a Janssen: check it with the Janssen rules by default.
+    let default_profile = if server.is_some() {
+        "janssen"
+    } else {
+        "rfc7009"
     };
     let selection = selection(
         args.profile.as_deref().unwrap_or(default_profile),
@@ -387,11 +368,11 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
         strict: args.strict,
         ledger,
         features,
-        fault: fault.map(|f| f.name().to_owned()),
+        fault: args.fault.clone(),
         concurrency: args.concurrency,
     };
     let record = run_plan(plan).await?;
-    if let Some(server) = _server.take() {
+    if let Some(server) = server.take() {
         server.shutdown().await;
     }
     print!("{}", crate::report::console::render(&record, args.verbose));

@@ -354,28 +354,50 @@ async fn revoke_with(
     send(w, spec).await;
 }
 
+/// `the CLIENT client revokes TOKENREF[ how]`: one step for every shape of an ordinary
+/// revocation request, so each variant is a suffix of the same sentence.
 #[when(
-    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token)$"#
+    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token)(| with hint "[^"]*"| with a wrong secret| with credentials in both the Authorization header and the body| with a JSON body| while the server is made temporarily unavailable| with the revoke script vetoing| from the allowed origin)$"#
 )]
-async fn revokes(w: &mut RevWorld, client: String, token: String) {
+async fn revokes(w: &mut RevWorld, client: String, token: String, how: String) {
     guard!(w);
-    revoke_with(w, &client, &token, None, Shape::Normal, None).await;
-}
-
-#[when(
-    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) with hint "([^"]*)"$"#
-)]
-async fn revokes_hint(w: &mut RevWorld, client: String, token: String, hint: String) {
-    guard!(w);
-    revoke_with(w, &client, &token, Some(&hint), Shape::Normal, None).await;
-}
-
-#[when(
-    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) with a wrong secret$"#
-)]
-async fn revokes_wrong_secret(w: &mut RevWorld, client: String, token: String) {
-    guard!(w);
-    revoke_with(w, &client, &token, None, Shape::WrongSecret, None).await;
+    let caps = w.ctx().target.profile.capabilities.clone();
+    let needs = |value: Option<String>, key: &str| {
+        value.ok_or(format!("the target profile names no capabilities.{key}"))
+    };
+    let (hint, shape, header) = match how.as_str() {
+        "" => (None, Shape::Normal, Ok(None)),
+        " with a wrong secret" => (None, Shape::WrongSecret, Ok(None)),
+        " with credentials in both the Authorization header and the body" => {
+            (None, Shape::BothMethods, Ok(None))
+        }
+        " with a JSON body" => (None, Shape::Json, Ok(None)),
+        " while the server is made temporarily unavailable" => (
+            None,
+            Shape::Normal,
+            needs(caps.unavailable_header, "unavailable_header").map(Some),
+        ),
+        " with the revoke script vetoing" => (
+            None,
+            Shape::Normal,
+            needs(caps.revoke_script_veto_header, "revoke_script_veto_header").map(Some),
+        ),
+        " from the allowed origin" => (
+            None,
+            Shape::Normal,
+            needs(caps.cors_origin, "cors_origin").map(|o| Some(format!("Origin: {o}"))),
+        ),
+        hint => (
+            hint.strip_prefix(" with hint \"")
+                .and_then(|h| h.strip_suffix('"')),
+            Shape::Normal,
+            Ok(None),
+        ),
+    };
+    match header {
+        Ok(header) => revoke_with(w, &client, &token, hint, shape, header).await,
+        Err(why) => w.skip(why),
+    }
 }
 
 #[when(
@@ -384,14 +406,6 @@ async fn revokes_wrong_secret(w: &mut RevWorld, client: String, token: String) {
 async fn revokes_no_auth(w: &mut RevWorld, token: String) {
     guard!(w);
     revoke_with(w, "primary", &token, None, Shape::NoAuth, None).await;
-}
-
-#[when(
-    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) with credentials in both the Authorization header and the body$"#
-)]
-async fn revokes_both(w: &mut RevWorld, client: String, token: String) {
-    guard!(w);
-    revoke_with(w, &client, &token, None, Shape::BothMethods, None).await;
 }
 
 #[when(
@@ -408,72 +422,6 @@ async fn revokes_query(w: &mut RevWorld, client: String, token: String) {
 async fn revokes_get(w: &mut RevWorld, client: String, token: String) {
     guard!(w);
     revoke_with(w, &client, &token, None, Shape::Get, None).await;
-}
-
-#[when(
-    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) with a JSON body$"#
-)]
-async fn revokes_json(w: &mut RevWorld, client: String, token: String) {
-    guard!(w);
-    revoke_with(w, &client, &token, None, Shape::Json, None).await;
-}
-
-#[when(
-    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) while the server is made temporarily unavailable$"#
-)]
-async fn revokes_unavailable(w: &mut RevWorld, client: String, token: String) {
-    guard!(w);
-    let Some(header) = w
-        .ctx()
-        .target
-        .profile
-        .capabilities
-        .unavailable_header
-        .clone()
-    else {
-        w.skip("the target profile names no capabilities.unavailable_header (fault injection)");
-        return;
-    };
-    revoke_with(w, &client, &token, None, Shape::Normal, Some(header)).await;
-}
-
-#[when(
-    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) with the revoke script vetoing$"#
-)]
-async fn revokes_vetoed(w: &mut RevWorld, client: String, token: String) {
-    guard!(w);
-    let Some(header) = w
-        .ctx()
-        .target
-        .profile
-        .capabilities
-        .revoke_script_veto_header
-        .clone()
-    else {
-        w.skip("the target profile names no capabilities.revoke_script_veto_header");
-        return;
-    };
-    revoke_with(w, &client, &token, None, Shape::Normal, Some(header)).await;
-}
-
-#[when(
-    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) from the allowed origin$"#
-)]
-async fn revokes_cors(w: &mut RevWorld, client: String, token: String) {
-    guard!(w);
-    let Some(origin) = w.ctx().target.profile.capabilities.cors_origin.clone() else {
-        w.skip("the target profile names no capabilities.cors_origin");
-        return;
-    };
-    revoke_with(
-        w,
-        &client,
-        &token,
-        None,
-        Shape::Normal,
-        Some(format!("Origin: {origin}")),
-    )
-    .await;
 }
 
 #[when(regex = r#"^the (\S+) client revokes the token value "([^"]*)"$"#)]

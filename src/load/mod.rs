@@ -168,33 +168,11 @@ async fn load(args: LoadArgs) -> Result<i32, LoadError> {
         .map(LoadSummary::read)
         .transpose()
         .map_err(usage)?;
-    let fault = args
-        .fault
-        .as_deref()
-        .map(str::parse::<crate::server::faults::Fault>)
-        .transpose()
-        .map_err(|e| LoadError::Usage(format!("--fault: {e}")))?;
-    if fault.is_some() && args.target.is_some() {
-        return Err(usage(
-            "--fault applies only to the built-in reference server (no --target)".into(),
-        ));
-    }
-    let mut server = None;
-    let target = match &args.target {
-        Some(path) => TargetProfile::from_file(path).map_err(|e| usage(e.to_string()))?,
-        None => {
-            // In-process: the reference server shares this process's runtime (see README).
-            let s = crate::server::spawn(
-                "127.0.0.1:0".parse().expect("addr"),
-                &crate::conformance::run::reference_options(fault),
-            )
+    // Without --target the reference server runs in-process (see README for why).
+    let (target, server) =
+        crate::cli::resolve_target(args.target.as_deref(), args.fault.as_deref())
             .await
             .map_err(usage)?;
-            let p = crate::conformance::run::reference_profile(&s.base_url);
-            server = Some(s);
-            p
-        }
-    };
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
         .to_string()
         .replace(':', "-");

@@ -193,11 +193,12 @@ impl RunRecord {
     }
 }
 
+/// Records for tests of the modules that consume run records.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
 
-    fn case(rule: &str, verdict: Verdict) -> CaseRecord {
+    pub fn case(rule: &str, verdict: Verdict) -> CaseRecord {
         CaseRecord {
             rule: rule.into(),
             level: Level::Must,
@@ -214,9 +215,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_skipped_scenario_does_not_hide_observed_ones() {
-        let record = RunRecord {
+    pub fn record(cases: Vec<CaseRecord>) -> RunRecord {
+        RunRecord {
             run: RunInfo {
                 tool: "revspec".into(),
                 version: "0".into(),
@@ -230,14 +230,25 @@ mod tests {
                 duration_ms: 0.0,
                 fault: None,
             },
-            cases: vec![
-                case("a", Verdict::Pass),
-                case("a", Verdict::Skip),
-                case("b", Verdict::Skip),
-                case("c", Verdict::Pass),
-                case("c", Verdict::Fail),
-            ],
-        };
+            cases,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{case, record};
+    use super::*;
+
+    #[test]
+    fn a_skipped_scenario_does_not_hide_observed_ones() {
+        let record = record(vec![
+            case("a", Verdict::Pass),
+            case("a", Verdict::Skip),
+            case("b", Verdict::Skip),
+            case("c", Verdict::Pass),
+            case("c", Verdict::Fail),
+        ]);
         assert_eq!(
             record.rule_verdicts(),
             vec![
