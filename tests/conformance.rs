@@ -83,6 +83,37 @@ fn describe(record: &RunRecord, rules: &BTreeSet<String>) -> String {
         .collect()
 }
 
+/// The run record holds no demo secret and nothing shaped like a token of the reference server
+/// (43 base64url characters), though its exchanges carry every minted token.
+fn redacted(record: &RunRecord) -> Result<(), String> {
+    let json = serde_json::to_string(record).unwrap();
+    for secret in [
+        "secret-a",
+        "secret-b",
+        "secret-c",
+        "config-secret",
+        "alice-pass",
+    ] {
+        if json.contains(secret) {
+            return Err(format!("  run.json contains the secret {secret}"));
+        }
+    }
+    let exchanges: usize = record.cases.iter().map(|c| c.exchanges.len()).sum();
+    if exchanges == 0 {
+        return Err("  no exchange was recorded".into());
+    }
+    let token_shaped = json
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+        .find(|w| w.len() == 43);
+    match token_shaped {
+        Some(w) => Err(format!(
+            "  run.json contains a token-shaped value {}...",
+            &w[..6]
+        )),
+        None => Ok(()),
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let mut passed = 0;
@@ -114,6 +145,10 @@ async fn main() {
         };
         println!("  {profile}: {} scenarios", record.cases.len());
         report(&format!("self_conformance_{profile}"), result);
+        report(
+            &format!("run_record_is_redacted_{profile}"),
+            redacted(&record),
+        );
     }
 
     for fault in Fault::ALL {

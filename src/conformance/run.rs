@@ -380,8 +380,7 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
     let dir = args.report_dir.join(sanitize(&name)).join(stamp);
     match record.write(&dir) {
         Ok(()) => println!(
-            "reports: {}/run.json, {}/junit.xml",
-            dir.display(),
+            "reports: {}/{{run.json, junit.xml, summary.md}}",
             dir.display()
         ),
         Err(e) => eprintln!("warning: could not write reports to {}: {e}", dir.display()),

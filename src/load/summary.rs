@@ -209,3 +209,82 @@ impl LoadSummary {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary() -> LoadSummary {
+        LoadSummary {
+            profile: "p".into(),
+            users: 1,
+            duration_s: 10.0,
+            requests: vec![
+                RequestStats {
+                    name: "POST revoke (refresh token)".into(),
+                    count: 100,
+                    fails: 1,
+                    rps: 10.0,
+                    p50_ms: 1.0,
+                    p95_ms: 2.0,
+                    p99_ms: 30.0,
+                },
+                RequestStats {
+                    name: "POST token (mint)".into(),
+                    count: 100,
+                    fails: 0,
+                    rps: 10.0,
+                    p50_ms: 1.0,
+                    p95_ms: 2.0,
+                    p99_ms: 90.0,
+                },
+            ],
+            total_requests: 200,
+            total_fails: 1,
+            error_rate_percent: 0.5,
+            rps: 20.0,
+            correctness: CorrectnessCount::default(),
+            thresholds: Default::default(),
+            report_dir: "d".into(),
+        }
+    }
+
+    #[test]
+    fn revoke_p99_ignores_minting() {
+        assert_eq!(summary().revoke_p99_ms(), Some(30.0));
+    }
+
+    #[test]
+    fn each_missed_threshold_names_its_figure() {
+        let mut s = summary();
+        assert!(s.missed_thresholds().is_empty());
+        s.thresholds = super::super::profile::ThresholdsView {
+            revoke_p99_ms: Some(20.0),
+            error_rate_percent: Some(0.1),
+            min_rps: Some(50.0),
+        };
+        let missed = s.missed_thresholds();
+        assert_eq!(missed.len(), 3, "{missed:?}");
+        assert!(
+            missed[0].contains("revoke p99 30.00 ms > 20 ms"),
+            "{missed:?}"
+        );
+        assert!(missed[1].contains("error rate"), "{missed:?}");
+        assert!(missed[2].contains("throughput 20.0"), "{missed:?}");
+        s.thresholds.revoke_p99_ms = Some(40.0);
+        assert_eq!(s.missed_thresholds().len(), 2);
+    }
+
+    #[test]
+    fn baseline_deltas_are_rendered() {
+        let mut then = summary();
+        then.requests[0].rps = 5.0;
+        then.rps = 10.0;
+        let text = summary().render(Some(&then));
+        assert!(text.contains("10.00 (+100.0%)"), "{text}");
+        assert!(
+            text.contains("baseline: 10.0 requests/s then, +100.0% now"),
+            "{text}"
+        );
+    }
+}

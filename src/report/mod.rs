@@ -1,9 +1,10 @@
 //! The run record, the one canonical result of a check run (`run.json`), and the views built
-//! from it: the console summary (`console`) and JUnit XML (`junit`). A failure is a rule the
+//! from it: the console summary (`console`), JUnit XML (`junit`) and Markdown (`markdown`). A failure is a rule the
 //! target broke; an error is a scenario that could not be run to a verdict; a skip names why.
 
 pub mod console;
 pub mod junit;
+pub mod markdown;
 
 use crate::conformance::catalogue::Level;
 use crate::target::http::Exchange;
@@ -183,12 +184,13 @@ impl RunRecord {
         ran.or_else(|| verdicts.max())
     }
 
-    /// Writes `run.json` and `junit.xml` into `dir`.
+    /// Writes `run.json`, `junit.xml` and `summary.md` into `dir`.
     pub fn write(&self, dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(dir.join("run.json"), json)?;
         std::fs::write(dir.join("junit.xml"), junit::render(self))?;
+        std::fs::write(dir.join("summary.md"), markdown::render(self))?;
         Ok(())
     }
 }

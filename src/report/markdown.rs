@@ -1,0 +1,95 @@
+//! The Markdown view of a run record (`summary.md`): one row per rule with its level and
+//! verdict, then the failures with what was expected and what was seen.
+
+use super::{RunRecord, Verdict};
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(record: &RunRecord) -> String {
+    let r = &record.run;
+    let s = record.summary();
+    let mut out = format!(
+        "# revspec check: {}\n\nTarget `{}` ({}), profile `{}`{}, revspec {}, started {}.\n\n{} scenarios: {} passed, {} failed, {} warnings, {} info, {} skipped, {} errors, {} expected deviations, {} unmet expectations.\n\n| rule | level | verdict | note |\n|---|---|---|---|\n",
+        r.target,
+        r.target,
+        r.revocation_endpoint,
+        r.profile,
+        if r.strict { " (strict)" } else { "" },
+        r.version,
+        r.started,
+        record.cases.len(),
+        s.pass,
+        s.fail,
+        s.warn,
+        s.info,
+        s.skip,
+        s.error,
+        s.expected,
+        s.unmet
+    );
+    for (rule, verdict) in record.rule_verdicts() {
+        let cases: Vec<_> = record.cases.iter().filter(|c| c.rule == rule).collect();
+        let note = cases
+            .iter()
+            .filter(|c| c.verdict == verdict)
+            .find_map(|c| c.reason.clone())
+            .unwrap_or_default();
+        out.push_str(&format!(
+            "| `{rule}` | {} | {} | {} |\n",
+            cases[0].level.as_str(),
+            verdict.as_str(),
+            cell(&note)
+        ));
+    }
+    let failures: Vec<_> = record
+        .cases
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.verdict,
+                Verdict::Fail | Verdict::Warn | Verdict::Error | Verdict::ExpectationUnmet
+            )
+        })
+        .collect();
+    if !failures.is_empty() {
+        out.push_str("\n## Failures, warnings and errors\n");
+    }
+    for c in failures {
+        out.push_str(&format!(
+            "\n### {} `{}` ({})\n\n{}\n\nRule: {}\n\n",
+            c.verdict.as_str(),
+            c.rule,
+            c.location,
+            c.scenario,
+            c.requirement
+        ));
+        if let Some(reason) = &c.reason {
+            out.push_str(&format!("Reason: {reason}\n\n"));
+        }
+        for k in c.failed_checks() {
+            out.push_str(&format!(
+                "- {}: expected {}; saw {}\n",
+                k.what, k.expected, k.actual
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{case, record};
+    use super::*;
+
+    #[test]
+    fn rules_are_rows_and_failures_are_sections() {
+        let mut failing = case("b", Verdict::Fail);
+        failing.reason = Some("a | b".into());
+        let text = render(&record(vec![case("a", Verdict::Pass), failing]));
+        assert!(text.contains("| `a` | MUST | PASS |  |"), "{text}");
+        assert!(text.contains("| `b` | MUST | FAIL | a \\| b |"), "{text}");
+        assert!(text.contains("### FAIL `b`"), "{text}");
+    }
+}
