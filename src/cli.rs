@@ -166,3 +166,10 @@ pub async fn resolve_target(
         }
     }
 }
+
+/// Writes to stdout, ignoring a closed pipe (`revspec check | head` must not panic).
+pub fn print_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}

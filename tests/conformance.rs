@@ -151,6 +151,52 @@ async fn main() {
         );
     }
 
+    // A server that rotates refresh tokens, observed through a passive refresh probe (a refresh
+    // grant asking for a scope outside the grant): still fully conformant, nothing consumed.
+    {
+        let mut config = revspec::server::config::ServerConfig::demo();
+        config.settings.refresh_token_rotation = true;
+        let options = revspec::server::ServeOptions {
+            config: Some(config),
+            ..reference_options(None)
+        };
+        let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
+            .await
+            .unwrap();
+        let mut target = reference_profile(&server.base_url);
+        target.probes.refresh_token = revspec::target::ProbeKind::Refresh;
+        target.probes.refresh_probe_scope = Some("revoke_any_token".into());
+        let plan = RunPlan {
+            profile: target,
+            selection: Selection {
+                profile: "janssen".into(),
+                rules: vec![],
+                tags: None,
+            },
+            strict: false,
+            ledger: None,
+            features: FeatureSource::Embedded,
+            fault: None,
+            concurrency: 8,
+        };
+        let record = run_plan(plan).await.expect("a record");
+        server.shutdown().await;
+        let bad = broken(&record);
+        let s = record.summary();
+        report(
+            "passive_refresh_probe_on_a_rotating_server",
+            if bad.is_empty() && s.error == 0 && s.skip == 0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "  broken {bad:?}, {} errors\n{}",
+                    s.error,
+                    describe(&record, &bad)
+                ))
+            },
+        );
+    }
+
     for fault in Fault::ALL {
         let record = run("janssen", Some(*fault)).await;
         let seen = broken(&record);

@@ -1605,11 +1605,17 @@ async fn config_api_requires_bearer_scope_and_valid_patch() {
         r#"[{"op":"add","path":"/noSuchProperty","value":1}]"#,
         r#"[{"op":"replace","path":"/allowRevokeForOtherClients","value":"yes"}]"#,
         r#"[{"op":"test","path":"/allowRevokeForOtherClients","value":true},{"op":"replace","path":"/allowAllValueForRevokeEndpoint","value":true}]"#,
+        // Lifetimes that would overflow expiry arithmetic or make every token born expired.
+        r#"[{"op":"replace","path":"/accessTokenLifetime","value":18446744073709551615}]"#,
+        r#"[{"op":"replace","path":"/refreshTokenLifetime","value":0}]"#,
     ] {
         let r = s.patch(paths::CONFIG, Some(&write), bad).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text());
         assert_eq!(r.json()["error"], "invalid_request");
     }
+    // Nothing of that was applied: tokens are still issued, and live.
+    let after = s.mint("client-a").await;
+    assert!(s.active(&after.access).await);
     // A client patch may only touch the scopes.
     let clients_token = s.admin_token(CLIENTS_WRITE_SCOPE).await;
     let r = s

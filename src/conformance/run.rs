@@ -349,12 +349,11 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
         crate::cli::resolve_target(args.target.as_deref(), args.fault.as_deref())
             .await
             .map_err(usage)?;
-    // The built-in reference server is a Janssen: check it with the Janssen rules by default.
-    let default_profile = if server.is_some() {
-        "janssen"
-    } else {
-        "rfc7009"
-    };
+    // A Janssen-like target (the built-in reference server, or any profile whose settings go
+    // through the Janssen Config API) is checked with the Janssen rules by default.
+    let janssen_like = server.is_some()
+        || profile.settings.adapter == crate::target::profile::AdapterKind::JanssenConfigApi;
+    let default_profile = if janssen_like { "janssen" } else { "rfc7009" };
     let selection = selection(
         args.profile.as_deref().unwrap_or(default_profile),
         args.rules.clone(),
@@ -375,14 +374,14 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
     if let Some(server) = server.take() {
         server.shutdown().await;
     }
-    print!("{}", crate::report::console::render(&record, args.verbose));
+    crate::cli::print_out(&crate::report::console::render(&record, args.verbose));
     let stamp = record.run.started.replace(':', "-");
     let dir = args.report_dir.join(sanitize(&name)).join(stamp);
     match record.write(&dir) {
-        Ok(()) => println!(
-            "reports: {}/{{run.json, junit.xml, summary.md}}",
+        Ok(()) => crate::cli::print_out(&format!(
+            "reports: {}/{{run.json, junit.xml, summary.md}}\n",
             dir.display()
-        ),
+        )),
         Err(e) => eprintln!("warning: could not write reports to {}: {e}", dir.display()),
     }
     Ok(if record.failed() {
@@ -421,6 +420,7 @@ pub fn list_cli(args: ListArgs) -> i32 {
     };
     let covered = catalogue::profiles_covered(profile);
     let mut count = 0;
+    let mut out = String::new();
     for (rule, scenarios) in coverage
         .iter()
         .filter(|(r, _)| covered.contains(&r.profile.as_str()))
@@ -431,17 +431,18 @@ pub fn list_cli(args: ListArgs) -> i32 {
             .as_deref()
             .map(|r| format!(" (requires {r})"))
             .unwrap_or_default();
-        println!(
-            "{:<6} {:<8} {}{requires}",
+        out.push_str(&format!(
+            "{:<6} {:<8} {}{requires}\n",
             rule.level.as_str(),
             rule.profile,
             rule.id
-        );
+        ));
         for s in scenarios {
-            println!("         - {s}");
+            out.push_str(&format!("         - {s}\n"));
         }
     }
-    println!("{count} rules");
+    out.push_str(&format!("{count} rules\n"));
+    crate::cli::print_out(&out);
     exit::OK
 }
 

@@ -178,7 +178,27 @@ async fn refreshed(w: &mut RevWorld) {
                 new_rt,
             );
             w.record(exchange);
-            precondition_active(w, at_ref, &at).await;
+            // Every live token of the grant that later steps name must still be live: a server
+            // that drops the old access token on refresh would otherwise pass cascade checks for
+            // free. (A rotated-away refresh token is legitimately dead and not checked.)
+            let rotated = w.tokens.get(&rt_ref)
+                != w.tokens.get(&TokenRef {
+                    slot: Slot::Refreshed,
+                    ..rt_ref
+                });
+            let grant: Vec<(TokenRef, String)> = w
+                .tokens
+                .iter()
+                .filter(|(k, _)| {
+                    k.role == Role::Primary
+                        && matches!(k.slot, Slot::First | Slot::Refreshed)
+                        && !(rotated && **k == rt_ref)
+                })
+                .map(|(k, v)| (*k, v.clone()))
+                .collect();
+            for (k, v) in grant {
+                precondition_active(w, k, &v).await;
+            }
         }
         Err(e) => {
             w.record(exchange);
@@ -591,6 +611,10 @@ async fn each_method(w: &mut RevWorld) {
             kind,
         };
         w.tokens.insert(r, value.clone());
+        precondition_active(w, r, &value).await;
+        if w.halted() {
+            return;
+        }
         let Some(spec) = revocation(
             w,
             role,
@@ -701,11 +725,17 @@ async fn expect_state(w: &mut RevWorld, token: &str, want: TokenState, settle: b
     let Some((r, value)) = tokref(w, token) else {
         return;
     };
-    let observed = if settle {
+    let mut observed = if settle {
         w.observe_settled(r, &value).await
     } else {
         w.observe_once(r, &value).await
     };
+    // "Stays active" must hold for the whole propagation window, not just the first look.
+    let window = w.ctx().target.profile.timeouts.propagation_window;
+    if want == TokenState::Active && observed == Ok(TokenState::Active) && !window.is_zero() {
+        tokio::time::sleep(window).await;
+        observed = w.observe_once(r, &value).await;
+    }
     match observed {
         Ok(state) => {
             let name = |s: TokenState| {
@@ -757,10 +787,32 @@ async fn inactive_unless(w: &mut RevWorld, token: String, code: String) {
     guard!(w);
     let Some(r) = last(w) else { return };
     if r.status == 400 && checks::error_code(&r).as_deref() == Some(code.as_str()) {
-        w.downgraded = Some(format!(
-            "the server answered {code}: it does not revoke this token type"
-        ));
-        w.observations.push(format!("answered 400 {code}"));
+        // Only a server that refuses this token type outright may answer so; one that refuses
+        // it only with some hint breaks the rule. Ask again without any hint to tell which.
+        let Some((tr, value)) = tokref(w, &token) else {
+            return;
+        };
+        let Some(spec) = revocation(w, tr.role, vec![("token".into(), value)], Shape::Normal)
+        else {
+            return;
+        };
+        send(w, spec).await;
+        let Some(plain) = last(w) else { return };
+        if plain.status == 400 && checks::error_code(&plain).as_deref() == Some(code.as_str()) {
+            w.downgraded = Some(format!(
+                "the server answered {code}, with and without a hint: it does not revoke this token type"
+            ));
+            w.observations.push(format!("answered 400 {code}"));
+        } else {
+            w.check(
+                "response status",
+                format!(
+                    "HTTP 200 (the server revokes this token type without a hint, HTTP {})",
+                    plain.status
+                ),
+                Err(format!("400 {code} with the hint")),
+            );
+        }
         return;
     }
     let status = if r.status == 200 {

@@ -194,13 +194,30 @@ async fn load(args: LoadArgs) -> Result<i32, LoadError> {
         s.shutdown().await;
     }
     let summary = result?;
-    print!("{}", summary.render(baseline.as_ref()));
+    crate::cli::print_out(&summary.render(baseline.as_ref()));
     let missed = summary.missed_thresholds();
-    if !summary.correctness.not_held.eq(&0) {
-        eprintln!(
-            "FAILED: {} sampled revocations did not hold (the token was still active after the 200)",
-            summary.correctness.not_held
-        );
+    let c = &summary.correctness;
+    let revokes = summary
+        .requests
+        .iter()
+        .any(|r| r.name.contains("revoke (") && !r.name.contains("unknown"));
+    let unobserved = if c.not_held > 0 {
+        Some(format!(
+            "{} sampled revocations did not hold (the token was still active after the 200)",
+            c.not_held
+        ))
+    } else if c.probe_errors > 0 {
+        Some(format!(
+            "{} sampled revocations could not be observed (probe errors)",
+            c.probe_errors
+        ))
+    } else if revokes && c.sampled == 0 {
+        Some("the run revoked tokens but observed none of them".into())
+    } else {
+        None
+    };
+    if let Some(why) = unobserved {
+        eprintln!("FAILED: {why}");
         return Ok(exit::FAILURES);
     }
     if !missed.is_empty() {

@@ -113,10 +113,14 @@ impl LoadSummary {
     pub fn missed_thresholds(&self) -> Vec<String> {
         let t = &self.thresholds;
         let mut missed = Vec::new();
-        if let (Some(limit), Some(p99)) = (t.revoke_p99_ms, self.revoke_p99_ms()) {
-            if p99 > limit {
-                missed.push(format!("revoke p99 {p99:.2} ms > {limit} ms"));
+        match (t.revoke_p99_ms, self.revoke_p99_ms()) {
+            (Some(limit), Some(p99)) if p99 > limit => {
+                missed.push(format!("revoke p99 {p99:.2} ms > {limit} ms"))
             }
+            (Some(limit), None) => missed.push(format!(
+                "revoke p99 (limit {limit} ms): no revocation request was recorded"
+            )),
+            _ => {}
         }
         if let Some(limit) = t.error_rate_percent {
             if self.error_rate_percent > limit {
@@ -273,6 +277,8 @@ mod tests {
         assert!(missed[2].contains("throughput 20.0"), "{missed:?}");
         s.thresholds.revoke_p99_ms = Some(40.0);
         assert_eq!(s.missed_thresholds().len(), 2);
+        s.requests.retain(|r| !r.name.contains("revoke"));
+        assert!(s.missed_thresholds()[0].contains("no revocation request"));
     }
 
     #[test]

@@ -107,7 +107,25 @@ impl Default for Settings {
     }
 }
 
+/// The longest token lifetime the server accepts (ten years, in seconds).
+pub const MAX_LIFETIME: u64 = 10 * 365 * 24 * 3600;
+
 impl Settings {
+    /// Checks values serde cannot: lifetimes between 1 s and [`MAX_LIFETIME`].
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, value) in [
+            ("accessTokenLifetime", self.access_token_lifetime),
+            ("refreshTokenLifetime", self.refresh_token_lifetime),
+        ] {
+            if value == 0 || value > MAX_LIFETIME {
+                return Err(format!(
+                    "{key} must be 1 to {MAX_LIFETIME} seconds, not {value}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Janssen's rule: an empty list enables everything; otherwise the flag must be listed.
     pub fn revoke_enabled(&self) -> bool {
         self.feature_flags.is_empty()
@@ -213,6 +231,9 @@ impl ServerConfig {
     }
 
     fn validate(&self) -> Result<(), String> {
+        self.settings
+            .validate()
+            .map_err(|e| format!("settings: {e}"))?;
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.clients.iter().enumerate() {
             if !seen.insert(&c.id) {

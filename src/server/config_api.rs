@@ -86,6 +86,9 @@ pub async fn patch_config(
     let updated: Settings = serde_json::from_value(doc).map_err(|e| {
         OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
     })?;
+    updated.validate().map_err(|e| {
+        OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
+    })?;
     tracing::info!(?updated, "auth server configuration patched");
     *guard = updated.clone();
     drop(guard);

@@ -84,11 +84,11 @@ pub async fn token(
         subject,
         scopes,
         issued_at,
-        expires_at: issued_at + settings.access_token_lifetime,
+        expires_at: issued_at.saturating_add(settings.access_token_lifetime),
     };
     let refresh = |grant_id: u64, subject: Option<String>, scopes: Vec<String>| TokenRecord {
         kind: TokenKind::Refresh,
-        expires_at: issued_at + settings.refresh_token_lifetime,
+        expires_at: issued_at.saturating_add(settings.refresh_token_lifetime),
         ..access(grant_id, subject, scopes)
     };
     let grant_type = form
@@ -152,11 +152,28 @@ pub async fn token(
                 .ok_or_else(|| {
                     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
                 })?;
+            // RFC 6749 6: a requested scope may only narrow the grant's scope.
+            let scopes = match form.non_empty("scope") {
+                None => record.scopes.clone(),
+                Some(text) => {
+                    let wanted: Vec<String> = text
+                        .split(' ')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    if wanted.iter().any(|s| !record.scopes.contains(s)) {
+                        return Err(OAuthError::invalid_scope(
+                            "the requested scope exceeds the grant",
+                        ));
+                    }
+                    wanted
+                }
+            };
             let rotate = settings.refresh_token_rotation;
             let mut records = vec![access(
                 record.grant_id,
                 record.subject.clone(),
-                record.scopes.clone(),
+                scopes.clone(),
             )];
             if rotate {
                 records.push(refresh(
@@ -176,7 +193,7 @@ pub async fn token(
                 })?
                 .into_iter();
             let at = issued.next().unwrap_or_default();
-            (at, issued.next(), record.scopes)
+            (at, issued.next(), scopes)
         }
         _ => {
             return Err(OAuthError::unsupported_grant_type(

@@ -73,8 +73,13 @@ impl HttpResponse {
         serde_json::from_slice(&self.body).ok()
     }
 
+    /// The start of the body for messages, with token and secret members of a JSON body redacted.
     pub fn text_snippet(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
+        let text = match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(map)) => redact_json_members(map),
+            _ => text.into_owned(),
+        };
         text.chars().take(300).collect()
     }
 }
@@ -161,7 +166,25 @@ const SENSITIVE_FORM_KEYS: &[&str] = &[
     "refresh_token",
     "client_assertion",
 ];
-const SENSITIVE_JSON_KEYS: &[&str] = &["access_token", "refresh_token", "id_token", "token"];
+const SENSITIVE_JSON_KEYS: &[&str] = &[
+    "access_token",
+    "refresh_token",
+    "id_token",
+    "token",
+    "client_secret",
+    "password",
+];
+
+fn redact_json_members(mut map: serde_json::Map<String, Value>) -> String {
+    for key in SENSITIVE_JSON_KEYS {
+        if let Some(v) = map.get_mut(*key) {
+            if v.is_string() {
+                *v = Value::String("<redacted>".into());
+            }
+        }
+    }
+    Value::Object(map).to_string()
+}
 
 /// The client, with the secrets it must never show.
 #[derive(Clone)]
@@ -189,12 +212,40 @@ impl HttpClient {
         })
     }
 
+    /// Replaces every secret, raw or URL-encoded, with `<secret>`.
     fn scrub(&self, text: &str) -> String {
         let mut out = text.to_owned();
         for s in &self.secrets {
-            out = out.replace(s.as_str(), "<secret>");
+            let encoded: String = url::form_urlencoded::byte_serialize(s.as_bytes()).collect();
+            out = out
+                .replace(s.as_str(), "<secret>")
+                .replace(&encoded, "<secret>");
+            out = out.replace(&encoded.replace('+', "%20"), "<secret>");
         }
         out
+    }
+
+    /// The URL with secret query parameters redacted (tokens stay, for relabelling).
+    fn redact_url(&self, url: &Url) -> String {
+        let mut url = url.clone();
+        if url.query().is_some() {
+            let pairs: Vec<(String, String)> = url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let sensitive = SENSITIVE_FORM_KEYS.contains(&k.as_ref()) && k != "token";
+                    (
+                        k.into_owned(),
+                        if sensitive {
+                            "<redacted>".into()
+                        } else {
+                            v.into_owned()
+                        },
+                    )
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(&pairs);
+        }
+        self.scrub(url.as_str())
     }
 
     fn redact_form(&self, body: &str) -> String {
@@ -224,16 +275,7 @@ impl HttpClient {
 
     fn redact_json(&self, body: &str) -> String {
         match serde_json::from_str::<Value>(body) {
-            Ok(Value::Object(mut map)) => {
-                for key in SENSITIVE_JSON_KEYS {
-                    if let Some(v) = map.get_mut(*key) {
-                        if v.is_string() {
-                            *v = Value::String("<redacted>".into());
-                        }
-                    }
-                }
-                self.scrub(&Value::Object(map).to_string())
-            }
+            Ok(Value::Object(map)) => self.scrub(&redact_json_members(map)),
             _ => self.scrub(body),
         }
     }
@@ -251,7 +293,7 @@ impl HttpClient {
     pub async fn send(&self, spec: RequestSpec) -> (Exchange, Result<HttpResponse, String>) {
         let mut exchange = Exchange {
             method: spec.method.to_string(),
-            url: self.scrub(spec.url.as_str()),
+            url: self.redact_url(&spec.url),
             ..Default::default()
         };
         let mut builder = self.client.request(spec.method.clone(), spec.url.clone());
@@ -390,6 +432,36 @@ mod tests {
             c.redact_header("Authorization", "Bearer abc"),
             "Bearer <redacted>"
         );
+    }
+
+    #[test]
+    fn secrets_in_urls_are_redacted_raw_or_encoded() {
+        let c = HttpClient::new(
+            &Url::parse("http://127.0.0.1").unwrap(),
+            &Timeouts::default(),
+            vec!["s3cr/et+A==".into()],
+        )
+        .unwrap();
+        let url =
+            Url::parse("http://x/r?client_id=a&client_secret=s3cr%2Fet%2BA%3D%3D&token=t").unwrap();
+        let shown = c.redact_url(&url);
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert!(
+            shown.contains("client_id=a") && shown.contains("token=t"),
+            "{shown}"
+        );
+        assert_eq!(c.scrub("x=s3cr%2Fet%2BA%3D%3D"), "x=<secret>");
+    }
+
+    #[test]
+    fn snippets_hide_tokens() {
+        let r = HttpResponse {
+            status: 200,
+            headers: vec![],
+            body: br#"{"access_token":"abcdef","refresh_token":"ghijkl"}"#.to_vec(),
+        };
+        let s = r.text_snippet();
+        assert!(!s.contains("abcdef") && !s.contains("ghijkl"), "{s}");
     }
 
     #[test]

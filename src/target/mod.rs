@@ -265,6 +265,23 @@ impl Target {
             discovery,
             metadata,
         };
+        if profile.has_literal_secrets() {
+            let remote = [
+                Some(&endpoints.revocation),
+                endpoints.token.as_ref(),
+                endpoints.introspection.as_ref(),
+                endpoints.userinfo.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|u| !profile::is_loopback(u));
+            if let Some(u) = remote {
+                return Err(TargetError::Profile(format!(
+                    "{}: discovery points at {u}, off loopback, and the profile holds literal secrets (use secret_env / password_env)",
+                    profile.source.display()
+                )));
+            }
+        }
         Ok(Target {
             profile,
             endpoints,
@@ -527,6 +544,15 @@ impl Target {
             ProbeKind::Refresh => {
                 let (exchange, result) = self.refresh(owner, token).await;
                 let state = match (&result, exchange.status) {
+                    (Ok(minted), _)
+                        if minted
+                            .refresh_token
+                            .as_deref()
+                            .is_some_and(|rt| rt != token) =>
+                    {
+                        // The probe itself just revoked what it observed.
+                        Err("the refresh grant rotated the refresh token, so a plain refresh probe consumes the token it observes; set probes.refresh_probe_scope or use another probe".into())
+                    }
                     (Ok(_), _) => Ok(TokenState::Active),
                     (Err(_), Some(400 | 401))
                         if exchange.response_body.contains("invalid_grant") =>

@@ -323,7 +323,13 @@ impl TargetProfile {
             ("settings.config_api", self.settings.config_api.as_deref()),
         ] {
             if let Some(v) = value {
-                url::Url::parse(v).map_err(|e| format!("key `{key}`: '{v}' is not a URL: {e}"))?;
+                let url = url::Url::parse(v)
+                    .map_err(|e| format!("key `{key}`: '{v}' is not a URL: {e}"))?;
+                if self.has_literal_secrets() && !is_loopback(&url) {
+                    return Err(format!(
+                        "key `{key}`: '{v}' is not on loopback, and the profile holds literal secrets (use secret_env / password_env)"
+                    ));
+                }
             }
         }
         let loopback = is_loopback(&issuer);
@@ -385,6 +391,12 @@ impl TargetProfile {
             return Err("key `clients.admin`: the janssen-config-api settings adapter needs an admin client".into());
         }
         Ok(())
+    }
+
+    /// Whether any secret or password is written in the profile (allowed only on loopback).
+    pub fn has_literal_secrets(&self) -> bool {
+        self.client_roles().iter().any(|(_, c)| c.secret.is_some())
+            || self.user.as_ref().is_some_and(|u| u.password.is_some())
     }
 
     /// The clients the profile names, with their role.
@@ -463,6 +475,15 @@ password = "p"
             .unwrap_err()
             .to_string();
         assert!(e.contains("clients.primary.secret"), "{e}");
+    }
+
+    #[test]
+    fn literal_secrets_keep_every_endpoint_on_loopback() {
+        let text = format!("{MINIMAL}\n[endpoints]\ntoken = \"https://auth.example.com/token\"\n");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("endpoints.token"), "{e}");
     }
 
     #[test]
