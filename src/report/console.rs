@@ -12,30 +12,15 @@ pub fn render(record: &RunRecord, verbose: bool) -> String {
         if record.run.strict { ", strict" } else { "" }
     );
     for (rule, verdict) in record.rule_verdicts() {
-        let cases: Vec<_> = record.cases.iter().filter(|c| c.rule == rule).collect();
-        let level = cases[0].level.as_str();
-        let reason = cases
-            .iter()
-            .filter(|c| c.verdict == verdict)
-            .find_map(|c| c.reason.clone())
-            .map(|r| format!("  ({r})"))
-            .unwrap_or_default();
+        let (level, reason) = record.rule_note(&rule, verdict);
+        let reason = reason.map(|r| format!("  ({r})")).unwrap_or_default();
         out.push_str(&format!(
             "{:<8} {:<6} {rule}{reason}\n",
             verdict.as_str(),
-            level
+            level.as_str()
         ));
     }
-    let details: Vec<_> = record
-        .cases
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.verdict,
-                Verdict::Fail | Verdict::Error | Verdict::ExpectationUnmet | Verdict::Warn
-            )
-        })
-        .collect();
+    let details: Vec<_> = record.problems().collect();
     if !details.is_empty() {
         out.push_str("\nDetails:\n");
     }

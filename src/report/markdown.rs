@@ -1,7 +1,7 @@
 //! The Markdown view of a run record (`summary.md`): one row per rule with its level and
 //! verdict, then the failures with what was expected and what was seen.
 
-use super::{RunRecord, Verdict};
+use super::RunRecord;
 
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
@@ -30,29 +30,15 @@ pub fn render(record: &RunRecord) -> String {
         s.unmet
     );
     for (rule, verdict) in record.rule_verdicts() {
-        let cases: Vec<_> = record.cases.iter().filter(|c| c.rule == rule).collect();
-        let note = cases
-            .iter()
-            .filter(|c| c.verdict == verdict)
-            .find_map(|c| c.reason.clone())
-            .unwrap_or_default();
+        let (level, note) = record.rule_note(&rule, verdict);
         out.push_str(&format!(
             "| `{rule}` | {} | {} | {} |\n",
-            cases[0].level.as_str(),
+            level.as_str(),
             verdict.as_str(),
-            cell(&note)
+            cell(&note.unwrap_or_default())
         ));
     }
-    let failures: Vec<_> = record
-        .cases
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.verdict,
-                Verdict::Fail | Verdict::Warn | Verdict::Error | Verdict::ExpectationUnmet
-            )
-        })
-        .collect();
+    let failures: Vec<_> = record.problems().collect();
     if !failures.is_empty() {
         out.push_str("\n## Failures, warnings and errors\n");
     }
@@ -81,6 +67,7 @@ pub fn render(record: &RunRecord) -> String {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::{case, record};
+    use super::super::Verdict;
     use super::*;
 
     #[test]

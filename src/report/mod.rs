@@ -184,6 +184,27 @@ impl RunRecord {
         ran.or_else(|| verdicts.max())
     }
 
+    /// The scenarios a reader must look at: failures, warnings, errors and unmet expectations.
+    pub fn problems(&self) -> impl Iterator<Item = &CaseRecord> {
+        self.cases.iter().filter(|c| {
+            matches!(
+                c.verdict,
+                Verdict::Fail | Verdict::Warn | Verdict::Error | Verdict::ExpectationUnmet
+            )
+        })
+    }
+
+    /// A rule's level and the reason of its first scenario with the rule's verdict.
+    pub fn rule_note(&self, rule: &str, verdict: Verdict) -> (Level, Option<String>) {
+        let cases: Vec<&CaseRecord> = self.cases.iter().filter(|c| c.rule == rule).collect();
+        let level = cases.first().map_or(Level::Must, |c| c.level);
+        let reason = cases
+            .iter()
+            .filter(|c| c.verdict == verdict)
+            .find_map(|c| c.reason.clone());
+        (level, reason)
+    }
+
     /// Writes `run.json`, `junit.xml` and `summary.md` into `dir`.
     pub fn write(&self, dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;

@@ -42,6 +42,14 @@ fn store_error(e: super::store::StoreError) -> OAuthError {
     OAuthError::server_error("the token store failed")
 }
 
+/// A space-separated `scope` parameter as a list (RFC 6749 3.3).
+fn scope_list(text: &str) -> Vec<String> {
+    text.split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// Resolves the requested scope against what the client may obtain.
 fn granted_scopes(client: &Client, requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
     match requested {
@@ -52,11 +60,7 @@ fn granted_scopes(client: &Client, requested: Option<&str>) -> Result<Vec<String
             .cloned()
             .collect()),
         Some(text) => {
-            let wanted: Vec<String> = text
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
+            let wanted = scope_list(text);
             if let Some(bad) = wanted.iter().find(|s| !client.has_scope(s)) {
                 return Err(OAuthError::invalid_scope(format!(
                     "scope '{}' is not allowed for this client",
@@ -156,11 +160,7 @@ pub async fn token(
             let scopes = match form.non_empty("scope") {
                 None => record.scopes.clone(),
                 Some(text) => {
-                    let wanted: Vec<String> = text
-                        .split(' ')
-                        .filter(|s| !s.is_empty())
-                        .map(str::to_owned)
-                        .collect();
+                    let wanted = scope_list(text);
                     if wanted.iter().any(|s| !record.scopes.contains(s)) {
                         return Err(OAuthError::invalid_scope(
                             "the requested scope exceeds the grant",
