@@ -117,6 +117,30 @@ pub fn header_equals(response: &HttpResponse, name: &str, value: &str) -> Result
     }
 }
 
+/// CORS: `Access-Control-Allow-Origin` names the origin (or `*`).
+pub fn allows_origin(response: &HttpResponse, origin: &str) -> Result<(), String> {
+    match response.header("access-control-allow-origin") {
+        Some(v) if v == origin || v == "*" => Ok(()),
+        other => Err(format!("Access-Control-Allow-Origin {other:?}")),
+    }
+}
+
+/// CORS preflight: `Access-Control-Allow-Methods` lists the method (or `*`).
+pub fn allows_method(response: &HttpResponse, method: &str) -> Result<(), String> {
+    let methods = response
+        .header("access-control-allow-methods")
+        .unwrap_or("");
+    if methods
+        .split(',')
+        .map(str::trim)
+        .any(|m| m.eq_ignore_ascii_case(method) || m == "*")
+    {
+        Ok(())
+    } else {
+        Err(format!("Access-Control-Allow-Methods {methods:?}"))
+    }
+}
+
 /// Whether two answers can be told apart by status or body.
 pub fn distinguishable(a: &HttpResponse, b: &HttpResponse) -> Option<String> {
     if a.status != b.status {
@@ -189,6 +213,23 @@ mod tests {
         assert!(basic_challenge(&r).is_ok());
         r.headers[1].1 = "Bearer error=\"invalid_client\"".into();
         assert!(basic_challenge(&r).unwrap_err().contains("Bearer"));
+    }
+
+    #[test]
+    fn cors_origin_and_method() {
+        let mut r = response(200, "text/html", "");
+        assert!(allows_origin(&r, "https://a.example").is_err());
+        assert!(allows_method(&r, "POST").is_err());
+        r.headers.push((
+            "Access-Control-Allow-Origin".into(),
+            "https://b.example".into(),
+        ));
+        r.headers
+            .push(("Access-Control-Allow-Methods".into(), "GET, post".into()));
+        assert!(allows_origin(&r, "https://a.example").is_err());
+        assert!(allows_origin(&r, "https://b.example").is_ok());
+        assert!(allows_method(&r, "POST").is_ok());
+        assert!(allows_method(&r, "DELETE").is_err());
     }
 
     #[test]
