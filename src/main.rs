@@ -1,7 +1,8 @@
 //! The `revspec` binary: parses the command line and returns the command's exit code.
 
 use clap::Parser;
-use revspec::cli::{exit, Cli, Command};
+use revspec::cli::Cli;
+use revspec::exit;
 
 fn main() {
     let cli = Cli::parse();
@@ -19,13 +20,6 @@ fn main() {
             std::process::exit(exit::USAGE);
         }
     };
-    let code = runtime.block_on(async move {
-        match cli.command {
-            Command::Serve(args) => revspec::server::run_cli(args).await,
-            Command::Check(args) => revspec::conformance::run_cli(args).await,
-            Command::List(args) => revspec::conformance::list_cli(args),
-            Command::Load(args) => revspec::load::run_cli(args).await,
-        }
-    });
+    let code = runtime.block_on(revspec::cli::run(cli));
     std::process::exit(code);
 }

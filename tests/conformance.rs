@@ -164,7 +164,7 @@ async fn main() {
             .await
             .unwrap();
         let mut target = reference_profile(&server.base_url);
-        target.probes.refresh_token = revspec::target::ProbeKind::Refresh;
+        target.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
         target.probes.refresh_probe_scope = Some("revoke_any_token".into());
         let plan = RunPlan {
             profile: target,

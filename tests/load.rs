@@ -105,7 +105,7 @@ async fn a_target_without_refresh_tokens_is_refused_before_traffic() {
         .await
         .unwrap();
     let mut target = reference_profile(&server.base_url);
-    target.tokens.source = revspec::target::TokenSourceKind::ClientCredentials;
+    target.tokens.source = revspec::sut::TokenSourceKind::ClientCredentials;
     let dir = tempfile::tempdir().unwrap();
     let plan = LoadPlan {
         target,

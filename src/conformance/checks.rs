@@ -1,7 +1,7 @@
 //! The checks: small pure functions over an observed answer, each unit-tested, used by the
 //! step definitions. A check returns `Ok(())` or the reason it failed, in words a report shows.
 
-use crate::target::http::HttpResponse;
+use crate::sut::http::HttpResponse;
 
 /// The `error` codes RFC 6749 5.2 and RFC 7009 2.2.1 define for a revocation endpoint,
 /// plus the RFC 6749 4.1.2.1 / Janssen `access_denied` and the generic server errors.

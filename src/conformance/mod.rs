@@ -10,4 +10,4 @@ pub mod run;
 pub mod steps;
 pub mod world;
 
-pub use run::{list_cli, run_cli, run_plan, RunPlan, Selection};
+pub use run::{run_plan, RunPlan, Selection};

@@ -5,9 +5,9 @@
 use super::catalogue::{self, FeatureSource, Level, MemoryParser};
 use super::expectations::Ledger;
 use super::world::{RevWorld, RunContext};
-use crate::cli::{exit, CheckArgs, ListArgs};
+use crate::exit;
 use crate::report::{RunInfo, RunRecord};
-use crate::target::{Role, Target, TargetError, TargetProfile};
+use crate::sut::{Role, Target, TargetError, TargetProfile};
 use cucumber::tag::Ext as _;
 use cucumber::World as _;
 use futures::FutureExt as _;
@@ -299,7 +299,11 @@ pub fn reference_profile(base_url: &str) -> TargetProfile {
     profile
 }
 
-fn selection(profile: &str, rules: Vec<String>, tags: Option<&str>) -> Result<Selection, String> {
+pub fn selection(
+    profile: &str,
+    rules: Vec<String>,
+    tags: Option<&str>,
+) -> Result<Selection, String> {
     if !matches!(profile, "rfc7009" | "janssen") {
         return Err(format!("--profile: '{profile}' is not rfc7009 or janssen"));
     }
@@ -320,130 +324,6 @@ fn selection(profile: &str, rules: Vec<String>, tags: Option<&str>) -> Result<Se
         rules,
         tags,
     })
-}
-
-/// `revspec check`.
-pub async fn run_cli(args: CheckArgs) -> i32 {
-    match check(args).await {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            e.exit_code()
-        }
-    }
-}
-
-async fn check(args: CheckArgs) -> Result<i32, CheckError> {
-    let usage = CheckError::Usage;
-    let ledger = args
-        .expectations
-        .as_ref()
-        .map(|p| Ledger::from_file(p).map(|l| (p.clone(), l)))
-        .transpose()
-        .map_err(usage)?;
-    let features = match &args.features {
-        Some(dir) => FeatureSource::Dir(dir.clone()),
-        None => FeatureSource::Embedded,
-    };
-    let (profile, mut server) =
-        crate::cli::resolve_target(args.target.as_deref(), args.fault.as_deref())
-            .await
-            .map_err(usage)?;
-    // A Janssen-like target (the built-in reference server, or any profile whose settings go
-    // through the Janssen Config API) is checked with the Janssen rules by default.
-    let janssen_like = server.is_some()
-        || profile.settings.adapter == crate::target::profile::AdapterKind::JanssenConfigApi;
-    let default_profile = if janssen_like { "janssen" } else { "rfc7009" };
-    let selection = selection(
-        args.profile.as_deref().unwrap_or(default_profile),
-        args.rules.clone(),
-        args.tags.as_deref(),
-    )
-    .map_err(usage)?;
-    let name = profile.name.clone();
-    let plan = RunPlan {
-        profile,
-        selection,
-        strict: args.strict,
-        ledger,
-        features,
-        fault: args.fault.clone(),
-        concurrency: args.concurrency,
-    };
-    let record = run_plan(plan).await?;
-    if let Some(server) = server.take() {
-        server.shutdown().await;
-    }
-    crate::cli::print_out(&crate::report::console::render(&record, args.verbose));
-    let stamp = record.run.started.replace(':', "-");
-    let dir = args.report_dir.join(sanitize(&name)).join(stamp);
-    match record.write(&dir) {
-        Ok(()) => crate::cli::print_out(&format!(
-            "reports: {}/{{run.json, junit.xml, summary.md}}\n",
-            dir.display()
-        )),
-        Err(e) => eprintln!("warning: could not write reports to {}: {e}", dir.display()),
-    }
-    Ok(if record.failed() {
-        exit::FAILURES
-    } else {
-        exit::OK
-    })
-}
-
-fn sanitize(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-/// `revspec list`.
-pub fn list_cli(args: ListArgs) -> i32 {
-    let profile = args.profile.as_deref().unwrap_or("janssen");
-    if !matches!(profile, "rfc7009" | "janssen") {
-        eprintln!("error: --profile: '{profile}' is not rfc7009 or janssen");
-        return exit::USAGE;
-    }
-    let features = FeatureSource::Embedded.load().expect("embedded features");
-    let coverage = match catalogue::coverage(&features) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let covered = catalogue::profiles_covered(profile);
-    let mut count = 0;
-    let mut out = String::new();
-    for (rule, scenarios) in coverage
-        .iter()
-        .filter(|(r, _)| covered.contains(&r.profile.as_str()))
-    {
-        count += 1;
-        let requires = rule
-            .requires
-            .as_deref()
-            .map(|r| format!(" (requires {r})"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{:<6} {:<8} {}{requires}\n",
-            rule.level.as_str(),
-            rule.profile,
-            rule.id
-        ));
-        for s in scenarios {
-            out.push_str(&format!("         - {s}\n"));
-        }
-    }
-    out.push_str(&format!("{count} rules\n"));
-    crate::cli::print_out(&out);
-    exit::OK
 }
 
 #[cfg(test)]

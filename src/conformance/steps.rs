@@ -5,9 +5,9 @@
 
 use super::checks;
 use super::world::{Halt, RevWorld, Slot, TokenRef};
-use crate::target::http::{HttpResponse, RequestSpec};
-use crate::target::settings::{Setting, SettingError};
-use crate::target::{ClientAuth, Kind, Role, TokenState};
+use crate::sut::http::{HttpResponse, RequestSpec};
+use crate::sut::settings::{Setting, SettingError};
+use crate::sut::{ClientAuth, Kind, Role, TokenState};
 use cucumber::{given, then, when};
 use serde_json::Value;
 
@@ -106,7 +106,7 @@ async fn precondition_active(w: &mut RevWorld, r: TokenRef, value: &str) {
     if w.halted() {
         return;
     }
-    if w.ctx().target.probe_kind(r.kind) == crate::target::ProbeKind::None {
+    if w.ctx().target.probe_kind(r.kind) == crate::sut::ProbeKind::None {
         w.skip(format!(
             "the target profile names no probe for {}s",
             if r.kind == Kind::Access {
@@ -599,7 +599,7 @@ async fn each_method(w: &mut RevWorld) {
         // Revoke the refresh token only when the profile can observe refresh tokens.
         let observable_rt = minted
             .refresh_token
-            .filter(|_| ctx.target.probe_kind(Kind::Refresh) != crate::target::ProbeKind::None);
+            .filter(|_| ctx.target.probe_kind(Kind::Refresh) != crate::sut::ProbeKind::None);
         let (kind, value) = match (observable_rt, minted.access_token) {
             (Some(rt), _) => (Kind::Refresh, rt),
             (None, Some(at)) => (Kind::Access, at),
@@ -953,7 +953,7 @@ fn https(w: &mut RevWorld) {
     };
     let loopback = parsed
         .as_ref()
-        .is_some_and(crate::target::profile::is_loopback);
+        .is_some_and(crate::sut::profile::is_loopback);
     if result.is_err() && loopback && ctx.target.profile.capabilities.plain_http_loopback {
         w.should(
             "revocation endpoint scheme (loopback target: warning)",

@@ -4,9 +4,9 @@
 
 use super::catalogue::Level;
 use crate::report::{CaseRecord, CheckRecord, Verdict};
-use crate::target::http::{Exchange, HttpResponse};
-use crate::target::settings::Applied;
-use crate::target::{Kind, Role, Target, TokenState};
+use crate::sut::http::{Exchange, HttpResponse};
+use crate::sut::settings::Applied;
+use crate::sut::{Kind, Role, Target, TokenState};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};

@@ -5,7 +5,7 @@
 //! revspec's own client, so it is not counted in goose's request metrics either.
 
 use super::profile::{Correctness, LoadProfile, TransactionKind};
-use crate::target::{ClientAuth, Credentials, Kind, Role, Target, TokenState};
+use crate::sut::{ClientAuth, Credentials, Kind, Role, Target, TokenState};
 use goose::config::GooseConfiguration;
 use goose::goose::{
     GooseMethod, GooseRequest, GooseUser, Scenario, Transaction, TransactionError,

@@ -7,7 +7,7 @@ pub mod junit;
 pub mod markdown;
 
 use crate::conformance::catalogue::Level;
-use crate::target::http::Exchange;
+use crate::sut::http::Exchange;
 use serde::Serialize;
 
 /// The closed vocabulary of outcomes.

@@ -1,20 +1,15 @@
-//! Command-line parsing (clap) and the fixed exit-code table. Each subcommand's raw arguments
-//! are resolved into a validated plan by the module that runs it.
+//! The command line: parsing (clap), resolving each subcommand's raw arguments (with the
+//! profile file and the environment) into a validated plan, running it, printing, and the exit
+//! code. Nothing else in the crate depends on this module.
+
+mod check;
+mod load;
+mod serve;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Exit codes of every `revspec` command.
-pub mod exit {
-    /// Conformant / success.
-    pub const OK: i32 = 0;
-    /// Rule failures (MUST, or SHOULD with --strict), or missed load thresholds.
-    pub const FAILURES: i32 = 1;
-    /// Usage, profile or configuration error.
-    pub const USAGE: i32 = 2;
-    /// Target unreachable, or token minting failed.
-    pub const UNREACHABLE: i32 = 3;
-}
+pub use crate::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -130,6 +125,16 @@ pub struct LoadArgs {
     pub fault: Option<String>,
 }
 
+/// Runs a parsed command line; returns the exit code.
+pub async fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Command::Serve(args) => serve::run(args).await,
+        Command::Check(args) => check::run(args).await,
+        Command::List(args) => check::list(args),
+        Command::Load(args) => load::run(args).await,
+    }
+}
+
 /// The target of a `check` or `load`: a profile file, or (without `--target`) the reference
 /// server started in-process on a free loopback port, with `--fault` if given. The server, if
 /// any, is returned so the caller keeps it alive and shuts it down.
@@ -138,7 +143,7 @@ pub async fn resolve_target(
     fault: Option<&str>,
 ) -> Result<
     (
-        crate::target::TargetProfile,
+        crate::sut::TargetProfile,
         Option<crate::server::RunningServer>,
     ),
     String,
@@ -152,7 +157,7 @@ pub async fn resolve_target(
             Err("--fault applies only to the built-in reference server (no --target)".into())
         }
         (Some(path), None) => Ok((
-            crate::target::TargetProfile::from_file(path).map_err(|e| e.to_string())?,
+            crate::sut::TargetProfile::from_file(path).map_err(|e| e.to_string())?,
             None,
         )),
         (None, fault) => {
