@@ -23,6 +23,8 @@ pub enum Role {
     RevokeAny,
     Public,
     Admin,
+    /// A resource server allowed to introspect any client's tokens.
+    Introspector,
 }
 
 impl Role {
@@ -33,6 +35,7 @@ impl Role {
             "revoke-any" => Role::RevokeAny,
             "public" => Role::Public,
             "admin" => Role::Admin,
+            "introspector" => Role::Introspector,
             _ => return None,
         })
     }
@@ -44,6 +47,7 @@ impl Role {
             Role::RevokeAny => "revoke-any",
             Role::Public => "public",
             Role::Admin => "admin",
+            Role::Introspector => "introspector",
         }
     }
 }
@@ -452,6 +456,25 @@ impl Target {
         }
     }
 
+    /// Which client introspects a token of `owner`: the profile's role, or with `"owner"` the
+    /// owner itself (a public owner falls back to the introspector role, if any).
+    pub fn introspecting_role(&self, owner: Role) -> Option<Role> {
+        match self.profile.probes.introspection_client.as_str() {
+            "owner" => {
+                let public = self
+                    .credentials(owner)
+                    .is_some_and(|c| c.auth == ClientAuth::None);
+                if public {
+                    self.credentials(Role::Introspector)
+                        .map(|_| Role::Introspector)
+                } else {
+                    Some(owner)
+                }
+            }
+            name => Some(Role::parse(name).unwrap_or(Role::Primary)),
+        }
+    }
+
     /// Observes whether a token is active. `Err` means the probe could not tell.
     pub async fn observe(
         &self,
@@ -471,8 +494,15 @@ impl Target {
                         Err("no introspection endpoint".into()),
                     );
                 };
-                let role =
-                    Role::parse(&self.profile.probes.introspection_client).unwrap_or(Role::Primary);
+                let Some(role) = self.introspecting_role(owner) else {
+                    return (
+                        Exchange::not_sent("probe"),
+                        Err(format!(
+                            "probes.introspection_client is \"owner\" and the {} client is public; add an [clients.introspector] to introspect its tokens",
+                            owner.name()
+                        )),
+                    );
+                };
                 let Some(client) = self.credentials(role).cloned() else {
                     return (
                         Exchange::not_sent("probe"),

@@ -57,6 +57,8 @@ pub struct Clients {
     pub public: Option<ClientProfile>,
     /// The settings adapter's admin client (Janssen Config API).
     pub admin: Option<ClientProfile>,
+    /// A resource server that may introspect any client's tokens.
+    pub introspector: Option<ClientProfile>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -110,7 +112,9 @@ pub struct Probes {
     pub access_token: ProbeKind,
     #[serde(default = "default_refresh_probe")]
     pub refresh_token: ProbeKind,
-    /// Which client authenticates to the introspection endpoint (a role name).
+    /// Which client authenticates to the introspection endpoint: a role name, or `owner` (each
+    /// token is introspected by the client it was issued to, for servers that let only the
+    /// owner introspect; a public owner's tokens go to the `introspector` role).
     #[serde(default = "default_introspection_client")]
     pub introspection_client: String,
     /// For the `refresh` probe: a scope outside every grant. The probe then asks for it, and a
@@ -371,12 +375,25 @@ impl TargetProfile {
             }
             _ => {}
         }
-        let roles = ["primary", "other", "revoke-any", "public", "admin"];
-        if !roles.contains(&self.probes.introspection_client.as_str()) {
+        let roles = [
+            "owner",
+            "primary",
+            "other",
+            "revoke-any",
+            "public",
+            "admin",
+            "introspector",
+        ];
+        let chosen = self.probes.introspection_client.as_str();
+        if !roles.contains(&chosen) {
             return Err(format!(
-                "key `probes.introspection_client`: '{}' is not a client role ({})",
-                self.probes.introspection_client,
-                roles.join(", ")
+                "key `probes.introspection_client`: '{chosen}' is not `owner` or a client role ({})",
+                roles[1..].join(", ")
+            ));
+        }
+        if chosen != "owner" && !self.client_roles().iter().any(|(r, _)| *r == chosen) {
+            return Err(format!(
+                "key `probes.introspection_client`: the profile has no [clients.{chosen}]"
             ));
         }
         if self.probes.access_token == ProbeKind::Refresh {
@@ -408,6 +425,7 @@ impl TargetProfile {
             ("revoke-any", c.revoke_any.as_ref()),
             ("public", c.public.as_ref()),
             ("admin", c.admin.as_ref()),
+            ("introspector", c.introspector.as_ref()),
         ]
         .into_iter()
         .filter_map(|(r, c)| c.map(|c| (r, c)))
