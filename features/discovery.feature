@@ -24,7 +24,7 @@ Feature: Publishing the revocation endpoint (RFC 7009 section 2, RFC 8414 sectio
     When the discovery document is fetched
     Then the metadata publishes revocation_endpoint as an absolute URL
 
-  @rule:jans-flag-disabled-discovery @MUST @janssen @serial @requires:setting:featureFlags
+  @rule:jans-flag-disabled-discovery @MUST @janssen @serial @requires:setting:featureFlags=disabled
   Scenario: With the REVOKE_TOKEN flag disabled discovery no longer publishes revocation_endpoint
     With the flag disabled, discovery no longer publishes `revocation_endpoint`.
 

@@ -57,6 +57,7 @@ Feature: Error answers of the revocation endpoint (RFC 7009 sections 2.2.1 and 5
     Then the response status is 503
     And a Retry-After header is recorded if present
     And the access token is still active
+    And as a positive control, the access token can still be revoked by its client
 
   @rule:rfc7009-5-scanning-oracle @INFO @rfc7009
   Scenario: Record whether an unknown token and another client's token can be told apart

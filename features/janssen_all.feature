@@ -27,6 +27,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     And an access token and a refresh token from one grant of the other client
     When the primary client sends the revocation form "token=all&token_type_hint=all"
     Then the response status is 200
+    And as a positive control, every token of the primary client is inactive
     And every token of the other client is still active
 
   @rule:jans-all-disabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=false
@@ -40,6 +41,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     When the primary client sends the revocation form "token=all&token_type_hint=all"
     Then the response status is 200
     And every token of the primary client is still active
+    And as a positive control, the access token can still be revoked by its client
 
   @rule:jans-all-variants @INFO @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
   Scenario: Record whether token_type_hint=all with a real token value revokes every token

@@ -56,6 +56,7 @@ Feature: Revocation removes the whole grant (Janssen token revocation)
     And an access token and a refresh token from one grant of the other client
     When the primary client revokes the refresh token
     Then the response status is 200
+    And as a positive control, the refresh token is inactive
     And the second access token is still active
     And the second refresh token is still active
     And the other client's access token is still active
@@ -70,6 +71,7 @@ Feature: Revocation removes the whole grant (Janssen token revocation)
     And an access token and a refresh token from one grant of the other client
     When the primary client revokes the access token
     Then the response status is 200
+    And as a positive control, the access token is inactive
     And the second access token is still active
     And the second refresh token is still active
     And the other client's access token is still active

@@ -15,6 +15,7 @@ Feature: Revoking another client's tokens (Janssen "Revoke tokens of other clien
     Then the response is the OAuth error "invalid_request" with status 400
     And the other client's access token is still active
     And the other client's refresh token is still active
+    And as a positive control, the other client's access token can still be revoked by its client
 
   @rule:jans-cross-client-no-scope @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=true
   Scenario: A client without revoke_any_token cannot revoke another client's token
@@ -27,6 +28,7 @@ Feature: Revoking another client's tokens (Janssen "Revoke tokens of other clien
     Then the response is the OAuth error "invalid_request" with status 400
     And the other client's access token is still active
     And the other client's refresh token is still active
+    And as a positive control, the other client's access token can still be revoked by its client
 
   @rule:jans-cross-client-scope-only @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=false
   Scenario: The revoke_any_token scope alone does not allow revoking another client's token
@@ -39,6 +41,8 @@ Feature: Revoking another client's tokens (Janssen "Revoke tokens of other clien
     Then the response is the OAuth error "invalid_request" with status 400
     And the other client's access token is still active
     And the other client's refresh token is still active
+    And as a positive control, the revoke-any client's granted scope includes "revoke_any_token"
+    And as a positive control, the other client's access token can still be revoked by its client
 
   @rule:jans-cross-client-allowed @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=true
   Scenario: With the setting and the scope another client's token and its grant are revoked

@@ -14,6 +14,7 @@ Feature: The Revoke Token interception script (Janssen "Revoke Interception Scri
     Then the response status is 200
     And the refresh token is still active
     And the access token is still active
+    And as a positive control, the refresh token can still be revoked by its client
 
   @rule:jans-script-veto @MUST @janssen @requires:revoke-script
   Scenario: A revoke script that answers true lets the revocation proceed

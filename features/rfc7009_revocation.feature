@@ -107,6 +107,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     Then the response status is 200
     And the access token is still active
     And the refresh token is still active
+    And as a positive control, the access token can still be revoked by its client
 
   @rule:rfc7009-2.2-invalid-token-200 @MUST @rfc7009
   Scenario: A malformed token value is answered 200 and changes nothing
@@ -117,6 +118,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     Then the response status is 200
     And the access token is still active
     And the refresh token is still active
+    And as a positive control, the access token can still be revoked by its client
 
   @rule:rfc7009-2.2-idempotent @MUST @rfc7009
   Scenario: Revoking an already revoked refresh token is answered 200
@@ -137,6 +139,6 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     And an access token and a refresh token from a second grant of the primary client
     When the primary client revokes the refresh token
     Then the response status is 200
-    And the refresh token is inactive
+    And as a positive control, the refresh token is inactive
     And the second access token is still active
     And the second refresh token is still active

@@ -1,29 +1,51 @@
 //! The harness tested end to end (harness = false, so it prints its own closing line):
 //! 1. self-conformance: the whole catalogue, both profiles, against the reference server;
-//! 2. test the tester: for every fault, a run against the reference server with that fault
-//!    fails exactly the rule IDs the fault names, no more, no fewer.
+//! 2. test the tester: every fault of the reference server fails exactly the rule IDs it
+//!    names, no more, no fewer; every quirk (conformant but unusual) fails none beyond those
+//!    it names; and each gives the same rule verdicts at concurrency 1 and 8;
+//! 3. verdict trust: probes that cannot be believed are refused before any scenario, settings
+//!    that do not take effect make their scenarios errors, INFO rules record what changed.
+//!
+//! Runs go several at a time (each with its own server on its own port): they mostly wait.
 
+use futures::StreamExt as _;
 use revspec::conformance::catalogue::FeatureSource;
-use revspec::conformance::run::{reference_options, reference_profile};
+use revspec::conformance::run::{reference_options, reference_profile, CheckError};
 use revspec::conformance::{run_plan, RunPlan, Selection};
 use revspec::report::{RunRecord, Verdict};
 use revspec::server::faults::Fault;
-use std::collections::BTreeSet;
+use revspec::server::ServeOptions;
+use revspec::sut::TargetProfile;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// On loopback the reference server is plain http: rfc7009-2-https is a warning by design.
 const LOOPBACK_WARNINGS: &[&str] = &["rfc7009-2-https"];
+/// How many check runs go at once.
+const PARALLEL_RUNS: usize = 10;
 
-async fn run(profile: &str, fault: Option<Fault>) -> RunRecord {
-    let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &reference_options(fault))
+/// The reference profile with shorter waits: the faults' delayed effects come within 300 ms.
+fn quick(profile: &mut TargetProfile) {
+    profile.timeouts.stay_active_settle = Duration::from_millis(600);
+    profile.timeouts.revocation_patience = Duration::from_secs(3);
+    profile.settings.settle = Some(Duration::from_secs(3));
+}
+
+type Tweak = Arc<dyn Fn(&mut TargetProfile) + Send + Sync>;
+
+async fn run(
+    profile: &str,
+    options: ServeOptions,
+    tweak: Tweak,
+    concurrency: usize,
+) -> Result<RunRecord, CheckError> {
+    let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
         .await
         .expect("reference server starts");
     let mut target = reference_profile(&server.base_url);
-    if fault == Some(Fault::LazyRevocation) {
-        // The lazy fault revokes 1.5 s late: within this window every rule but
-        // rfc7009-2.1-immediate must still see the revocation.
-        target.timeouts.propagation_window = Duration::from_secs(3);
-    }
+    quick(&mut target);
+    tweak(&mut target);
     let plan = RunPlan {
         profile: target,
         selection: Selection {
@@ -34,21 +56,17 @@ async fn run(profile: &str, fault: Option<Fault>) -> RunRecord {
         strict: false,
         ledger: None,
         features: FeatureSource::Embedded,
-        fault: fault.map(|f| f.name().to_owned()),
-        // A fault that reaches across grants would also hit the tokens of scenarios running
-        // beside it; one at a time keeps what it breaks deterministic.
-        concurrency: if fault == Some(Fault::CascadeTooWide) {
-            1
-        } else {
-            8
-        },
+        fault: options.fault.map(|f| f.name().to_owned()),
+        quirks: vec![],
+        concurrency,
     };
-    let record = run_plan(plan).await.expect("the run produces a record");
+    let record = run_plan(plan).await;
     server.shutdown().await;
     record
 }
 
-/// Rule IDs whose worst verdict is a failure or a warning (beyond the loopback https warning).
+/// Rule IDs the run holds against the server: failures, errors, unmet expectations, warnings
+/// (beyond the loopback https warning), and MAY rules whose checks failed (they are INFO).
 fn broken(record: &RunRecord) -> BTreeSet<String> {
     record
         .rule_verdicts()
@@ -56,10 +74,18 @@ fn broken(record: &RunRecord) -> BTreeSet<String> {
         .filter(|(rule, v)| match v {
             Verdict::Fail | Verdict::Error | Verdict::ExpectationUnmet => true,
             Verdict::Warn => !LOOPBACK_WARNINGS.contains(&rule.as_str()),
+            Verdict::Info => record
+                .cases
+                .iter()
+                .any(|c| c.rule == *rule && c.failed_checks().next().is_some()),
             _ => false,
         })
         .map(|(rule, _)| rule)
         .collect()
+}
+
+fn verdicts(record: &RunRecord) -> BTreeMap<String, Verdict> {
+    record.rule_verdicts().into_iter().collect()
 }
 
 fn describe(record: &RunRecord, rules: &BTreeSet<String>) -> String {
@@ -70,12 +96,14 @@ fn describe(record: &RunRecord, rules: &BTreeSet<String>) -> String {
         .map(|c| {
             let checks: Vec<String> = c
                 .failed_checks()
+                .chain(c.controls.iter().filter(|k| !k.passed))
                 .map(|k| format!("{}: {}", k.what, k.actual))
                 .collect();
             format!(
-                "    {} {} {} {}\n",
+                "    {} {} [{}] {} {}\n",
                 c.verdict.as_str(),
                 c.rule,
+                c.scenario,
                 c.reason.clone().unwrap_or_default(),
                 checks.join("; ")
             )
@@ -86,13 +114,14 @@ fn describe(record: &RunRecord, rules: &BTreeSet<String>) -> String {
 /// The run record holds no demo secret and nothing shaped like a token of the reference server
 /// (43 base64url characters), though its exchanges carry every minted token.
 fn redacted(record: &RunRecord) -> Result<(), String> {
-    let json = serde_json::to_string(record).unwrap();
+    let json = serde_json::to_string(&record.to_json()).unwrap();
     for secret in [
         "secret-a",
         "secret-b",
         "secret-c",
         "config-secret",
         "alice-pass",
+        "resource-secret",
     ] {
         if json.contains(secret) {
             return Err(format!("  run.json contains the secret {secret}"));
@@ -114,107 +143,281 @@ fn redacted(record: &RunRecord) -> Result<(), String> {
     }
 }
 
+/// What a run must show.
+enum Expect {
+    /// Exactly these rules are broken, with the same verdicts at concurrency 1 and 8.
+    Broken(BTreeSet<String>),
+    /// The run is refused before any scenario, with a message holding this text.
+    Refused(&'static str),
+}
+
+struct Case {
+    name: String,
+    profile: &'static str,
+    options: ServeOptions,
+    tweak: Tweak,
+    expect: Expect,
+    /// Also run at concurrency 1 and compare the verdicts.
+    both_concurrencies: bool,
+}
+
+fn rules(ids: &[&str]) -> BTreeSet<String> {
+    ids.iter().map(|s| s.to_string()).collect()
+}
+
+fn no_tweak() -> Tweak {
+    Arc::new(|_| {})
+}
+
+fn rotating_server() -> ServeOptions {
+    let mut config = revspec::server::config::ServerConfig::demo();
+    config.settings.refresh_token_rotation = true;
+    ServeOptions {
+        config: Some(config),
+        ..reference_options(None)
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let mut cases = vec![
+        Case {
+            name: "self_conformance_rfc7009".into(),
+            profile: "rfc7009",
+            options: reference_options(None),
+            tweak: no_tweak(),
+            expect: Expect::Broken(BTreeSet::new()),
+            both_concurrencies: false,
+        },
+        Case {
+            name: "self_conformance_janssen".into(),
+            profile: "janssen",
+            options: reference_options(None),
+            tweak: no_tweak(),
+            expect: Expect::Broken(BTreeSet::new()),
+            both_concurrencies: true,
+        },
+        // A server that rotates refresh tokens, observed through a passive refresh probe (a
+        // refresh grant asking for a scope outside every grant): conformant, nothing consumed.
+        Case {
+            name: "passive_refresh_probe_on_a_rotating_server".into(),
+            profile: "janssen",
+            options: rotating_server(),
+            tweak: Arc::new(|p| {
+                p.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
+                p.probes.refresh_probe_scope =
+                    Some("revspec-probe-scope-outside-every-grant".into());
+            }),
+            expect: Expect::Broken(BTreeSet::new()),
+            both_concurrencies: false,
+        },
+        // The same server with a plain refresh probe: it would consume what it observes.
+        Case {
+            name: "calibration_refuses_a_refresh_probe_that_rotates".into(),
+            profile: "rfc7009",
+            options: rotating_server(),
+            tweak: Arc::new(|p| p.probes.refresh_token = revspec::sut::ProbeKind::Refresh),
+            expect: Expect::Refused("rotated the refresh token"),
+            both_concurrencies: false,
+        },
+        // A "passive" probe scope that one client holds: the server issues tokens for it.
+        Case {
+            name: "calibration_refuses_a_passive_probe_that_issues".into(),
+            profile: "rfc7009",
+            options: reference_options(None),
+            tweak: Arc::new(|p| {
+                p.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
+                p.probes.refresh_probe_scope = Some("revoke_any_token".into());
+            }),
+            expect: Expect::Refused("not passive on this server"),
+            both_concurrencies: false,
+        },
+        // A static profile that declares a setting the server does not have: the setting is
+        // never confirmed, so its scenarios are errors, not verdicts.
+        Case {
+            name: "a_declared_setting_the_server_lacks_is_an_error".into(),
+            profile: "janssen",
+            options: reference_options(None),
+            tweak: Arc::new(|p| {
+                p.settings.adapter = revspec::sut::profile::AdapterKind::Static;
+                p.settings.allow_all_value_for_revoke_endpoint = Some(true);
+                p.settings.allow_revoke_for_other_clients = Some(false);
+            }),
+            expect: Expect::Broken(rules(&[
+                "jans-all-enabled",
+                "jans-all-own-client",
+                "jans-all-variants",
+            ])),
+            both_concurrencies: false,
+        },
+    ];
+    for fault in Fault::ALL {
+        cases.push(Case {
+            name: format!("fault_{}", fault.name().replace('-', "_")),
+            profile: "janssen",
+            options: reference_options(Some(*fault)),
+            tweak: no_tweak(),
+            expect: Expect::Broken(fault.rules().iter().map(|s| s.to_string()).collect()),
+            both_concurrencies: true,
+        });
+    }
+    cases
+}
+
+async fn check_case(case: Case) -> (String, Result<(), String>) {
+    let concurrencies: &[usize] = if case.both_concurrencies {
+        &[8, 1]
+    } else {
+        &[8]
+    };
+    let mut records = Vec::new();
+    for &concurrency in concurrencies {
+        let result = run(
+            case.profile,
+            case.options.clone(),
+            case.tweak.clone(),
+            concurrency,
+        )
+        .await;
+        match (&case.expect, result) {
+            (Expect::Refused(text), Err(CheckError::Unusable(m))) if m.contains(text) => {
+                return (case.name, Ok(()));
+            }
+            (Expect::Refused(text), other) => {
+                return (
+                    case.name,
+                    Err(format!(
+                        "  expected a refusal mentioning {text:?}, got {:?}",
+                        other.map(|r| verdicts(&r))
+                    )),
+                );
+            }
+            (Expect::Broken(_), Err(e)) => {
+                return (case.name, Err(format!("  the run was refused: {e}")));
+            }
+            (Expect::Broken(_), Ok(record)) => records.push((concurrency, record)),
+        }
+    }
+    let Expect::Broken(named) = &case.expect else {
+        unreachable!()
+    };
+    let mut problems = String::new();
+    for (concurrency, record) in &records {
+        let seen = broken(record);
+        if seen != *named {
+            let extra: BTreeSet<_> = seen.difference(named).cloned().collect();
+            let missing: BTreeSet<_> = named.difference(&seen).cloned().collect();
+            problems.push_str(&format!(
+                "  at concurrency {concurrency}: extra {extra:?}, missing {missing:?}\n{}",
+                describe(record, &extra.union(&missing).cloned().collect())
+            ));
+        }
+        if case.name.starts_with("self_conformance") {
+            let s = record.summary();
+            if s.error + s.skip > 0 {
+                problems.push_str(&format!("  {} errors, {} skips\n", s.error, s.skip));
+            }
+            if let Err(e) = redacted(record) {
+                problems.push_str(&format!("{e}\n"));
+            }
+        }
+    }
+    if let [(_, a), (_, b)] = records.as_slice() {
+        let (va, vb) = (verdicts(a), verdicts(b));
+        let differ: Vec<String> = va
+            .iter()
+            .filter(|(rule, v)| vb.get(*rule) != Some(v))
+            .map(|(rule, v)| {
+                format!(
+                    "{rule}: {} at 8, {:?} at 1",
+                    v.as_str(),
+                    vb.get(rule).map(|v| v.as_str())
+                )
+            })
+            .collect();
+        if !differ.is_empty() {
+            problems.push_str(&format!(
+                "  verdicts differ between concurrency 8 and 1: {differ:?}\n"
+            ));
+        }
+    }
+    (
+        case.name,
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(problems)
+        },
+    )
+}
+
+/// INFO rules cannot fail; what proves the harness sees them is that a fault changes what
+/// they record.
+async fn info_rules_record_what_changed() -> Result<(), String> {
+    let observed = |record: &RunRecord, rule: &str| -> Vec<String> {
+        record
+            .cases
+            .iter()
+            .filter(|c| c.rule == rule)
+            .flat_map(|c| c.observations.clone())
+            .collect()
+    };
+    let clean = run("janssen", reference_options(None), no_tweak(), 8)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut problems = String::new();
+    for (fault, rule) in [(Fault::NoCascadeAt, "rfc7009-2.1-at-cascade")] {
+        let faulty = run("janssen", reference_options(Some(fault)), no_tweak(), 8)
+            .await
+            .map_err(|e| e.to_string())?;
+        let (a, b) = (observed(&clean, rule), observed(&faulty, rule));
+        if a.is_empty() || a == b {
+            problems.push_str(&format!(
+                "  {rule}: recorded {a:?} without and {b:?} with the fault {}\n",
+                fault.name()
+            ));
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let mut passed = 0;
-    let mut failed = 0;
-    let mut report = |name: &str, result: Result<(), String>| match result {
-        Ok(()) => {
-            passed += 1;
-            println!("test {name} ... ok");
+    let all = cases();
+    let total_cases = all.len();
+    // The cucumber runs are not Send, so they are polled together on this task; the servers
+    // they talk to run on the runtime's workers.
+    let info = futures::stream::once(async {
+        (
+            "info_rules_record_what_changed".to_owned(),
+            info_rules_record_what_changed().await,
+        )
+    });
+    let mut results: Vec<(String, Result<(), String>)> = futures::stream::iter(all)
+        .map(check_case)
+        .buffer_unordered(PARALLEL_RUNS)
+        .chain(info)
+        .collect()
+        .await;
+    results.sort_by(|a, b| a.0.cmp(&b.0));
+    let (mut passed, mut failed) = (0, 0);
+    for (name, result) in &results {
+        match result {
+            Ok(()) => {
+                passed += 1;
+                println!("test {name} ... ok");
+            }
+            Err(why) => {
+                failed += 1;
+                println!("test {name} ... FAILED\n{why}");
+            }
         }
-        Err(why) => {
-            failed += 1;
-            println!("test {name} ... FAILED\n{why}");
-        }
-    };
-
-    for profile in ["rfc7009", "janssen"] {
-        let record = run(profile, None).await;
-        let bad = broken(&record);
-        let summary = record.summary();
-        let result = if bad.is_empty() && summary.error == 0 && summary.skip == 0 {
-            Ok(())
-        } else {
-            Err(format!(
-                "  broken: {bad:?}, {} errors, {} skips\n{}",
-                summary.error,
-                summary.skip,
-                describe(&record, &bad)
-            ))
-        };
-        println!("  {profile}: {} scenarios", record.cases.len());
-        report(&format!("self_conformance_{profile}"), result);
-        report(
-            &format!("run_record_is_redacted_{profile}"),
-            redacted(&record),
-        );
     }
-
-    // A server that rotates refresh tokens, observed through a passive refresh probe (a refresh
-    // grant asking for a scope outside the grant): still fully conformant, nothing consumed.
-    {
-        let mut config = revspec::server::config::ServerConfig::demo();
-        config.settings.refresh_token_rotation = true;
-        let options = revspec::server::ServeOptions {
-            config: Some(config),
-            ..reference_options(None)
-        };
-        let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
-            .await
-            .unwrap();
-        let mut target = reference_profile(&server.base_url);
-        target.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
-        target.probes.refresh_probe_scope = Some("revoke_any_token".into());
-        let plan = RunPlan {
-            profile: target,
-            selection: Selection {
-                profile: "janssen".into(),
-                rules: vec![],
-                tags: None,
-            },
-            strict: false,
-            ledger: None,
-            features: FeatureSource::Embedded,
-            fault: None,
-            concurrency: 8,
-        };
-        let record = run_plan(plan).await.expect("a record");
-        server.shutdown().await;
-        let bad = broken(&record);
-        let s = record.summary();
-        report(
-            "passive_refresh_probe_on_a_rotating_server",
-            if bad.is_empty() && s.error == 0 && s.skip == 0 {
-                Ok(())
-            } else {
-                Err(format!(
-                    "  broken {bad:?}, {} errors\n{}",
-                    s.error,
-                    describe(&record, &bad)
-                ))
-            },
-        );
-    }
-
-    for fault in Fault::ALL {
-        let record = run("janssen", Some(*fault)).await;
-        let seen = broken(&record);
-        let named: BTreeSet<String> = fault.rules().iter().map(|s| s.to_string()).collect();
-        let result = if seen == named {
-            Ok(())
-        } else {
-            let extra: BTreeSet<_> = seen.difference(&named).cloned().collect();
-            let missing: BTreeSet<_> = named.difference(&seen).cloned().collect();
-            Err(format!(
-                "  fault {}: extra {extra:?}, missing {missing:?}\n{}",
-                fault.name(),
-                describe(&record, &extra)
-            ))
-        };
-        report(&format!("fault_{}", fault.name().replace('-', "_")), result);
-    }
-
+    // Every case must have run: a silently dropped case is not a pass.
+    assert_eq!(results.len(), total_cases + 1, "every case ran");
     println!("\n{passed} passed, {failed} failed");
     if failed > 0 {
         std::process::exit(1);

@@ -54,6 +54,7 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
         ledger,
         features,
         fault: args.fault.clone(),
+        quirks: vec![],
         concurrency: args.concurrency,
     };
     let record = run_plan(plan).await?;

@@ -194,6 +194,19 @@ fn read_dir_features(dir: &Path) -> Result<Vec<(String, String)>, String> {
     Ok(out)
 }
 
+/// Parses one feature file, with its scenario outlines expanded into one scenario per example
+/// (as cucumber runs them).
+pub fn parse_feature(path: &str, text: &str) -> Result<cucumber::gherkin::Feature, String> {
+    use cucumber::feature::Ext as _;
+    let mut feature =
+        cucumber::gherkin::Feature::parse(text, cucumber::gherkin::GherkinEnv::default())
+            .map_err(|e| format!("{path}: {e}"))?;
+    feature.path = Some(PathBuf::from(path));
+    feature
+        .expand_examples()
+        .map_err(|e| format!("{path}: {e}"))
+}
+
 /// A cucumber parser over in-memory feature texts.
 pub struct MemoryParser;
 

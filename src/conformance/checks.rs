@@ -85,35 +85,134 @@ pub fn oauth_error(response: &HttpResponse, code: &str, status: u16) -> Result<(
     }
 }
 
-/// `WWW-Authenticate` of the Basic scheme (RFC 7235: the scheme is case-insensitive).
-pub fn basic_challenge(response: &HttpResponse) -> Result<(), String> {
-    match response.header("www-authenticate") {
-        Some(v) if v.trim_start().to_ascii_lowercase().starts_with("basic") => Ok(()),
-        Some(v) => Err(format!("WWW-Authenticate is {v:?}, not the Basic scheme")),
-        None => Err("no WWW-Authenticate header".into()),
-    }
+/// One challenge of a `WWW-Authenticate` value: the scheme and its parameters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Challenge {
+    pub scheme: String,
+    pub params: Vec<(String, String)>,
 }
 
-/// A header starting with a prefix (case-insensitive on the scheme part).
-pub fn header_starts_with(response: &HttpResponse, name: &str, prefix: &str) -> Result<(), String> {
-    match response.header(name) {
-        Some(v)
-            if v.to_ascii_lowercase()
-                .starts_with(&prefix.to_ascii_lowercase()) =>
-        {
-            Ok(())
+/// Splits a `WWW-Authenticate` value into its challenges (RFC 7235 2.1: a value may hold
+/// several, `Bearer realm="a", error="x", Basic realm="b"`). Quoted strings may hold commas.
+pub fn parse_challenges(value: &str) -> Vec<Challenge> {
+    // Split on commas outside quotes.
+    let mut items = Vec::new();
+    let (mut cur, mut quoted, mut escaped) = (String::new(), false, false);
+    for c in value.chars() {
+        match c {
+            _ if escaped => {
+                cur.push(c);
+                escaped = false;
+            }
+            '\\' if quoted => {
+                cur.push(c);
+                escaped = true;
+            }
+            '"' => {
+                quoted = !quoted;
+                cur.push(c);
+            }
+            ',' if !quoted => items.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
         }
-        Some(v) => Err(format!("{name} is {v:?}")),
-        None => Err(format!("no {name} header")),
+    }
+    items.push(cur);
+    let mut challenges: Vec<Challenge> = Vec::new();
+    for item in items.iter().map(|i| i.trim()).filter(|i| !i.is_empty()) {
+        // `scheme` or `scheme param=value` or `scheme token68` starts a challenge;
+        // `name=value` continues the current one.
+        let first = item.split_whitespace().next().unwrap_or("");
+        let (scheme, rest) = if !first.contains('=') {
+            match item.split_once(char::is_whitespace) {
+                Some((s, r)) => (Some(s), r.trim()),
+                None => (Some(item), ""),
+            }
+        } else {
+            (None, item)
+        };
+        if let Some(scheme) = scheme {
+            challenges.push(Challenge {
+                scheme: scheme.to_owned(),
+                params: vec![],
+            });
+        }
+        if let (Some(current), Some((k, v))) = (challenges.last_mut(), rest.split_once('=')) {
+            current.params.push((
+                k.trim().to_ascii_lowercase(),
+                v.trim().trim_matches('"').to_owned(),
+            ));
+        }
+    }
+    challenges
+}
+
+/// Every challenge of every `WWW-Authenticate` header of an answer.
+pub fn challenges(response: &HttpResponse) -> Vec<Challenge> {
+    response
+        .header_values("www-authenticate")
+        .into_iter()
+        .flat_map(parse_challenges)
+        .collect()
+}
+
+/// A `WWW-Authenticate` challenge of the Basic scheme (case-insensitive), in any header field
+/// and at any position; with `realm`, it must carry a realm parameter.
+pub fn basic_challenge(response: &HttpResponse, realm: bool) -> Result<(), String> {
+    let all = challenges(response);
+    if all.is_empty() {
+        return Err("no WWW-Authenticate header".into());
+    }
+    let basic: Vec<&Challenge> = all
+        .iter()
+        .filter(|c| c.scheme.eq_ignore_ascii_case("basic"))
+        .collect();
+    let shown = || {
+        response
+            .header_values("www-authenticate")
+            .iter()
+            .map(|v| format!("{v:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match basic.first() {
+        None => Err(format!(
+            "WWW-Authenticate {} has no Basic challenge",
+            shown()
+        )),
+        Some(_)
+            if realm
+                && !basic
+                    .iter()
+                    .any(|c| c.params.iter().any(|(k, _)| k == "realm")) =>
+        {
+            Err(format!(
+                "the Basic challenge of WWW-Authenticate {} has no realm",
+                shown()
+            ))
+        }
+        Some(_) => Ok(()),
     }
 }
 
-/// A header with an exact value (directives compared case-insensitively).
-pub fn header_equals(response: &HttpResponse, name: &str, value: &str) -> Result<(), String> {
-    match response.header(name) {
-        Some(v) if v.trim().eq_ignore_ascii_case(value) => Ok(()),
-        Some(v) => Err(format!("{name} is {v:?}")),
-        None => Err(format!("no {name} header")),
+/// A directive of a comma-separated header (`Cache-Control`, `Pragma`), in any of its header
+/// fields, compared case-insensitively and ignoring arguments (`max-age=0`).
+pub fn has_directive(response: &HttpResponse, name: &str, directive: &str) -> Result<(), String> {
+    let values = response.header_values(name);
+    if values.is_empty() {
+        return Err(format!("no {name} header"));
+    }
+    let found = values.iter().flat_map(|v| v.split(',')).any(|d| {
+        let d = d.trim();
+        let d = d.split('=').next().unwrap_or(d).trim();
+        d.eq_ignore_ascii_case(directive)
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name} is {:?}, without {directive}",
+            values.join(", ")
+        ))
     }
 }
 
@@ -161,6 +260,7 @@ mod tests {
             status,
             headers: vec![("content-type".into(), content_type.into())],
             body: body.as_bytes().to_vec(),
+            truncated: false,
         }
     }
 
@@ -205,14 +305,69 @@ mod tests {
     }
 
     #[test]
-    fn basic_challenge_is_case_insensitive_and_rejects_bearer() {
+    fn challenges_are_found_in_any_field_and_position() {
         let mut r = response(401, "application/json", "{}");
-        assert!(basic_challenge(&r).is_err());
+        assert!(basic_challenge(&r, false)
+            .unwrap_err()
+            .contains("no WWW-Authenticate"));
+        r.headers.push((
+            "WWW-Authenticate".into(),
+            "Bearer error=\"invalid_client\"".into(),
+        ));
+        assert!(basic_challenge(&r, false)
+            .unwrap_err()
+            .contains("no Basic challenge"));
         r.headers
-            .push(("WWW-Authenticate".into(), "basic realm=\"x\"".into()));
-        assert!(basic_challenge(&r).is_ok());
-        r.headers[1].1 = "Bearer error=\"invalid_client\"".into();
-        assert!(basic_challenge(&r).unwrap_err().contains("Bearer"));
+            .push(("www-authenticate".into(), "basic realm=\"x\"".into()));
+        assert!(basic_challenge(&r, true).is_ok());
+        let one_field = parse_challenges(
+            r#"Bearer realm="a, b", error="x", Basic realm="c", Digest nonce="n""#,
+        );
+        let schemes: Vec<&str> = one_field.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["Bearer", "Basic", "Digest"]);
+        assert_eq!(
+            one_field[0].params,
+            [
+                ("realm".to_string(), "a, b".to_string()),
+                ("error".into(), "x".into())
+            ]
+        );
+        assert_eq!(
+            one_field[1].params,
+            [("realm".to_string(), "c".to_string())]
+        );
+        let bare = response(401, "application/json", "{}");
+        let mut bare = bare;
+        bare.headers
+            .push(("WWW-Authenticate".into(), "Basic".into()));
+        assert!(basic_challenge(&bare, false).is_ok());
+        assert!(basic_challenge(&bare, true)
+            .unwrap_err()
+            .contains("no realm"));
+    }
+
+    #[test]
+    fn directives_are_read_one_by_one() {
+        let mut r = response(200, "text/html", "");
+        assert!(has_directive(&r, "Cache-Control", "no-store")
+            .unwrap_err()
+            .contains("no Cache-Control"));
+        r.headers.push((
+            "Cache-Control".into(),
+            "no-cache, No-Store, max-age=0".into(),
+        ));
+        assert!(has_directive(&r, "cache-control", "no-store").is_ok());
+        assert!(has_directive(&r, "cache-control", "max-age").is_ok());
+        assert!(has_directive(&r, "cache-control", "private")
+            .unwrap_err()
+            .contains("without private"));
+        r.headers.push(("Cache-Control".into(), "private".into()));
+        assert!(has_directive(&r, "cache-control", "private").is_ok());
+        let mut exact = response(200, "text/html", "");
+        exact
+            .headers
+            .push(("Cache-Control".into(), "no-storex".into()));
+        assert!(has_directive(&exact, "cache-control", "no-store").is_err());
     }
 
     #[test]
@@ -233,14 +388,15 @@ mod tests {
     }
 
     #[test]
-    fn headers_and_distinguishability() {
-        let mut r = response(200, "text/html", "");
-        r.headers.push(("Cache-Control".into(), "No-Store".into()));
-        assert!(header_equals(&r, "cache-control", "no-store").is_ok());
-        assert!(header_equals(&r, "pragma", "no-cache").is_err());
-        assert!(header_starts_with(&r, "Cache-Control", "no-").is_ok());
+    fn distinguishability() {
+        let r = response(200, "text/html", "");
         let other = response(400, "application/json", "{}");
         assert!(distinguishable(&r, &other).unwrap().contains("200 vs 400"));
         assert!(distinguishable(&r, &r.clone()).is_none());
+        let mut body = r.clone();
+        body.body = b"x".to_vec();
+        assert!(distinguishable(&r, &body)
+            .unwrap()
+            .contains("different bodies"));
     }
 }

@@ -1,6 +1,9 @@
-//! The expectations ledger: a target's known deviations (rule ID, expected verdict, reason).
-//! A listed deviation that happens is reported as EXPECTED and does not fail the run; one that
-//! does not happen as listed is reported as UNMET and fails the run.
+//! The expectations ledger: a target's known deviations, each naming the rule, the scenario,
+//! the verdict it is expected to get and why. A listed deviation that happens is reported as
+//! EXPECTED and does not fail the run; one that does not happen as listed is reported as
+//! UNMET and fails the run. Entries are per scenario, so a new failure in another scenario of
+//! a listed rule is still a failure. An ERROR (the harness could not reach a verdict) is never
+//! an expected outcome.
 
 use crate::report::{RunRecord, Verdict};
 use serde::Deserialize;
@@ -10,7 +13,9 @@ use std::path::Path;
 #[serde(deny_unknown_fields)]
 pub struct Deviation {
     pub rule: String,
-    /// `fail`, `warn`, `skip`, `info` or `error`.
+    /// The scenario's name, as in the feature file (outline examples expanded).
+    pub scenario: String,
+    /// `fail`, `warn`, `skip` or `info`.
     pub verdict: String,
     pub reason: String,
 }
@@ -34,6 +39,8 @@ impl Ledger {
             .into_iter()
             .map(|r| r.id)
             .collect();
+        let catalogue = super::catalogue::FeatureSource::Embedded.load()?;
+        let scenarios = scenario_names(&catalogue)?;
         for (i, d) in ledger.deviations.iter().enumerate() {
             if !ids.contains(&d.rule) {
                 return Err(format!(
@@ -41,14 +48,31 @@ impl Ledger {
                     d.rule
                 ));
             }
+            let of_rule: Vec<&String> = scenarios
+                .iter()
+                .filter(|(rule, _)| *rule == d.rule)
+                .map(|(_, name)| name)
+                .collect();
+            if !of_rule.contains(&&d.scenario) {
+                return Err(format!(
+                    "deviation[{i}].scenario: no scenario of {} is named '{}' (its scenarios: {})",
+                    d.rule,
+                    d.scenario,
+                    of_rule
+                        .iter()
+                        .map(|n| format!("'{n}'"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
             match Verdict::parse(&d.verdict) {
-                Some(Verdict::Pass) | None => {
+                Some(Verdict::Fail | Verdict::Warn | Verdict::Skip | Verdict::Info) => {}
+                _ => {
                     return Err(format!(
-                        "deviation[{i}].verdict: '{}' is not one of fail, warn, skip, info, error",
+                        "deviation[{i}].verdict: '{}' is not one of fail, warn, skip, info (an error is never expected: it means no verdict was reached)",
                         d.verdict
                     ))
                 }
-                _ => {}
             }
             if d.reason.trim().is_empty() {
                 return Err(format!("deviation[{i}].reason: empty"));
@@ -57,25 +81,28 @@ impl Ledger {
         Ok(ledger)
     }
 
-    /// Applies the ledger to a run: per rule, the worst verdict is compared with the listed one.
+    /// Applies the ledger to a run, scenario by scenario.
     pub fn apply(&self, record: &mut RunRecord) {
         for d in &self.deviations {
             let wanted = Verdict::parse(&d.verdict).expect("validated");
-            let Some(worst) = record.rule_verdict(&d.rule) else {
-                // The rule was not selected in this run: nothing to compare.
-                continue;
-            };
-            let matched = worst == wanted;
-            for case in record.cases.iter_mut().filter(|c| c.rule == d.rule) {
-                if matched && case.verdict == wanted {
+            for case in record
+                .cases
+                .iter_mut()
+                .filter(|c| c.rule == d.rule && c.scenario == d.scenario)
+            {
+                if case.verdict == wanted {
                     case.verdict = Verdict::Expected;
                     case.reason = Some(format!("known deviation: {}", d.reason));
-                } else if !matched {
+                } else {
                     case.reason = Some(format!(
-                        "the ledger expects {} ({}), the run saw {}",
+                        "the ledger expects {} ({}), the run saw {}{}",
                         d.verdict,
                         d.reason,
-                        worst.as_str()
+                        case.verdict.as_str(),
+                        case.reason
+                            .as_deref()
+                            .map(|r| format!(": {r}"))
+                            .unwrap_or_default()
                     ));
                     case.verdict = Verdict::ExpectationUnmet;
                 }
@@ -84,43 +111,92 @@ impl Ledger {
     }
 }
 
+/// (rule, scenario name) of every scenario of a catalogue.
+fn scenario_names(features: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (path, text) in features {
+        let feature = super::catalogue::parse_feature(path, text)?;
+        for sc in &feature.scenarios {
+            if let Some(rule) = sc.tags.iter().find_map(|t| t.strip_prefix("rule:")) {
+                out.push((rule.to_owned(), sc.name.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::report::fixtures::{case, record};
 
-    const LEDGER: &str = "[[deviation]]\nrule = \"rfc7009-2.1-hint-fallback\"\nverdict = \"fail\"\nreason = \"Janssen looks only among access tokens\"\n";
+    const SCENARIO: &str = "A refresh token sent with the hint access_token is still revoked";
+
+    fn ledger() -> Ledger {
+        Ledger::from_toml(&format!(
+            "[[deviation]]\nrule = \"rfc7009-2.1-hint-fallback\"\nscenario = \"{SCENARIO}\"\nverdict = \"fail\"\nreason = \"Janssen looks only among access tokens\"\n"
+        ))
+        .unwrap()
+    }
+
+    fn named(rule: &str, scenario: &str, verdict: Verdict) -> crate::report::CaseRecord {
+        let mut c = case(rule, verdict);
+        c.scenario = scenario.into();
+        c
+    }
 
     #[test]
     fn an_observed_deviation_is_expected_and_does_not_fail() {
-        let ledger = Ledger::from_toml(LEDGER).unwrap();
         let mut r = record(vec![
-            case("rfc7009-2.1-hint-fallback", Verdict::Fail),
-            case("rfc7009-2.1-hint-fallback", Verdict::Pass),
+            named("rfc7009-2.1-hint-fallback", SCENARIO, Verdict::Fail),
+            named("rfc7009-2.1-hint-fallback", "another", Verdict::Pass),
         ]);
-        ledger.apply(&mut r);
+        ledger().apply(&mut r);
         assert_eq!(r.cases[0].verdict, Verdict::Expected);
         assert_eq!(r.cases[1].verdict, Verdict::Pass);
         assert!(!r.failed());
     }
 
     #[test]
+    fn a_new_failure_in_another_scenario_of_a_listed_rule_still_fails() {
+        let mut r = record(vec![
+            named("rfc7009-2.1-hint-fallback", SCENARIO, Verdict::Fail),
+            named("rfc7009-2.1-hint-fallback", "another", Verdict::Fail),
+        ]);
+        ledger().apply(&mut r);
+        assert_eq!(r.cases[1].verdict, Verdict::Fail);
+        assert!(r.failed());
+    }
+
+    #[test]
     fn a_deviation_that_did_not_happen_fails_the_run() {
-        let ledger = Ledger::from_toml(LEDGER).unwrap();
-        let mut r = record(vec![case("rfc7009-2.1-hint-fallback", Verdict::Pass)]);
-        ledger.apply(&mut r);
+        let mut r = record(vec![named(
+            "rfc7009-2.1-hint-fallback",
+            SCENARIO,
+            Verdict::Pass,
+        )]);
+        ledger().apply(&mut r);
         assert_eq!(r.cases[0].verdict, Verdict::ExpectationUnmet);
         assert!(r.failed());
     }
 
     #[test]
     fn bad_ledgers_name_the_entry() {
-        let e =
-            Ledger::from_toml("[[deviation]]\nrule = \"nope\"\nverdict = \"fail\"\nreason = \"x\"")
-                .unwrap_err();
+        let entry = |rule: &str, scenario: &str, verdict: &str| {
+            format!("[[deviation]]\nrule = \"{rule}\"\nscenario = \"{scenario}\"\nverdict = \"{verdict}\"\nreason = \"x\"")
+        };
+        let e = Ledger::from_toml(&entry("nope", SCENARIO, "fail")).unwrap_err();
         assert!(e.contains("deviation[0].rule"), "{e}");
-        let e = Ledger::from_toml(&LEDGER.replace("\"fail\"", "\"pass\"")).unwrap_err();
-        assert!(e.contains("deviation[0].verdict"), "{e}");
+        let e = Ledger::from_toml(&entry("rfc7009-2.1-hint-fallback", "nope", "fail")).unwrap_err();
+        assert!(
+            e.contains("deviation[0].scenario") && e.contains(SCENARIO),
+            "{e}"
+        );
+        for verdict in ["pass", "error"] {
+            let e = Ledger::from_toml(&entry("rfc7009-2.1-hint-fallback", SCENARIO, verdict))
+                .unwrap_err();
+            assert!(e.contains("deviation[0].verdict"), "{e}");
+        }
         let e = Ledger::from_toml("[[deviation]]\nrule = \"x\"\nverdikt = 1").unwrap_err();
         assert!(e.contains("verdikt"), "{e}");
     }

@@ -6,6 +6,7 @@
 pub mod catalogue;
 pub mod checks;
 pub mod expectations;
+pub mod outcome;
 pub mod run;
 pub mod steps;
 pub mod world;

@@ -1,16 +1,18 @@
-//! A check run: resolve the command line into a [`RunPlan`], connect to the target (or start
-//! the reference server in-process), run the selected scenarios with cucumber, turn them into
-//! a [`RunRecord`], apply the ledger, write the reports and choose the exit code.
+//! A check run: from a validated [`RunPlan`] to a [`RunRecord`] (see [`run_plan`] for the
+//! phases), with the expectations ledger applied. The command line, the reports on disk and
+//! the exit code are `cli`'s.
 
 use super::catalogue::{self, FeatureSource, Level, MemoryParser};
 use super::expectations::Ledger;
-use super::world::{RevWorld, RunContext};
+use super::world::{GroupState, RevWorld, RunContext, ScenarioMeta};
 use crate::exit;
-use crate::report::{RunInfo, RunRecord};
+use crate::report::{CaseRecord, RunInfo, RunRecord, Verdict};
+use crate::sut::settings::{Setting, SettingsSession};
 use crate::sut::{Role, Target, TargetError, TargetProfile};
 use cucumber::tag::Ext as _;
 use cucumber::World as _;
 use futures::FutureExt as _;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -52,6 +54,8 @@ pub struct RunPlan {
     pub features: FeatureSource,
     /// Informational: the fault the in-process reference server runs with.
     pub fault: Option<String>,
+    /// Informational: its quirks.
+    pub quirks: Vec<String>,
     /// How many scenarios run at once (@serial ones always run alone).
     pub concurrency: usize,
 }
@@ -59,17 +63,20 @@ pub struct RunPlan {
 /// Why a run could not produce a record.
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
+    /// Something the user wrote (profile, selection, features).
     #[error("{0}")]
     Usage(String),
+    /// The target cannot be used: unreachable, broken answers, minting failed, or a probe
+    /// that cannot be believed.
     #[error("{0}")]
-    Unreachable(String),
+    Unusable(String),
 }
 
 impl CheckError {
     pub fn exit_code(&self) -> i32 {
         match self {
             CheckError::Usage(_) => exit::USAGE,
-            CheckError::Unreachable(_) => exit::UNREACHABLE,
+            CheckError::Unusable(_) => exit::UNREACHABLE,
         }
     }
 }
@@ -108,47 +115,68 @@ fn scenario_level(tags: &[String], rule: &str) -> Level {
         .unwrap_or(Level::Must)
 }
 
-/// Runs a plan against its target; the record is returned even when rules fail.
-pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
-    let started_wall = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let started = Instant::now();
-    let features = plan.features.load().map_err(CheckError::Usage)?;
-    let target = Target::connect(plan.profile.clone())
-        .await
-        .map_err(|e| match e {
-            TargetError::Profile(m) => CheckError::Usage(m),
-            TargetError::Unreachable(m) | TargetError::Minting(m) => CheckError::Unreachable(m),
-        })?;
-    // Preflight: a token for the primary client must be obtainable, or nothing can be checked.
-    let (_, minted) = target.mint(Role::Primary).await;
-    if let Err(e) = minted {
-        return Err(CheckError::Unreachable(e.to_string()));
+/// A scenario's identity: its file, line and (for outline examples) expanded name.
+type ScenarioKey = (String, usize, String);
+
+/// The selected scenarios: those that run under the server's own settings, and the groups of
+/// `@serial` scenarios keyed by the settings they need (each group's settings change once).
+struct Partition {
+    free: HashSet<ScenarioKey>,
+    groups: BTreeMap<Vec<Setting>, HashSet<ScenarioKey>>,
+}
+
+fn partition(features: &[(String, String)], selection: &Selection) -> Result<Partition, String> {
+    let mut free = HashSet::new();
+    let mut groups: BTreeMap<Vec<Setting>, HashSet<ScenarioKey>> = BTreeMap::new();
+    for (path, text) in features {
+        let feature = catalogue::parse_feature(path, text)?;
+        for scenario in &feature.scenarios {
+            if !selection.matches(&scenario.tags) {
+                continue;
+            }
+            let key = (path.clone(), scenario.position.line, scenario.name.clone());
+            let mut settings = Vec::new();
+            for tag in scenario
+                .tags
+                .iter()
+                .filter_map(|t| t.strip_prefix("requires:setting:"))
+            {
+                settings.push(Setting::parse_tag(tag).ok_or_else(|| {
+                    format!(
+                        "{path}:{}: unknown setting tag @requires:setting:{tag}",
+                        scenario.position.line
+                    )
+                })?);
+            }
+            settings.sort();
+            let serial = scenario.tags.iter().any(|t| t == "serial");
+            if settings.is_empty() && !serial {
+                free.insert(key);
+            } else {
+                groups.entry(settings).or_default().insert(key);
+            }
+        }
     }
-    let info = RunInfo {
-        tool: "revspec".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-        target: plan.profile.name.clone(),
-        issuer: plan.profile.issuer.clone(),
-        revocation_endpoint: target.endpoints.revocation.to_string(),
-        profile: plan.selection.profile.clone(),
-        strict: plan.strict,
-        expectations: plan.ledger.as_ref().map(|(p, _)| p.display().to_string()),
-        started: started_wall,
-        duration_ms: 0.0,
-        fault: plan.fault.clone(),
-    };
-    let ctx = Arc::new(RunContext {
-        target,
-        cases: Mutex::new(Vec::new()),
-    });
+    Ok(Partition { free, groups })
+}
+
+/// Runs the scenarios named by `keys` with cucumber and returns their records.
+async fn run_scenarios(
+    ctx: &Arc<RunContext>,
+    features: &[(String, String)],
+    keys: HashSet<ScenarioKey>,
+    concurrency: usize,
+) -> Result<Vec<CaseRecord>, CheckError> {
+    if keys.is_empty() {
+        return Ok(vec![]);
+    }
     let parse_errors = Arc::new(Mutex::new(Vec::new()));
     let before_ctx = ctx.clone();
     let after_ctx = ctx.clone();
-    let selection = plan.selection.clone();
     RevWorld::cucumber::<PathBuf>()
         .with_parser(MemoryParser)
         .with_writer(Sink(parse_errors.clone()))
-        .max_concurrent_scenarios(plan.concurrency.max(1))
+        .max_concurrent_scenarios(concurrency.max(1))
         .before(move |feature, _rule, scenario, world| {
             let ctx = before_ctx.clone();
             async move {
@@ -158,43 +186,46 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
                     .find_map(|t| t.strip_prefix("rule:"))
                     .unwrap_or("untagged")
                     .to_owned();
-                world.level = Some(scenario_level(&scenario.tags, &rule));
-                world.profile = if scenario.tags.iter().any(|t| t == "janssen") {
-                    "janssen"
-                } else {
-                    "rfc7009"
-                }
-                .into();
-                world.rule = rule;
-                world.scenario = scenario.name.clone();
-                world.location = format!(
-                    "{}:{}",
-                    feature
-                        .path
-                        .as_ref()
-                        .map(|p| p.display().to_string())
-                        .unwrap_or_default(),
-                    scenario.position.line
-                );
-                world.requirement = scenario
-                    .description
-                    .as_deref()
-                    .unwrap_or("")
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                world.started = Some(Instant::now());
-                let target = &ctx.target;
+                let meta = ScenarioMeta {
+                    level: Some(scenario_level(&scenario.tags, &rule)),
+                    profile: if scenario.tags.iter().any(|t| t == "janssen") {
+                        "janssen"
+                    } else {
+                        "rfc7009"
+                    }
+                    .into(),
+                    rule,
+                    scenario: scenario.name.clone(),
+                    location: format!(
+                        "{}:{}",
+                        feature
+                            .path
+                            .as_ref()
+                            .map(|p| p.display().to_string())
+                            .unwrap_or_default(),
+                        scenario.position.line
+                    ),
+                    requirement: scenario
+                        .description
+                        .as_deref()
+                        .unwrap_or("")
+                        .split_whitespace()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                };
+                let profile = ctx.target.profile.clone();
+                world.start(ctx, meta);
                 for need in scenario
                     .tags
                     .iter()
                     .filter_map(|t| t.strip_prefix("requires:"))
                 {
-                    if let Some(false) = target.profile.capabilities.has(need, &target.profile) {
-                        world.skip(format!("the target lacks the capability {need}"));
+                    if let Some(false) = profile.capabilities.has(need, &profile) {
+                        world
+                            .outcome
+                            .skip(format!("the target lacks the capability {need}"));
                     }
                 }
-                world.ctx = Some(ctx);
             }
             .boxed_local()
         })
@@ -215,16 +246,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
                 let Some(world) = world else {
                     return;
                 };
-                // Put every changed setting back, even when the scenario failed.
-                let mut log = Vec::new();
-                for applied in std::mem::take(&mut world.applied).into_iter().rev() {
-                    if let Err(e) = ctx.target.restore_setting(&applied, &mut log).await {
-                        world.error(format!("could not restore {}: {e:?}", applied.property));
-                    }
-                }
-                for x in log {
-                    world.record(x);
-                }
+                world.settle_pending().await;
                 let harness = harness.or_else(|| {
                     let total = scenario.steps.len();
                     (world.steps_run < total && !world.halted())
@@ -239,8 +261,13 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
             .boxed_local()
         })
         .with_cli(cucumber::cli::Opts::<_, _, _, cucumber::cli::Empty>::default())
-        .filter_run(features, move |_, _, scenario| {
-            selection.matches(&scenario.tags)
+        .filter_run(features.to_vec(), move |feature, _, scenario| {
+            let path = feature
+                .path
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
+            keys.contains(&(path, scenario.position.line, scenario.name.clone()))
         })
         .await;
     let errors = parse_errors
@@ -253,26 +280,139 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
             errors.join("; ")
         )));
     }
-    let mut cases = std::mem::take(&mut *ctx.cases.lock().unwrap_or_else(|p| p.into_inner()));
+    Ok(std::mem::take(
+        &mut *ctx.cases.lock().unwrap_or_else(|p| p.into_inner()),
+    ))
+}
+
+/// Whether a scenario's result could have been caused by another scenario running beside it.
+fn needs_confirming(case: &CaseRecord) -> bool {
+    match case.verdict {
+        Verdict::Pass | Verdict::Skip => false,
+        Verdict::Info => case.failed_checks().next().is_some(),
+        _ => true,
+    }
+}
+
+fn key_of(case: &CaseRecord) -> Option<ScenarioKey> {
+    let (path, line) = case.location.rsplit_once(':')?;
+    Some((path.to_owned(), line.parse().ok()?, case.scenario.clone()))
+}
+
+/// Runs a plan against its target; the record is returned even when rules fail.
+///
+/// The phases: connect and mint once (the target is usable); calibrate every probe (a probe
+/// that cannot be believed stops the run); run the scenarios that need no setting change,
+/// `concurrency` at a time; run again alone each of them whose result another could have
+/// caused; then, one group at a time, put a group's settings in place, confirm them, and run
+/// its scenarios alone; finally restore every changed setting.
+pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
+    let started_wall = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+    let started = Instant::now();
+    let features = plan.features.load().map_err(CheckError::Usage)?;
+    let parts = partition(&features, &plan.selection).map_err(CheckError::Usage)?;
+    if parts.free.is_empty() && parts.groups.is_empty() {
+        return Err(CheckError::Usage(
+            "no scenario matches the selection (--profile, --rule, --tags)".into(),
+        ));
+    }
+    let target = Target::connect(plan.profile.clone())
+        .await
+        .map_err(|e| match e {
+            TargetError::Profile(m) => CheckError::Usage(m),
+            TargetError::Unreachable(m) | TargetError::Minting(m) => CheckError::Unusable(m),
+        })?;
+    // A token for the primary client must be obtainable, or nothing can be checked.
+    let (_, minted) = target.mint(Role::Primary).await;
+    if let Err(e) = minted {
+        return Err(CheckError::Unusable(e.to_string()));
+    }
+    let calibration = crate::sut::probe::calibrate(&target).await;
+    let refusals = calibration.refusals();
+    if !refusals.is_empty() {
+        return Err(CheckError::Unusable(format!(
+            "a probe cannot be believed on this target, so no scenario was run:\n  {}",
+            refusals.join("\n  ")
+        )));
+    }
+    let info = RunInfo {
+        tool: "revspec".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        target: plan.profile.name.clone(),
+        issuer: plan.profile.issuer.clone(),
+        revocation_endpoint: target.endpoints.revocation.to_string(),
+        profile: plan.selection.profile.clone(),
+        strict: plan.strict,
+        expectations: plan.ledger.as_ref().map(|(p, _)| p.display().to_string()),
+        started: started_wall,
+        duration_ms: 0.0,
+        fault: plan.fault.clone(),
+        quirks: plan.quirks.clone(),
+        concurrency: plan.concurrency,
+        warnings: vec![],
+    };
+    let ctx = Arc::new(RunContext {
+        target,
+        calibration,
+        group: Mutex::new(GroupState::Original),
+        cases: Mutex::new(Vec::new()),
+    });
+    let mut cases = run_scenarios(&ctx, &features, parts.free, plan.concurrency).await?;
+    tracing::info!(elapsed = ?started.elapsed(), "scenarios without setting changes done");
+    if plan.concurrency > 1 {
+        let suspects: HashSet<ScenarioKey> = cases
+            .iter()
+            .filter(|c| needs_confirming(c))
+            .filter_map(key_of)
+            .collect();
+        let alone = run_scenarios(&ctx, &features, suspects, 1).await?;
+        for again in alone {
+            if let Some(first) = cases
+                .iter_mut()
+                .find(|c| c.location == again.location && c.scenario == again.scenario)
+            {
+                let first_verdict = first.verdict;
+                *first = CaseRecord {
+                    confirmed_alone: true,
+                    first_verdict: Some(first_verdict),
+                    ..again
+                };
+            }
+        }
+    }
+    let mut session = SettingsSession::new(&ctx.target);
+    for (settings, keys) in parts.groups {
+        let state = if settings.is_empty() {
+            GroupState::Original
+        } else {
+            match session.enter(&ctx.target, &settings).await {
+                Ok(()) => GroupState::Ready(settings.clone()),
+                Err(e) => GroupState::Failed(e),
+            }
+        };
+        *ctx.group.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        cases.extend(run_scenarios(&ctx, &features, keys, 1).await?);
+        tracing::info!(elapsed = ?started.elapsed(), ?settings, "settings group done");
+    }
+    let warnings = session.restore(&ctx.target).await;
     cases.sort_by(|a, b| {
-        (a.profile != "rfc7009", &a.rule, &a.location).cmp(&(
+        (a.profile != "rfc7009", &a.rule, &a.location, &a.scenario).cmp(&(
             b.profile != "rfc7009",
             &b.rule,
             &b.location,
+            &b.scenario,
         ))
     });
     let mut record = RunRecord {
         run: RunInfo {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
+            warnings,
             ..info
         },
+        calibration: ctx.calibration.clone(),
+        settings: session.records,
         cases,
     };
-    if record.cases.is_empty() {
-        return Err(CheckError::Usage(
-            "no scenario matches the selection (--profile, --rule, --tags)".into(),
-        ));
-    }
     if let Some((_, ledger)) = &plan.ledger {
         ledger.apply(&mut record);
     }

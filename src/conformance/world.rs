@@ -1,19 +1,38 @@
-//! The cucumber World: one scenario's state (the tokens it minted, the answers it saw, the
-//! checks it made, the exchanges it recorded) and how that state becomes a [`CaseRecord`].
-//! The run's context (target, plan) is injected in the `before` hook; there are no globals.
+//! The cucumber World: one scenario's state (the tokens it holds, the last answer, what it
+//! still has to look at again) and the run's shared context, injected in the `before` hook
+//! (no globals). What the scenario concludes is kept by its [`Outcome`]; this module also owns
+//! the timing of observations: "inactive" is polled within the profile's patience and its
+//! delay measured, and every "stays active" and every "inactive" is looked at once more after
+//! a settle, so a delayed side effect (a background job, a stale replica) is seen.
 
 use super::catalogue::Level;
-use crate::report::{CaseRecord, CheckRecord, Verdict};
+use super::outcome::Outcome;
+use crate::report::{CaseRecord, DelayRecord};
 use crate::sut::http::{Exchange, HttpResponse};
-use crate::sut::settings::Applied;
+use crate::sut::probe::Calibration;
+use crate::sut::settings::SettingError;
 use crate::sut::{Kind, Role, Target, TokenState};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The settings the scenarios running now can rely on.
+#[derive(Debug, Clone, Default)]
+pub enum GroupState {
+    /// No settings were changed: the server's own settings.
+    #[default]
+    Original,
+    /// These settings are in place and confirmed.
+    Ready(Vec<crate::sut::settings::Setting>),
+    /// They could not be put in place.
+    Failed(SettingError),
+}
 
 /// Shared by every scenario of a run.
 pub struct RunContext {
     pub target: Target,
+    pub calibration: Calibration,
+    pub group: Mutex<GroupState>,
     pub cases: Mutex<Vec<CaseRecord>>,
 }
 
@@ -81,112 +100,106 @@ impl TokenRef {
     }
 }
 
-/// Why a scenario stopped early.
+/// A metadata document as fetched: there, or no document at that URL (404/410).
 #[derive(Debug, Clone)]
-pub enum Halt {
-    Skip(String),
-    Error(String),
-    /// The rule does not apply to what the server did (e.g. no error answer to examine).
-    NotApplicable(String),
+pub enum Fetched {
+    Document(serde_json::Value),
+    /// No document: the URLs tried and what they answered.
+    Missing(String),
 }
 
-/// One scenario's state.
-#[derive(Debug, Default, cucumber::World)]
-pub struct RevWorld {
-    pub ctx: Option<Arc<RunContext>>,
+/// Where a scenario comes from and what it checks.
+#[derive(Debug, Default, Clone)]
+pub struct ScenarioMeta {
     pub rule: String,
     pub level: Option<Level>,
     pub profile: String,
     pub scenario: String,
     pub location: String,
     pub requirement: String,
-    pub started: Option<Instant>,
-    pub tokens: BTreeMap<TokenRef, String>,
-    pub checks: Vec<CheckRecord>,
-    pub observations: Vec<String>,
-    pub exchanges: Vec<Exchange>,
-    pub halt: Option<Halt>,
+}
+
+/// One scenario's state.
+#[derive(Debug, Default, cucumber::World)]
+pub struct RevWorld {
+    ctx: Option<Arc<RunContext>>,
+    pub meta: ScenarioMeta,
+    pub outcome: Outcome,
+    started: Option<Instant>,
+    tokens: BTreeMap<TokenRef, String>,
+    /// Tokens the server legitimately retired before the scenario acted (a refresh grant that
+    /// replaces the grant's access token): nothing can be concluded from their state.
+    retired: BTreeSet<TokenRef>,
+    /// The last answer of a request to the revocation endpoint, and when it ended.
     pub last: Option<HttpResponse>,
+    last_at: Option<Instant>,
+    /// Whether that request authenticated with the Authorization header (Basic).
+    pub last_sent_basic: bool,
     pub remembered: HashMap<String, HttpResponse>,
-    pub metadata: Option<serde_json::Value>,
-    pub applied: Vec<Applied>,
-    /// The rule is downgraded to INFO (e.g. the server cannot revoke access tokens).
-    pub downgraded: Option<String>,
+    /// The metadata document fetched by the scenario.
+    pub metadata: Option<Fetched>,
+    /// Results of `each published revocation auth method ...`.
     pub method_results: Vec<(String, Result<(), String>)>,
+    /// Tokens seen active after the request, to look at again after the settle.
+    pending_active: Vec<TokenRef>,
+    /// Tokens seen inactive, to look at again after the settle (resurrection).
+    pending_inactive: Vec<TokenRef>,
+    exchanges: Vec<Exchange>,
     pub steps_run: usize,
 }
 
 impl RevWorld {
+    pub fn start(&mut self, ctx: Arc<RunContext>, meta: ScenarioMeta) {
+        self.ctx = Some(ctx);
+        self.meta = meta;
+        self.started = Some(Instant::now());
+    }
+
     pub fn ctx(&self) -> Arc<RunContext> {
         self.ctx.clone().expect("the before hook sets the context")
     }
 
     pub fn halted(&self) -> bool {
-        self.halt.is_some()
-    }
-
-    pub fn skip(&mut self, reason: impl Into<String>) {
-        if self.halt.is_none() {
-            self.halt = Some(Halt::Skip(reason.into()));
-        }
-    }
-
-    pub fn error(&mut self, reason: impl Into<String>) {
-        if self.halt.is_none() {
-            self.halt = Some(Halt::Error(reason.into()));
-        }
+        self.outcome.halted()
     }
 
     /// Records an exchange, naming every token this scenario knows by its label.
     pub fn record(&mut self, mut exchange: Exchange) {
+        if exchange.method == "-" {
+            return;
+        }
         for (r, value) in &self.tokens {
             exchange.relabel(value, &format!("<{}>", r.label()));
         }
         self.exchanges.push(exchange);
     }
 
-    pub fn check(
-        &mut self,
-        what: impl Into<String>,
-        expected: impl Into<String>,
-        result: Result<(), String>,
-    ) {
-        self.push_check(what.into(), expected.into(), result, false);
+    pub fn hold(&mut self, r: TokenRef, value: String) {
+        self.retired.remove(&r);
+        self.tokens.insert(r, value);
     }
 
-    pub fn should(
-        &mut self,
-        what: impl Into<String>,
-        expected: impl Into<String>,
-        result: Result<(), String>,
-    ) {
-        self.push_check(what.into(), expected.into(), result, true);
+    pub fn held(&self) -> impl Iterator<Item = (&TokenRef, &String)> {
+        self.tokens.iter()
     }
 
-    fn push_check(
-        &mut self,
-        what: String,
-        expected: String,
-        result: Result<(), String>,
-        should_only: bool,
-    ) {
-        let (passed, actual) = match result {
-            Ok(()) => (true, "as expected".to_owned()),
-            Err(seen) => (false, seen),
-        };
-        self.checks.push(CheckRecord {
-            what,
-            expected,
-            actual,
-            passed,
-            should_only,
-        });
+    pub fn retire(&mut self, r: TokenRef) {
+        self.retired.insert(r);
     }
 
+    /// A token the scenario holds; an ERROR when it refers to one it never obtained, and not
+    /// applicable when the server retired it.
     pub fn token(&mut self, r: TokenRef) -> Option<String> {
+        if self.retired.contains(&r) {
+            self.outcome.not_applicable(format!(
+                "{} was replaced by the refresh grant (the server keeps one access token per grant), so its state says nothing here",
+                r.label()
+            ));
+            return None;
+        }
         let value = self.tokens.get(&r).cloned();
         if value.is_none() {
-            self.error(format!(
+            self.outcome.error(format!(
                 "the scenario refers to {} before obtaining it",
                 r.label()
             ));
@@ -194,81 +207,153 @@ impl RevWorld {
         value
     }
 
+    /// Notes that a request to the revocation endpoint just ended.
+    pub fn answered(&mut self, answer: Option<HttpResponse>) {
+        self.last = answer;
+        self.last_at = Some(Instant::now());
+    }
+
     /// Observes a token once.
     pub async fn observe_once(&mut self, r: TokenRef, value: &str) -> Result<TokenState, String> {
         let ctx = self.ctx();
         let (exchange, state) = ctx.target.observe(r.role, r.kind, value).await;
-        if exchange.method != "-" {
-            self.record(exchange);
-        }
+        self.record(exchange);
         state
     }
 
-    /// Observes until inactive or the propagation window is over; returns the last state.
-    pub async fn observe_settled(
+    fn timeouts(&self) -> crate::sut::profile::Timeouts {
+        self.ctx().target.profile.timeouts.clone()
+    }
+
+    /// Polls until the token reads inactive or the patience is over. Returns the delay from
+    /// the last request (None: still active at the end), and records it.
+    pub async fn poll_inactive(
         &mut self,
         r: TokenRef,
         value: &str,
-    ) -> Result<TokenState, String> {
-        let window = self.ctx().target.profile.timeouts.propagation_window;
-        let deadline = Instant::now() + window;
+    ) -> Result<Option<Duration>, String> {
+        let patience = self.timeouts().revocation_patience;
+        let since = self.last_at.unwrap_or_else(Instant::now);
+        let deadline = Instant::now().max(since + patience);
+        let mut pause = Duration::from_millis(50);
+        let mut first = true;
         loop {
             let state = self.observe_once(r, value).await?;
-            if state == TokenState::Inactive || Instant::now() >= deadline {
-                return Ok(state);
+            if state == TokenState::Inactive {
+                let delay = since.elapsed();
+                self.outcome.delay(DelayRecord {
+                    token: r.label(),
+                    ms: if first {
+                        0.0
+                    } else {
+                        delay.as_secs_f64() * 1000.0
+                    },
+                    first_look: first,
+                });
+                self.pending_inactive.push(r);
+                return Ok(Some(if first { Duration::ZERO } else { delay }));
             }
-            tokio::time::sleep(Duration::from_millis(100).min(window)).await;
+            first = false;
+            if Instant::now() >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+            pause = (pause * 2).min(Duration::from_millis(400));
         }
     }
 
-    /// The verdict, from what the scenario saw.
+    /// Marks a token seen active after a request, to be looked at again after the settle.
+    pub fn expect_still_active_later(&mut self, r: TokenRef) {
+        if !self.pending_active.contains(&r) {
+            self.pending_active.push(r);
+        }
+    }
+
+    /// How long after the last request a second look is taken: the stay-active settle, the
+    /// propagation window, and half a second more than any delay this scenario measured.
+    fn settle(&self) -> Duration {
+        let t = self.timeouts();
+        let seen = self
+            .outcome
+            .delays()
+            .iter()
+            .map(|d| Duration::from_secs_f64(d.ms / 1000.0) + Duration::from_millis(500))
+            .max()
+            .unwrap_or_default();
+        t.stay_active_settle.max(t.propagation_window).max(seen)
+    }
+
+    /// Takes the second look at every pending token: one seen active must still be active,
+    /// one seen inactive must still be inactive. Called before a positive control acts (so its
+    /// own revocation is not blamed) and when the scenario ends.
+    pub async fn settle_pending(&mut self) {
+        if self.pending_active.is_empty() && self.pending_inactive.is_empty() {
+            return;
+        }
+        if self.halted() && !self.outcome.has_failed_check() {
+            return;
+        }
+        let since = self.last_at.unwrap_or_else(Instant::now);
+        let wait = (since + self.settle()).saturating_duration_since(Instant::now());
+        tokio::time::sleep(wait).await;
+        let elapsed = since.elapsed().as_millis();
+        for r in std::mem::take(&mut self.pending_active) {
+            let Some(value) = self.tokens.get(&r).cloned() else {
+                continue;
+            };
+            match self.observe_once(r, &value).await {
+                Ok(TokenState::Active) => {}
+                Ok(TokenState::Inactive) => self.outcome.check(
+                    format!("state of {} {elapsed} ms after the request", r.label()),
+                    "still active",
+                    Err(format!("{} became inactive after it was seen active (a delayed side effect of the request)", r.label())),
+                ),
+                Err(e) => self.outcome.error(format!("cannot observe {}: {e}", r.label())),
+            }
+        }
+        for r in std::mem::take(&mut self.pending_inactive) {
+            let Some(value) = self.tokens.get(&r).cloned() else {
+                continue;
+            };
+            match self.observe_once(r, &value).await {
+                Ok(TokenState::Inactive) => {}
+                Ok(TokenState::Active) => self.outcome.check(
+                    format!("state of {} {elapsed} ms after the request", r.label()),
+                    "still inactive",
+                    Err(format!(
+                        "{} is active again after it was seen inactive (resurrected)",
+                        r.label()
+                    )),
+                ),
+                Err(e) => self
+                    .outcome
+                    .error(format!("cannot observe {}: {e}", r.label())),
+            }
+        }
+    }
+
+    /// The case record, from what the scenario saw.
     pub fn finish(&mut self, harness_failure: Option<String>) -> CaseRecord {
-        let level = self.level.unwrap_or(Level::Must);
-        let failed: Vec<&CheckRecord> = self.checks.iter().filter(|c| !c.passed).collect();
-        let (verdict, reason) = match (&self.halt, harness_failure) {
-            (_, Some(why)) => (Verdict::Error, Some(why)),
-            (Some(Halt::Error(why)), _) => (Verdict::Error, Some(why.clone())),
-            (Some(Halt::Skip(why)), _) => (Verdict::Skip, Some(why.clone())),
-            (Some(Halt::NotApplicable(why)), _) if failed.is_empty() => {
-                (Verdict::Skip, Some(why.clone()))
-            }
-            _ if self.checks.is_empty() && self.observations.is_empty() => (
-                Verdict::Error,
-                Some("the scenario made no observation".into()),
-            ),
-            _ => {
-                let informative =
-                    matches!(level, Level::May | Level::Info) || self.downgraded.is_some();
-                let reason = self.downgraded.clone().or_else(|| {
-                    (!self.observations.is_empty()).then(|| self.observations.join("; "))
-                });
-                if failed.is_empty() {
-                    let v = if level == Level::Info || self.downgraded.is_some() {
-                        Verdict::Info
-                    } else {
-                        Verdict::Pass
-                    };
-                    (v, reason)
-                } else if informative {
-                    (Verdict::Info, reason)
-                } else if level == Level::Should || failed.iter().all(|c| c.should_only) {
-                    (Verdict::Warn, reason)
-                } else {
-                    (Verdict::Fail, reason)
-                }
-            }
-        };
+        let level = self.meta.level.unwrap_or(Level::Must);
+        let outcome = std::mem::take(&mut self.outcome);
+        let (verdict, reason) = outcome.verdict(level, harness_failure.as_deref());
+        let (checks, controls, observations, delays) = outcome.into_parts();
+        let meta = std::mem::take(&mut self.meta);
         CaseRecord {
-            rule: self.rule.clone(),
+            rule: meta.rule,
             level,
-            profile: self.profile.clone(),
-            scenario: self.scenario.clone(),
-            location: self.location.clone(),
-            requirement: self.requirement.clone(),
+            profile: meta.profile,
+            scenario: meta.scenario,
+            location: meta.location,
+            requirement: meta.requirement,
             verdict,
             reason,
-            checks: std::mem::take(&mut self.checks),
-            observations: std::mem::take(&mut self.observations),
+            checks,
+            controls,
+            observations,
+            delays,
+            confirmed_alone: false,
+            first_verdict: None,
             exchanges: std::mem::take(&mut self.exchanges),
             duration_ms: self
                 .started
@@ -299,52 +384,21 @@ mod tests {
         assert!(TokenRef::parse("the third access token").is_none());
     }
 
-    fn world(level: Level) -> RevWorld {
-        RevWorld {
-            level: Some(level),
-            ..Default::default()
-        }
-    }
-
     #[test]
-    fn verdicts_follow_levels_and_should_checks() {
-        let mut w = world(Level::Must);
-        w.check("a", "x", Ok(()));
-        assert_eq!(w.finish(None).verdict, Verdict::Pass);
-        let mut w = world(Level::Must);
-        w.check("a", "x", Err("y".into()));
-        assert_eq!(w.finish(None).verdict, Verdict::Fail);
-        let mut w = world(Level::Must);
-        w.check("a", "x", Ok(()));
-        w.should("b", "x", Err("y".into()));
-        assert_eq!(w.finish(None).verdict, Verdict::Warn);
-        let mut w = world(Level::Should);
-        w.check("a", "x", Err("y".into()));
-        assert_eq!(w.finish(None).verdict, Verdict::Warn);
-        let mut w = world(Level::May);
-        w.check("a", "x", Err("y".into()));
-        assert_eq!(w.finish(None).verdict, Verdict::Info);
-        let mut w = world(Level::Info);
-        w.observations.push("policy".into());
-        assert_eq!(w.finish(None).verdict, Verdict::Info);
-    }
-
-    #[test]
-    fn nothing_observed_is_never_a_pass() {
-        assert_eq!(world(Level::Must).finish(None).verdict, Verdict::Error);
-        let mut w = world(Level::Must);
-        w.check("a", "x", Ok(()));
-        w.skip("no public client");
+    fn a_retired_token_is_not_applicable_and_an_unknown_one_an_error() {
+        let r = TokenRef::parse("the access token").unwrap();
+        let mut w = RevWorld::default();
+        w.hold(r, "v".into());
+        w.retire(r);
+        assert_eq!(w.token(r), None);
         let record = w.finish(None);
-        assert_eq!(
-            (record.verdict, record.reason.as_deref()),
-            (Verdict::Skip, Some("no public client"))
-        );
-        let mut w = world(Level::Must);
-        w.check("a", "x", Ok(()));
-        assert_eq!(
-            w.finish(Some("step panicked".into())).verdict,
-            Verdict::Error
-        );
+        assert_eq!(record.verdict, crate::report::Verdict::Skip);
+        assert!(record
+            .reason
+            .unwrap()
+            .contains("replaced by the refresh grant"));
+        let mut w = RevWorld::default();
+        assert_eq!(w.token(r), None);
+        assert_eq!(w.finish(None).verdict, crate::report::Verdict::Error);
     }
 }

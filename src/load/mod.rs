@@ -8,7 +8,7 @@ pub mod summary;
 pub mod transactions;
 
 use crate::exit;
-use crate::sut::settings::{Applied, Setting, SettingError};
+use crate::sut::settings::{Setting, SettingsSession};
 use crate::sut::{Target, TargetError, TargetProfile};
 use profile::{LoadProfile, TransactionKind};
 use std::path::PathBuf;
@@ -49,8 +49,9 @@ pub struct LoadPlan {
     pub progress: bool,
 }
 
-/// Checks, before any traffic, that the target can serve every transaction of the profile.
-async fn preflight(target: &Target, profile: &LoadProfile) -> Result<Option<Applied>, LoadError> {
+/// Checks, before any traffic, that the target can serve every transaction of the profile,
+/// and puts in place (confirmed) the settings it needs; the session restores them afterwards.
+async fn preflight(target: &Target, profile: &LoadProfile) -> Result<SettingsSession, LoadError> {
     let kinds: Vec<TransactionKind> = profile.transactions.iter().map(|t| t.kind).collect();
     let usage = |m: String| LoadError::Usage(format!("{}: {m}", profile.name));
     if kinds.iter().any(|k| k.needs_refresh_tokens()) && !target.mints_refresh_tokens() {
@@ -71,19 +72,19 @@ async fn preflight(target: &Target, profile: &LoadProfile) -> Result<Option<Appl
     if let Err(e) = minted {
         return Err(LoadError::Unreachable(e.to_string()));
     }
+    let mut session = SettingsSession::new(target);
     if kinds.contains(&TransactionKind::RevokeAll) {
-        let mut log = Vec::new();
-        return match target
-            .apply_setting(&Setting::AllowAllValueForRevokeEndpoint(true), &mut log)
+        if let Err(why) = session
+            .enter(target, &[Setting::AllowAllValueForRevokeEndpoint(true)])
             .await
         {
-            Ok(applied) => Ok(applied),
-            Err(SettingError::Unchangeable(why)) | Err(SettingError::Failed(why)) => Err(usage(
-                format!("revoke-all needs allowAllValueForRevokeEndpoint=true: {why}"),
-            )),
-        };
+            session.restore(target).await;
+            return Err(usage(format!(
+                "revoke-all needs allowAllValueForRevokeEndpoint=true: {why}"
+            )));
+        }
     }
-    Ok(None)
+    Ok(session)
 }
 
 /// Runs a plan: preflight, the goose attack, the correctness count and the summary.
@@ -94,7 +95,7 @@ pub async fn run_plan(plan: LoadPlan) -> Result<LoadSummary, LoadError> {
             TargetError::Profile(m) => LoadError::Usage(m),
             TargetError::Unreachable(m) | TargetError::Minting(m) => LoadError::Unreachable(m),
         })?;
-    let applied = preflight(&target, &plan.profile).await?;
+    let mut session = preflight(&target, &plan.profile).await?;
     let target = Arc::new(target);
     let state = Arc::new(LoadState::new(target.clone(), &plan.profile));
     std::fs::create_dir_all(&plan.report_dir)
@@ -124,11 +125,8 @@ pub async fn run_plan(plan: LoadPlan) -> Result<LoadSummary, LoadError> {
     if let Some(p) = progress {
         p.abort();
     }
-    if let Some(applied) = applied {
-        let mut log = Vec::new();
-        if let Err(e) = target.restore_setting(&applied, &mut log).await {
-            eprintln!("warning: could not restore {}: {e:?}", applied.property);
-        }
+    for problem in session.restore(&target).await {
+        eprintln!("warning: {problem}");
     }
     let metrics = result.map_err(|e| LoadError::Goose(e.to_string()))?;
     let summary = LoadSummary::from_metrics(&plan.profile, &metrics, &state, &plan.report_dir);

@@ -1,7 +1,43 @@
-//! The console view of a run record: results grouped by rule, then each failure with the rule,
-//! what was expected, what was seen and the redacted HTTP exchanges, then a summary line.
+//! The console view of a run record: how each probe was calibrated and each setting
+//! confirmed, one line per rule (PARTIAL names what was skipped), then each failure with the
+//! rule, what was expected, what was seen and the redacted HTTP exchanges, the measured
+//! revocation delays, and a summary line.
 
 use super::{RunRecord, Verdict};
+
+/// Median and maximum of sorted values.
+pub fn median_max(sorted: &[f64]) -> Option<(f64, f64)> {
+    let max = *sorted.last()?;
+    let mid = sorted.len() / 2;
+    let median = if sorted.len() % 2 == 0 {
+        (sorted[mid - 1] + sorted[mid]) / 2.0
+    } else {
+        sorted[mid]
+    };
+    Some((median, max))
+}
+
+/// One line on the measured revocation delays, if any was measured.
+pub fn delay_summary(record: &RunRecord) -> Option<String> {
+    let all: Vec<f64> = record.delays_ms();
+    if all.is_empty() {
+        return None;
+    }
+    let late: Vec<f64> = all.iter().copied().filter(|d| *d > 0.0).collect();
+    Some(match median_max(&late) {
+        None => format!(
+            "revocations: all {} observed revocations were visible at the first look",
+            all.len()
+        ),
+        Some((median, max)) => format!(
+            "revocations: {} of {} visible at the first look; the others after median {:.2} s, max {:.2} s",
+            all.len() - late.len(),
+            all.len(),
+            median / 1000.0,
+            max / 1000.0
+        ),
+    })
+}
 
 pub fn render(record: &RunRecord, verbose: bool) -> String {
     let mut out = format!(
@@ -11,9 +47,55 @@ pub fn render(record: &RunRecord, verbose: bool) -> String {
         record.run.profile,
         if record.run.strict { ", strict" } else { "" }
     );
+    for p in &record.calibration.probes {
+        let passed = p.steps.iter().filter(|s| s.passed).count();
+        out.push_str(&format!(
+            "probe    {} for {:?} tokens: calibrated ({passed}/{} checks){}\n",
+            p.probe,
+            p.kind,
+            p.steps.len(),
+            p.revocation_visible_ms
+                .map(|ms| format!(", a plain revocation was visible after {ms:.0} ms"))
+                .unwrap_or_default()
+        ));
+        for s in p
+            .steps
+            .iter()
+            .filter(|s| s.seen.starts_with("still active") || s.seen.starts_with("not checked"))
+        {
+            out.push_str(&format!("         note: {}: {}\n", s.what, s.seen));
+        }
+    }
+    for s in &record.settings {
+        out.push_str(&format!(
+            "setting  {} ({}): {}\n",
+            s.setting,
+            s.action,
+            match (&s.confirmed, &s.error) {
+                (Some(how), _) => format!(
+                    "confirmed after {:.2} s: {how}",
+                    s.confirmed_after_ms.unwrap_or_default() / 1000.0
+                ),
+                (None, Some(e)) => format!("NOT CONFIRMED: {e}"),
+                (None, None) => "not confirmed".into(),
+            }
+        ));
+    }
+    if !record.calibration.probes.is_empty() || !record.settings.is_empty() {
+        out.push('\n');
+    }
     for (rule, verdict) in record.rule_verdicts() {
         let (level, reason) = record.rule_note(&rule, verdict);
-        let reason = reason.map(|r| format!("  ({r})")).unwrap_or_default();
+        let alone = record
+            .cases
+            .iter()
+            .any(|c| c.rule == rule && c.confirmed_alone);
+        let reason = match (reason, alone) {
+            (Some(r), true) => format!("  ({r}; confirmed alone)"),
+            (Some(r), false) => format!("  ({r})"),
+            (None, true) => "  (confirmed alone)".into(),
+            (None, false) => String::new(),
+        };
         out.push_str(&format!(
             "{:<8} {:<6} {rule}{reason}\n",
             verdict.as_str(),
@@ -37,7 +119,16 @@ pub fn render(record: &RunRecord, verbose: bool) -> String {
         if let Some(r) = &c.reason {
             out.push_str(&format!("  reason: {r}\n"));
         }
-        for k in c.failed_checks() {
+        if let Some(first) = c.first_verdict {
+            out.push_str(&format!(
+                "  run beside other scenarios it was {}; this is its result run alone\n",
+                first.as_str()
+            ));
+        }
+        for k in c
+            .failed_checks()
+            .chain(c.controls.iter().filter(|k| !k.passed))
+        {
             out.push_str(&format!(
                 "  check: {}\n    expected: {}\n    seen:     {}\n",
                 k.what, k.expected, k.actual
@@ -50,9 +141,32 @@ pub fn render(record: &RunRecord, verbose: bool) -> String {
             }
         }
     }
+    out.push('\n');
+    if let Some(line) = delay_summary(record) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+    for w in &record.run.warnings {
+        out.push_str(&format!("warning: {w}\n"));
+    }
+    let rules = record.rule_verdicts();
+    let count = |v: Verdict| rules.iter().filter(|(_, x)| *x == v).count();
     let s = record.summary();
     out.push_str(&format!(
-        "\n{} scenarios: {} passed, {} failed, {} warnings, {} info, {} skipped, {} errors, {} expected deviations, {} unmet expectations ({:.1} s)\n",
+        "{} rules: {} passed, {} partial, {} failed, {} warnings, {} info, {} skipped, {} errors, {} expected, {} unmet\n",
+        rules.len(),
+        count(Verdict::Pass),
+        count(Verdict::Partial),
+        count(Verdict::Fail),
+        count(Verdict::Warn),
+        count(Verdict::Info),
+        count(Verdict::Skip),
+        count(Verdict::Error),
+        count(Verdict::Expected),
+        count(Verdict::ExpectationUnmet),
+    ));
+    out.push_str(&format!(
+        "{} scenarios: {} passed, {} failed, {} warnings, {} info, {} skipped, {} errors, {} expected deviations, {} unmet expectations ({:.1} s)\n",
         record.cases.len(),
         s.pass,
         s.fail,
@@ -65,4 +179,48 @@ pub fn render(record: &RunRecord, verbose: bool) -> String {
         record.run.duration_ms / 1000.0
     ));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{case, record};
+    use super::*;
+    use crate::report::DelayRecord;
+
+    #[test]
+    fn partial_rules_and_delays_are_shown() {
+        let mut skipped = case("a", Verdict::Skip);
+        skipped.scenario = "refresh case".into();
+        skipped.reason = Some("no refresh tokens".into());
+        let mut late = case("b", Verdict::Pass);
+        for (ms, first) in [(0.0, true), (1480.0, false), (500.0, false)] {
+            late.delays.push(DelayRecord {
+                token: "t".into(),
+                ms,
+                first_look: first,
+            });
+        }
+        let text = render(
+            &record(vec![case("a", Verdict::Pass), skipped, late]),
+            false,
+        );
+        assert!(
+            text.contains("PARTIAL  MUST   a  (skipped: refresh case: no refresh tokens)"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "1 of 3 visible at the first look; the others after median 0.99 s, max 1.48 s"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("2 rules: 1 passed, 1 partial"), "{text}");
+    }
+
+    #[test]
+    fn median_of_even_and_odd_counts() {
+        assert_eq!(median_max(&[1.0, 2.0, 10.0]), Some((2.0, 10.0)));
+        assert_eq!(median_max(&[1.0, 3.0]), Some((2.0, 3.0)));
+        assert_eq!(median_max(&[]), None);
+    }
 }

@@ -1,6 +1,7 @@
 //! JUnit XML from the run record: one `<testcase>` per scenario, named by rule ID; failures
 //! (and warnings under --strict, unmet expectations) are `<failure>`, scenarios that could not
-//! run are `<error>`, skips carry their reason.
+//! run are `<error>`, skips carry their reason. Each rule's verdict (PARTIAL included, with
+//! what was skipped) is a `<property>` of the suite.
 
 use super::{RunRecord, Verdict};
 
@@ -34,6 +35,20 @@ pub fn render(record: &RunRecord) -> String {
         record.run.duration_ms / 1000.0,
         esc(&record.run.started)
     ));
+    out.push_str("    <properties>\n");
+    for (rule, verdict) in record.rule_verdicts() {
+        let (_, note) = record.rule_note(&rule, verdict);
+        let value = match note {
+            Some(n) if verdict == Verdict::Partial => format!("{} ({n})", verdict.as_str()),
+            _ => verdict.as_str().to_owned(),
+        };
+        out.push_str(&format!(
+            "      <property name=\"rule:{}\" value=\"{}\"/>\n",
+            esc(&rule),
+            esc(&value)
+        ));
+    }
+    out.push_str("    </properties>\n");
     for c in &record.cases {
         out.push_str(&format!(
             "    <testcase classname=\"{}\" name=\"{}\" file=\"{}\" time=\"{:.3}\">\n",
@@ -90,8 +105,28 @@ pub fn render(record: &RunRecord) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{case, record};
+    use super::*;
+
     #[test]
     fn escapes_markup() {
-        assert_eq!(super::esc("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+        assert_eq!(esc("a<b>&\"c\""), "a&lt;b&gt;&amp;&quot;c&quot;");
+    }
+
+    #[test]
+    fn rule_verdicts_are_suite_properties() {
+        let mut skipped = case("a", Verdict::Skip);
+        skipped.reason = Some("no refresh tokens".into());
+        let xml = render(&record(vec![case("a", Verdict::Pass), skipped]));
+        assert!(
+            xml.contains(
+                "<property name=\"rule:a\" value=\"PARTIAL (skipped: s: no refresh tokens)\"/>"
+            ),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<skipped message=\"no refresh tokens\"/>"),
+            "{xml}"
+        );
     }
 }

@@ -1,5 +1,6 @@
 //! The Markdown view of a run record (`summary.md`): one row per rule with its level and
-//! verdict, then the failures with what was expected and what was seen.
+//! verdict (PARTIAL names what was skipped), the measured revocation delays, then the
+//! failures with what was expected and what was seen.
 
 use super::RunRecord;
 
@@ -37,6 +38,12 @@ pub fn render(record: &RunRecord) -> String {
             verdict.as_str(),
             cell(&note.unwrap_or_default())
         ));
+    }
+    if let Some(line) = super::console::delay_summary(record) {
+        out.push_str(&format!("\n{line}\n"));
+    }
+    for w in &record.run.warnings {
+        out.push_str(&format!("\nWarning: {}\n", cell(w)));
     }
     let failures: Vec<_> = record.problems().collect();
     if !failures.is_empty() {

@@ -17,6 +17,9 @@ pub enum Verdict {
     Pass,
     /// A MAY/INFO rule: recorded, never fails.
     Info,
+    /// A rule (never a scenario) some of whose scenarios passed and some were skipped: not
+    /// every scenario of the rule was observed.
+    Partial,
     /// Skipped, with a reason (capability, setting or probe missing).
     Skip,
     /// A SHOULD rule not met (fails only with --strict).
@@ -36,6 +39,7 @@ impl Verdict {
         match self {
             Verdict::Pass => "PASS",
             Verdict::Info => "INFO",
+            Verdict::Partial => "PARTIAL",
             Verdict::Skip => "SKIP",
             Verdict::Warn => "WARN",
             Verdict::Expected => "EXPECTED",
@@ -69,6 +73,17 @@ pub struct CheckRecord {
     pub should_only: bool,
 }
 
+/// How long a revocation took to be seen by the probe.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DelayRecord {
+    /// The token, by its label in the scenario ("the refresh token").
+    pub token: String,
+    /// From the end of the revocation request to the first observation that saw it inactive.
+    pub ms: f64,
+    /// Whether the very first observation already saw it inactive.
+    pub first_look: bool,
+}
+
 /// One scenario's result.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseRecord {
@@ -82,7 +97,16 @@ pub struct CaseRecord {
     /// Why (skips, errors, INFO observations, ledger notes).
     pub reason: Option<String>,
     pub checks: Vec<CheckRecord>,
+    /// The positive controls: what had to work for a "nothing happened" conclusion to mean
+    /// anything.
+    pub controls: Vec<CheckRecord>,
     pub observations: Vec<String>,
+    /// Revocation delays measured in this scenario.
+    pub delays: Vec<DelayRecord>,
+    /// The scenario was run again alone, with no other scenario running, and this is that
+    /// run's result (its first run, beside others, gave `first_verdict`).
+    pub confirmed_alone: bool,
+    pub first_verdict: Option<Verdict>,
     pub exchanges: Vec<Exchange>,
     pub duration_ms: f64,
 }
@@ -107,12 +131,21 @@ pub struct RunInfo {
     pub started: String,
     pub duration_ms: f64,
     pub fault: Option<String>,
+    /// The quirks of the in-process reference server, if any.
+    pub quirks: Vec<String>,
+    pub concurrency: usize,
+    /// Problems that are not verdicts (e.g. a setting that could not be restored).
+    pub warnings: Vec<String>,
 }
 
 /// The canonical record of a check run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunRecord {
     pub run: RunInfo,
+    /// How each probe was checked on the live target before the first scenario.
+    pub calibration: crate::sut::probe::Calibration,
+    /// Every setting put in place (and restored), with how the server showed it.
+    pub settings: Vec<crate::sut::settings::SettingRecord>,
     pub cases: Vec<CaseRecord>,
 }
 
@@ -120,6 +153,7 @@ pub struct RunRecord {
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Summary {
     pub pass: usize,
+    pub partial: usize,
     pub fail: usize,
     pub warn: usize,
     pub info: usize,
@@ -135,6 +169,7 @@ impl RunRecord {
         for c in &self.cases {
             match c.verdict {
                 Verdict::Pass => s.pass += 1,
+                Verdict::Partial => s.partial += 1,
                 Verdict::Fail => s.fail += 1,
                 Verdict::Warn => s.warn += 1,
                 Verdict::Info => s.info += 1,
@@ -157,9 +192,7 @@ impl RunRecord {
         })
     }
 
-    /// The verdict of one rule, in order of first appearance: the worst of its scenarios
-    /// that ran (a skipped scenario does not hide the ones that were observed); SKIP only when
-    /// every scenario was skipped.
+    /// The verdict of each rule, in order of first appearance (see [`RunRecord::rule_verdict`]).
     pub fn rule_verdicts(&self) -> Vec<(String, Verdict)> {
         let mut rules: Vec<String> = Vec::new();
         for c in &self.cases {
@@ -173,15 +206,42 @@ impl RunRecord {
             .collect()
     }
 
-    /// See [`RunRecord::rule_verdicts`]; None when the rule did not run.
+    /// A rule's verdict: the worst of its scenarios that ran; PARTIAL when the ones that ran
+    /// passed (or are INFO) and some were skipped; SKIP only when every scenario was skipped.
+    /// None when the rule did not run.
     pub fn rule_verdict(&self, rule: &str) -> Option<Verdict> {
-        let verdicts = self
+        let verdicts: Vec<Verdict> = self
             .cases
             .iter()
             .filter(|c| c.rule == rule)
-            .map(|c| c.verdict);
-        let ran = verdicts.clone().filter(|v| *v != Verdict::Skip).max();
-        ran.or_else(|| verdicts.max())
+            .map(|c| c.verdict)
+            .collect();
+        let skipped = verdicts.contains(&Verdict::Skip);
+        let ran = verdicts
+            .iter()
+            .copied()
+            .filter(|v| *v != Verdict::Skip)
+            .max();
+        match ran {
+            Some(Verdict::Pass | Verdict::Info) if skipped => Some(Verdict::Partial),
+            Some(v) => Some(v),
+            None => verdicts.first().copied(),
+        }
+    }
+
+    /// The skipped scenarios of a rule, with their reasons (what a PARTIAL leaves out).
+    pub fn skipped_scenarios(&self, rule: &str) -> Vec<String> {
+        self.cases
+            .iter()
+            .filter(|c| c.rule == rule && c.verdict == Verdict::Skip)
+            .map(|c| {
+                format!(
+                    "{}: {}",
+                    c.scenario,
+                    c.reason.as_deref().unwrap_or("skipped")
+                )
+            })
+            .collect()
     }
 
     /// The scenarios a reader must look at: failures, warnings, errors and unmet expectations.
@@ -194,10 +254,20 @@ impl RunRecord {
         })
     }
 
-    /// A rule's level and the reason of its first scenario with the rule's verdict.
+    /// A rule's level and a note: for PARTIAL what was skipped, otherwise the reason of its
+    /// first scenario with the rule's verdict.
     pub fn rule_note(&self, rule: &str, verdict: Verdict) -> (Level, Option<String>) {
         let cases: Vec<&CaseRecord> = self.cases.iter().filter(|c| c.rule == rule).collect();
         let level = cases.first().map_or(Level::Must, |c| c.level);
+        if verdict == Verdict::Partial {
+            return (
+                level,
+                Some(format!(
+                    "skipped: {}",
+                    self.skipped_scenarios(rule).join("; ")
+                )),
+            );
+        }
         let reason = cases
             .iter()
             .filter(|c| c.verdict == verdict)
@@ -205,10 +275,36 @@ impl RunRecord {
         (level, reason)
     }
 
+    /// Every measured revocation delay of the run, in milliseconds, sorted.
+    pub fn delays_ms(&self) -> Vec<f64> {
+        let mut all: Vec<f64> = self
+            .cases
+            .iter()
+            .flat_map(|c| c.delays.iter().map(|d| d.ms))
+            .collect();
+        all.sort_by(f64::total_cmp);
+        all
+    }
+
+    /// The JSON of `run.json`: the record, with each rule's verdict and note added.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut json = serde_json::to_value(self).unwrap_or_default();
+        let rules: Vec<serde_json::Value> = self
+            .rule_verdicts()
+            .into_iter()
+            .map(|(rule, verdict)| {
+                let (level, note) = self.rule_note(&rule, verdict);
+                serde_json::json!({ "rule": rule, "level": level, "verdict": verdict, "note": note })
+            })
+            .collect();
+        json["rules"] = serde_json::Value::Array(rules);
+        json
+    }
+
     /// Writes `run.json`, `junit.xml` and `summary.md` into `dir`.
     pub fn write(&self, dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
-        let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
+        let json = serde_json::to_string_pretty(&self.to_json()).map_err(std::io::Error::other)?;
         std::fs::write(dir.join("run.json"), json)?;
         std::fs::write(dir.join("junit.xml"), junit::render(self))?;
         std::fs::write(dir.join("summary.md"), markdown::render(self))?;
@@ -232,7 +328,11 @@ pub(crate) mod fixtures {
             verdict,
             reason: None,
             checks: vec![],
+            controls: vec![],
             observations: vec![],
+            delays: vec![],
+            confirmed_alone: false,
+            first_verdict: None,
             exchanges: vec![],
             duration_ms: 0.0,
         }
@@ -252,7 +352,12 @@ pub(crate) mod fixtures {
                 started: "now".into(),
                 duration_ms: 0.0,
                 fault: None,
+                quirks: vec![],
+                concurrency: 8,
+                warnings: vec![],
             },
+            calibration: Default::default(),
+            settings: vec![],
             cases,
         }
     }
@@ -275,11 +380,32 @@ mod tests {
         assert_eq!(
             record.rule_verdicts(),
             vec![
-                ("a".into(), Verdict::Pass),
+                ("a".into(), Verdict::Partial),
                 ("b".into(), Verdict::Skip),
                 ("c".into(), Verdict::Fail)
             ]
         );
         assert!(record.failed());
+    }
+
+    #[test]
+    fn partial_names_what_was_skipped_and_pass_means_all_observed() {
+        let mut skipped = case("a", Verdict::Skip);
+        skipped.scenario = "refresh token case".into();
+        skipped.reason = Some("no refresh tokens".into());
+        let r = record(vec![
+            case("a", Verdict::Pass),
+            skipped,
+            case("b", Verdict::Pass),
+        ]);
+        let (_, note) = r.rule_note("a", Verdict::Partial);
+        assert_eq!(
+            note.as_deref(),
+            Some("skipped: refresh token case: no refresh tokens")
+        );
+        assert_eq!(r.rule_verdict("b"), Some(Verdict::Pass));
+        assert!(!r.failed());
+        let r = record(vec![case("a", Verdict::Fail), case("a", Verdict::Skip)]);
+        assert_eq!(r.rule_verdict("a"), Some(Verdict::Fail));
     }
 }

@@ -54,7 +54,7 @@ faults! {
     EmptyTokenAccepted = "empty-token-accepted", "token= (empty) is treated as an unknown token: 200",
         ["rfc7009-2.1-empty-token"];
     NoClientAuth = "no-client-auth", "a request without client credentials revokes the token of the client it names",
-        ["rfc7009-2.1-client-auth-required"];
+        ["rfc7009-2.1-client-auth-required", "rfc6749-2.3.1-no-query-credentials"];
     WrongSecretAccepted = "wrong-secret-accepted", "a wrong Basic secret is accepted",
         ["rfc7009-2.1-wrong-secret", "rfc6749-5.2-invalid-client-scheme", "jans-invalid-client-realm", "jans-flag-auth-first"];
     CrossClientAllowed = "cross-client-allowed", "any client may revoke any other client's token",
@@ -62,9 +62,9 @@ faults! {
     ScopeIgnored = "scope-ignored", "with allowRevokeForOtherClients the revoke_any_token scope is not checked",
         ["jans-cross-client-no-scope"];
     OtherClientsSettingIgnored = "other-clients-setting-ignored", "the revoke_any_token scope alone allows cross-client revocation",
-        ["jans-cross-client-scope-only"];
+        ["jans-cross-client-scope-only", "jans-cross-client-default"];
     CrossClientRefused = "cross-client-refused", "cross-client revocation is refused even when allowed",
-        ["jans-cross-client-allowed"];
+        ["jans-cross-client-allowed", "jans-cross-client-no-scope"];
     FlagIgnored = "flag-ignored", "the REVOKE_TOKEN feature flag is ignored by the revocation endpoint",
         ["jans-flag-disabled"];
     FlagBeforeAuth = "flag-before-auth", "the feature flag is checked before client authentication",
@@ -80,7 +80,7 @@ faults! {
     AllAlways = "all-always", "token=all revokes every token of the client even when allowAllValueForRevokeEndpoint is false",
         ["jans-all-disabled"];
     AllIgnored = "all-ignored", "the all-revocation is never performed",
-        ["jans-all-enabled"];
+        ["jans-all-enabled", "jans-all-own-client", "jans-all-variants"];
     NoWwwAuthenticate = "no-www-authenticate", "a 401 carries no WWW-Authenticate header",
         ["rfc6749-5.2-invalid-client-scheme", "jans-invalid-client-realm"];
     NoRealm = "no-realm", "the WWW-Authenticate header has no realm",
@@ -102,7 +102,7 @@ faults! {
     PublicClientRejected = "public-client-rejected", "a public client cannot revoke its own token",
         ["rfc7009-2.1-public-client", "rfc8414-auth-methods"];
     PostAuthBroken = "post-auth-broken", "client_secret_post is published but fails at the revocation endpoint",
-        ["rfc8414-auth-methods"];
+        ["rfc8414-auth-methods", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-wrong-secret", "rfc6749-2.3.1-no-query-credentials", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only"];
     ScriptIgnored = "script-ignored", "the revoke interception script is never called",
         ["jans-script-veto"];
     MetadataOmitsRevocation = "metadata-omits-revocation", "RFC 8414 metadata omits revocation_endpoint",

@@ -59,6 +59,8 @@ pub struct HttpResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The body was longer than [`BODY_CAP`] and `body` holds only its start.
+    pub truncated: bool,
 }
 
 impl HttpResponse {
@@ -67,6 +69,15 @@ impl HttpResponse {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a header (a header may be sent several times).
+    pub fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect()
     }
 
     pub fn json(&self) -> Option<Value> {
@@ -354,10 +365,12 @@ impl HttpClient {
                 })
                 .collect();
             let mut body = Vec::new();
+            let mut truncated = false;
             while let Some(chunk) = response.chunk().await.map_err(describe)? {
                 let room = BODY_CAP.saturating_sub(body.len());
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-                if room <= chunk.len() {
+                if chunk.len() > room {
+                    truncated = true;
                     break;
                 }
             }
@@ -365,6 +378,7 @@ impl HttpClient {
                 status,
                 headers,
                 body,
+                truncated,
             })
         }
         .await;
@@ -459,6 +473,7 @@ mod tests {
             status: 200,
             headers: vec![],
             body: br#"{"access_token":"abcdef","refresh_token":"ghijkl"}"#.to_vec(),
+            truncated: false,
         };
         let s = r.text_snippet();
         assert!(!s.contains("abcdef") && !s.contains("ghijkl"), "{s}");

@@ -6,6 +6,7 @@
 //! follows no redirect, and is recorded as a redacted [`http::Exchange`].
 
 pub mod http;
+pub mod probe;
 pub mod profile;
 pub mod settings;
 
@@ -93,6 +94,8 @@ pub struct Endpoints {
 pub struct Minted {
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
+    /// The `scope` of the token answer, when it has one.
+    pub scope: Option<String>,
 }
 
 /// What a probe saw.
@@ -103,7 +106,8 @@ pub enum TokenState {
 }
 
 /// Which kind of token is being observed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Kind {
     Access,
     Refresh,
@@ -118,6 +122,8 @@ pub struct Target {
     pub http: HttpClient,
     /// The discovery document as read at start (if any).
     pub discovery_doc: Option<Value>,
+    access_probe: Option<Box<dyn probe::Probe>>,
+    refresh_probe: Option<Box<dyn probe::Probe>>,
 }
 
 fn env_secret(key: &str, var: &str) -> Result<String, TargetError> {
@@ -287,6 +293,8 @@ impl Target {
             }
         }
         Ok(Target {
+            access_probe: probe::for_kind(&profile, Kind::Access),
+            refresh_probe: probe::for_kind(&profile, Kind::Refresh),
             profile,
             endpoints,
             clients,
@@ -409,6 +417,7 @@ impl Target {
             (a, r) => Ok(Minted {
                 access_token: a,
                 refresh_token: r,
+                scope: get("scope"),
             }),
         }
     }
@@ -475,144 +484,54 @@ impl Target {
         }
     }
 
-    /// Observes whether a token is active. `Err` means the probe could not tell.
+    /// Observes whether a token of `owner` is active, through the profile's probe for its
+    /// kind. `Err` means the probe could not tell (it names the URL and what came back).
     pub async fn observe(
         &self,
         owner: Role,
         kind: Kind,
         token: &str,
     ) -> (Exchange, Result<TokenState, String>) {
-        match self.probe_kind(kind) {
-            ProbeKind::None => (
+        let probe = match kind {
+            Kind::Access => &self.access_probe,
+            Kind::Refresh => &self.refresh_probe,
+        };
+        match probe {
+            Some(probe) => probe::observe(probe.as_ref(), self, owner, token).await,
+            None => (
                 Exchange::not_sent("probe"),
                 Err("the profile names no probe for this token type".into()),
             ),
-            ProbeKind::Introspection => {
-                let Some(url) = self.endpoints.introspection.clone() else {
-                    return (
-                        Exchange::not_sent("probe"),
-                        Err("no introspection endpoint".into()),
-                    );
-                };
-                let Some(role) = self.introspecting_role(owner) else {
-                    return (
-                        Exchange::not_sent("probe"),
-                        Err(format!(
-                            "probes.introspection_client is \"owner\" and the {} client is public; add an [clients.introspector] to introspect its tokens",
-                            owner.name()
-                        )),
-                    );
-                };
-                let Some(client) = self.credentials(role).cloned() else {
-                    return (
-                        Exchange::not_sent("probe"),
-                        Err(format!("no {} client for introspection", role.name())),
-                    );
-                };
-                let mut spec =
-                    RequestSpec::post_form(url.clone(), vec![("token".into(), token.into())]);
-                self.authenticate(&mut spec, &client);
-                let (exchange, response) = self.http.send(spec).await;
-                let state = match response {
-                    Err(e) => Err(format!("{url}: {e}")),
-                    Ok(r) if r.status == 200 => match r
-                        .json()
-                        .and_then(|v| v.get("active").and_then(Value::as_bool))
-                    {
-                        Some(true) => Ok(TokenState::Active),
-                        Some(false) => Ok(TokenState::Inactive),
-                        None => Err("introspection answer has no boolean `active`".into()),
-                    },
-                    Ok(r) => Err(format!("introspection answered HTTP {}", r.status)),
-                };
-                (exchange, state)
-            }
-            ProbeKind::Refresh if self.profile.probes.refresh_probe_scope.is_some() => {
-                let scope = self
-                    .profile
-                    .probes
-                    .refresh_probe_scope
-                    .clone()
-                    .unwrap_or_default();
-                let (Some(client), Some(url)) = (
-                    self.credentials(owner).cloned(),
-                    self.endpoints.token.clone(),
-                ) else {
-                    return (
-                        Exchange::not_sent("probe"),
-                        Err("no token endpoint or client".into()),
-                    );
-                };
-                let mut spec = RequestSpec::post_form(
-                    url.clone(),
-                    vec![
-                        ("grant_type".into(), "refresh_token".into()),
-                        ("refresh_token".into(), token.into()),
-                        ("scope".into(), scope.clone()),
-                    ],
-                );
-                self.authenticate(&mut spec, &client);
-                let (exchange, response) = self.http.send(spec).await;
-                let state = match response {
-                    Err(e) => Err(format!("{url}: {e}")),
-                    Ok(r) if r.status == 400 && r.text_snippet().contains("invalid_scope") => {
-                        Ok(TokenState::Active)
-                    }
-                    Ok(r) if (r.status == 400 || r.status == 401)
-                        && r.text_snippet().contains("invalid_grant") =>
-                    {
-                        Ok(TokenState::Inactive)
-                    }
-                    Ok(r) => Err(format!(
-                        "refresh probe with scope {scope:?} answered HTTP {} (expected 400 invalid_scope or invalid_grant): {}",
-                        r.status,
-                        r.text_snippet()
-                    )),
-                };
-                (exchange, state)
-            }
-            ProbeKind::Refresh => {
-                let (exchange, result) = self.refresh(owner, token).await;
-                let state = match (&result, exchange.status) {
-                    (Ok(minted), _)
-                        if minted
-                            .refresh_token
-                            .as_deref()
-                            .is_some_and(|rt| rt != token) =>
-                    {
-                        // The probe itself just revoked what it observed.
-                        Err("the refresh grant rotated the refresh token, so a plain refresh probe consumes the token it observes; set probes.refresh_probe_scope or use another probe".into())
-                    }
-                    (Ok(_), _) => Ok(TokenState::Active),
-                    (Err(_), Some(400 | 401))
-                        if exchange.response_body.contains("invalid_grant") =>
-                    {
-                        Ok(TokenState::Inactive)
-                    }
-                    (Err(e), _) => Err(e.to_string()),
-                };
-                (exchange, state)
-            }
-            ProbeKind::Userinfo => {
-                let Some(url) = self.endpoints.userinfo.clone() else {
-                    return (
-                        Exchange::not_sent("probe"),
-                        Err("no userinfo endpoint".into()),
-                    );
-                };
-                let mut spec = RequestSpec::get(url.clone());
-                spec.headers
-                    .push(("Authorization".into(), format!("Bearer {token}")));
-                let (exchange, response) = self.http.send(spec).await;
-                let state = match response {
-                    Err(e) => Err(format!("{url}: {e}")),
-                    Ok(r) if r.status == 200 => Ok(TokenState::Active),
-                    Ok(r) if r.status == 401 || r.status == 403 => Ok(TokenState::Inactive),
-                    Ok(r) => Err(format!("userinfo answered HTTP {}", r.status)),
-                };
-                (exchange, state)
-            }
         }
+    }
+
+    /// The request an owner sends to revoke a token plainly: a form POST with `token`, its
+    /// registered authentication, no hint.
+    pub fn revocation_request(
+        &self,
+        role: Role,
+        form: Vec<(String, String)>,
+    ) -> Option<RequestSpec> {
+        let client = self.credentials(role)?;
+        let mut spec = RequestSpec::post_form(self.endpoints.revocation.clone(), form);
+        self.authenticate(&mut spec, client);
+        Some(spec)
+    }
+
+    /// Revokes a token plainly (see [`Target::revocation_request`]); the answer's status.
+    pub async fn revoke_plain(
+        &self,
+        role: Role,
+        token: &str,
+        log: &mut Vec<Exchange>,
+    ) -> Result<u16, String> {
+        let spec = self
+            .revocation_request(role, vec![("token".into(), token.into())])
+            .ok_or_else(|| format!("the profile has no {} client", role.name()))?;
+        let url = spec.url.clone();
+        let (exchange, answer) = self.http.send(spec).await;
+        log.push(exchange);
+        answer.map(|a| a.status).map_err(|e| format!("{url}: {e}"))
     }
 }
 
@@ -624,6 +543,7 @@ fn parse_minted(r: &HttpResponse) -> Result<Minted, String> {
     let minted = Minted {
         access_token: get("access_token"),
         refresh_token: get("refresh_token"),
+        scope: get("scope"),
     };
     if minted.access_token.is_none() {
         return Err("token answer has no access_token".into());

@@ -121,6 +121,20 @@ pub struct Probes {
     /// server that checks the refresh token before the scope answers `invalid_scope` for a live
     /// token (nothing is issued or rotated) and `invalid_grant` for a dead one.
     pub refresh_probe_scope: Option<String>,
+    /// For the `refresh` probe: which answer means "this refresh token is dead".
+    #[serde(default)]
+    pub refresh_inactive_answer: RefreshInactiveAnswer,
+}
+
+/// What a refresh attempt answers for a dead refresh token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshInactiveAnswer {
+    /// 400 (or 401) with `error=invalid_grant`, as RFC 6749 5.2 says.
+    #[default]
+    InvalidGrant,
+    /// Any 400 (servers that answer an empty or non-standard 400), and 401 `invalid_grant`.
+    Status400,
 }
 
 fn default_access_probe() -> ProbeKind {
@@ -140,6 +154,7 @@ impl Default for Probes {
             refresh_token: default_refresh_probe(),
             introspection_client: default_introspection_client(),
             refresh_probe_scope: None,
+            refresh_inactive_answer: RefreshInactiveAnswer::InvalidGrant,
         }
     }
 }
@@ -168,6 +183,21 @@ pub struct SettingsProfile {
     pub allow_all_value_for_revoke_endpoint: Option<bool>,
     #[serde(rename = "featureFlags")]
     pub feature_flags: Option<Vec<String>>,
+    /// How long a changed setting may take to show in the server's behaviour (a Janssen server
+    /// applies configuration on its periodic reload). Default: 60 s for the Config API
+    /// adapter, 0 for `static`.
+    #[serde(default, with = "humantime_serde_compat::option")]
+    pub settle: Option<Duration>,
+}
+
+impl SettingsProfile {
+    /// The bound on waiting for a changed setting to take effect.
+    pub fn settle(&self) -> Duration {
+        self.settle.unwrap_or(match self.adapter {
+            AdapterKind::Static => Duration::ZERO,
+            AdapterKind::JanssenConfigApi => Duration::from_secs(60),
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -206,9 +236,21 @@ pub struct Timeouts {
     pub connect: Duration,
     #[serde(default = "d10s", with = "humantime_serde_compat")]
     pub request: Duration,
-    /// How long a revocation may take to be observed (RFC 7009 2.1); 0 = immediately.
+    /// The revocation delay the server declares acceptable (RFC 7009 2.1 allows one);
+    /// `rfc7009-2.1-immediate` passes when a revocation is visible within it. 0 = immediately.
     #[serde(default, with = "humantime_serde_compat")]
     pub propagation_window: Duration,
+    /// How long "inactive" is polled before a revocation counts as not done (at least the
+    /// window). A late revocation fails `rfc7009-2.1-immediate` and no other rule.
+    #[serde(default = "d5s", with = "humantime_serde_compat")]
+    pub revocation_patience: Duration,
+    /// How long after a request "stays active" (and "stays inactive") is looked at again, so
+    /// that a delayed side effect (a background job, a stale replica) is seen.
+    #[serde(default = "d1s", with = "humantime_serde_compat")]
+    pub stay_active_settle: Duration,
+    /// For the external token command.
+    #[serde(default = "d60s", with = "humantime_serde_compat")]
+    pub token_command: Duration,
 }
 
 fn d3s() -> Duration {
@@ -217,6 +259,15 @@ fn d3s() -> Duration {
 fn d10s() -> Duration {
     Duration::from_secs(10)
 }
+fn d5s() -> Duration {
+    Duration::from_secs(5)
+}
+fn d1s() -> Duration {
+    Duration::from_secs(1)
+}
+fn d60s() -> Duration {
+    Duration::from_secs(60)
+}
 
 impl Default for Timeouts {
     fn default() -> Self {
@@ -224,6 +275,9 @@ impl Default for Timeouts {
             connect: d3s(),
             request: d10s(),
             propagation_window: Duration::ZERO,
+            revocation_patience: d5s(),
+            stay_active_settle: d1s(),
+            token_command: d60s(),
         }
     }
 }
@@ -236,6 +290,15 @@ mod humantime_serde_compat {
         let text = String::deserialize(d)?;
         humantime::parse_duration(&text)
             .map_err(|e| serde::de::Error::custom(format!("'{text}': {e}")))
+    }
+
+    /// The same for an optional key (absent keys are left to `#[serde(default)]`).
+    pub mod option {
+        use serde::Deserializer;
+        use std::time::Duration;
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+            super::deserialize(d).map(Some)
+        }
     }
 }
 
@@ -394,6 +457,13 @@ impl TargetProfile {
         if chosen != "owner" && !self.client_roles().iter().any(|(r, _)| *r == chosen) {
             return Err(format!(
                 "key `probes.introspection_client`: the profile has no [clients.{chosen}]"
+            ));
+        }
+        if self.timeouts.revocation_patience < self.timeouts.propagation_window {
+            return Err(format!(
+                "key `timeouts.revocation_patience`: {} is shorter than the propagation window ({}); the harness would stop looking before the server's declared delay",
+                humantime::format_duration(self.timeouts.revocation_patience),
+                humantime::format_duration(self.timeouts.propagation_window)
             ));
         }
         if self.probes.access_token == ProbeKind::Refresh {

@@ -1,0 +1,229 @@
+//! Given steps: tokens minted through the target (each observed active before it is used) and
+//! the settings a scenario relies on (put in place and confirmed by the run, per group; the
+//! step only checks that its group got them).
+
+use super::{guard, role};
+use crate::conformance::world::{GroupState, RevWorld, Slot, TokenRef};
+use crate::sut::settings::{Setting, SettingError};
+use crate::sut::{Kind, ProbeKind, Role, TokenState};
+use cucumber::given;
+
+/// Before acting, the tokens acted on are observed active; otherwise the scenario is an ERROR.
+pub(super) async fn precondition_active(w: &mut RevWorld, r: TokenRef, value: &str) {
+    if w.halted() {
+        return;
+    }
+    if w.ctx().target.probe_kind(r.kind) == ProbeKind::None {
+        w.outcome.skip(format!(
+            "the target profile names no probe for {} tokens",
+            if r.kind == Kind::Access {
+                "access"
+            } else {
+                "refresh"
+            }
+        ));
+        return;
+    }
+    match w.observe_once(r, value).await {
+        Ok(TokenState::Active) => {}
+        Ok(TokenState::Inactive) => w.outcome.error(format!(
+            "precondition failed: {} is not active right after minting",
+            r.label()
+        )),
+        Err(e) => w.outcome.error(format!(
+            "precondition failed: cannot observe {}: {e}",
+            r.label()
+        )),
+    }
+}
+
+async fn mint_grant(w: &mut RevWorld, client: String, slot: Slot, want_refresh: bool) {
+    let Some(role) = role(w, &client) else { return };
+    let ctx = w.ctx();
+    if want_refresh && !ctx.target.mints_refresh_tokens() {
+        w.outcome
+            .skip("the target's token source gives no refresh tokens");
+        return;
+    }
+    let (exchanges, minted) = ctx.target.mint(role).await;
+    let minted = match minted {
+        Ok(m) => m,
+        Err(e) => {
+            for x in exchanges {
+                w.record(x);
+            }
+            w.outcome.error(format!(
+                "minting tokens for the {client} client failed: {e}"
+            ));
+            return;
+        }
+    };
+    let mut fresh = Vec::new();
+    if let Some(at) = minted.access_token {
+        fresh.push((
+            TokenRef {
+                role,
+                slot,
+                kind: Kind::Access,
+            },
+            at,
+        ));
+    }
+    match minted.refresh_token {
+        Some(rt) => fresh.push((
+            TokenRef {
+                role,
+                slot,
+                kind: Kind::Refresh,
+            },
+            rt,
+        )),
+        None if want_refresh => {
+            w.outcome.skip(format!(
+                "the server issued no refresh token to the {client} client"
+            ));
+            return;
+        }
+        None => {}
+    }
+    for (r, v) in &fresh {
+        w.hold(*r, v.clone());
+    }
+    for x in exchanges {
+        w.record(x);
+    }
+    for (r, v) in fresh {
+        if !want_refresh && r.kind == Kind::Refresh {
+            continue;
+        }
+        precondition_active(w, r, &v).await;
+    }
+}
+
+#[given(regex = r"^an access token and a refresh token from one grant of the (\S+) client$")]
+async fn grant_one(w: &mut RevWorld, client: String) {
+    guard!(w);
+    mint_grant(w, client, Slot::First, true).await;
+}
+
+#[given(regex = r"^an access token and a refresh token from a second grant of the (\S+) client$")]
+async fn grant_two(w: &mut RevWorld, client: String) {
+    guard!(w);
+    mint_grant(w, client, Slot::Second, true).await;
+}
+
+#[given(regex = r"^an access token of the (\S+) client$")]
+async fn access_only(w: &mut RevWorld, client: String) {
+    guard!(w);
+    mint_grant(w, client, Slot::First, false).await;
+}
+
+#[given(regex = r"^the refresh token is used to obtain a new access token$")]
+async fn refreshed(w: &mut RevWorld) {
+    guard!(w);
+    let first = |kind| TokenRef {
+        role: Role::Primary,
+        slot: Slot::First,
+        kind,
+    };
+    let refreshed = |kind| TokenRef {
+        role: Role::Primary,
+        slot: Slot::Refreshed,
+        kind,
+    };
+    let Some(rt) = w.token(first(Kind::Refresh)) else {
+        return;
+    };
+    let ctx = w.ctx();
+    let (exchange, minted) = ctx.target.refresh(Role::Primary, &rt).await;
+    let m = match minted {
+        Ok(m) => m,
+        Err(e) => {
+            w.record(exchange);
+            w.outcome.error(format!("the refresh grant failed: {e}"));
+            return;
+        }
+    };
+    let rotated = m.refresh_token.as_ref().is_some_and(|new| *new != rt);
+    w.hold(refreshed(Kind::Access), m.access_token.unwrap_or_default());
+    w.hold(refreshed(Kind::Refresh), m.refresh_token.unwrap_or(rt));
+    w.record(exchange);
+    // The new tokens must be live; a rotated-away refresh token is legitimately dead.
+    for kind in [Kind::Access, Kind::Refresh] {
+        let Some(value) = w.token(refreshed(kind)) else {
+            return;
+        };
+        precondition_active(w, refreshed(kind), &value).await;
+    }
+    if !rotated {
+        let Some(value) = w.token(first(Kind::Refresh)) else {
+            return;
+        };
+        precondition_active(w, first(Kind::Refresh), &value).await;
+    } else {
+        w.retire(first(Kind::Refresh));
+    }
+    // A server that keeps one access token per grant drops the earlier one on refresh: that
+    // token then proves nothing about a later revocation, so the scenario may not use it.
+    let Some(earlier) = w.token(first(Kind::Access)) else {
+        return;
+    };
+    match w.observe_once(first(Kind::Access), &earlier).await {
+        Ok(TokenState::Active) => {}
+        Ok(TokenState::Inactive) => w.retire(first(Kind::Access)),
+        Err(e) => w.outcome.error(format!(
+            "precondition failed: cannot observe the access token after the refresh: {e}"
+        )),
+    }
+}
+
+/// The setting is in place for the group this scenario runs in, or the scenario stops.
+fn require(w: &mut RevWorld, setting: Setting) {
+    let state = w
+        .ctx()
+        .group
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    match state {
+        GroupState::Ready(settings) if settings.contains(&setting) => {}
+        GroupState::Ready(_) | GroupState::Original => w.outcome.error(format!(
+            "{} is not in place for this scenario: it needs a @requires:setting:{} tag",
+            setting.describe(),
+            setting.describe()
+        )),
+        GroupState::Failed(SettingError::Unchangeable(why)) => w.outcome.skip(why),
+        GroupState::Failed(SettingError::Failed(why)) => w.outcome.error(format!(
+            "could not put {} in place: {why}",
+            setting.describe()
+        )),
+    }
+}
+
+#[given(
+    regex = r"^the setting (allowRevokeForOtherClients|allowAllValueForRevokeEndpoint) is (true|false)$"
+)]
+fn setting(w: &mut RevWorld, name: String, value: String) {
+    guard!(w);
+    let v = value == "true";
+    require(
+        w,
+        if name == "allowRevokeForOtherClients" {
+            Setting::AllowRevokeForOtherClients(v)
+        } else {
+            Setting::AllowAllValueForRevokeEndpoint(v)
+        },
+    );
+}
+
+#[given(regex = r"^the REVOKE_TOKEN feature flag is disabled$")]
+fn flag_disabled(w: &mut RevWorld) {
+    guard!(w);
+    require(w, Setting::RevokeTokenFlagDisabled);
+}
+
+#[given(regex = r"^the featureFlags list is empty$")]
+fn flags_empty(w: &mut RevWorld) {
+    guard!(w);
+    require(w, Setting::FeatureFlagsEmpty);
+}

@@ -1,0 +1,324 @@
+//! When steps: exactly one recorded request each (to the revocation endpoint unless the step
+//! says otherwise), shaped as the step says. A client authenticates as it is registered unless
+//! the step names another way, so that a request shape tests only what it is meant to.
+
+use super::{guard, role, tokref};
+use crate::conformance::world::RevWorld;
+use crate::sut::http::RequestSpec;
+use crate::sut::{ClientAuth, Role};
+use cucumber::when;
+use serde_json::Value;
+
+/// How a revocation request is shaped.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Shape {
+    /// A form POST, authenticated as registered.
+    Normal,
+    /// A wrong secret, sent the way the client is registered.
+    WrongSecret,
+    /// A wrong secret in `Authorization: Basic`, however the client is registered.
+    WrongSecretBasic,
+    NoAuth,
+    /// Basic and `client_secret` in the body together.
+    BothMethods,
+    /// The token in the URL query of an empty POST, authenticated as registered.
+    TokenInQuery,
+    /// `client_id`/`client_secret` in the URL query, the token in the body.
+    CredentialsInQuery,
+    /// A GET with the token in the query, authenticated as registered (a `client_secret_post`
+    /// client has no body, so its credentials go in the query).
+    Get,
+    /// A JSON body instead of a form.
+    Json,
+}
+
+/// Sends a request to the revocation endpoint and keeps the answer.
+pub(super) async fn send(w: &mut RevWorld, spec: RequestSpec) {
+    let ctx = w.ctx();
+    let url = spec.url.clone();
+    w.last_sent_basic = spec.basic.is_some();
+    let (exchange, answer) = ctx.target.http.send(spec).await;
+    w.record(exchange);
+    match answer {
+        Ok(r) => w.answered(Some(r)),
+        Err(e) => {
+            w.answered(None);
+            w.outcome.error(format!("{url}: {e}"));
+        }
+    }
+}
+
+fn header_pair(text: &str) -> (String, String) {
+    let (n, v) = text.split_once(':').unwrap_or((text, ""));
+    (n.trim().to_owned(), v.trim().to_owned())
+}
+
+fn credentials_pairs(id: &str, secret: Option<&String>) -> Vec<(String, String)> {
+    let mut pairs = vec![("client_id".to_owned(), id.to_owned())];
+    if let Some(s) = secret {
+        pairs.push(("client_secret".into(), s.clone()));
+    }
+    pairs
+}
+
+/// Builds a revocation request of a client, shaped as asked.
+pub(super) fn revocation(
+    w: &mut RevWorld,
+    role: Role,
+    form: Vec<(String, String)>,
+    shape: Shape,
+) -> Option<RequestSpec> {
+    let ctx = w.ctx();
+    let target = &ctx.target;
+    let client = target.credentials(role)?.clone();
+    let mut spec = RequestSpec::post_form(target.endpoints.revocation.clone(), form);
+    match shape {
+        Shape::Normal => target.authenticate(&mut spec, &client),
+        Shape::NoAuth => {}
+        Shape::WrongSecret | Shape::WrongSecretBasic => {
+            if client.auth == ClientAuth::None {
+                w.outcome.skip("a public client has no secret to get wrong");
+                return None;
+            }
+            let mut wrong = client.clone();
+            wrong.secret = Some(format!("{}-wrong", wrong.secret.unwrap_or_default()));
+            if shape == Shape::WrongSecretBasic {
+                wrong.auth = ClientAuth::ClientSecretBasic;
+            }
+            target.authenticate(&mut spec, &wrong);
+        }
+        Shape::BothMethods => {
+            let secret = client.secret.clone().unwrap_or_default();
+            spec.basic = Some((client.id.clone(), secret.clone()));
+            spec.form.push(("client_id".into(), client.id.clone()));
+            spec.form.push(("client_secret".into(), secret));
+        }
+        Shape::TokenInQuery => {
+            let params = std::mem::take(&mut spec.form);
+            spec.url.query_pairs_mut().extend_pairs(&params);
+            target.authenticate(&mut spec, &client);
+            if spec.form.is_empty() {
+                spec.raw_body = Some(("application/x-www-form-urlencoded".into(), vec![]));
+            }
+        }
+        Shape::CredentialsInQuery => {
+            spec.url
+                .query_pairs_mut()
+                .extend_pairs(credentials_pairs(&client.id, client.secret.as_ref()));
+        }
+        Shape::Get => {
+            let mut params = std::mem::take(&mut spec.form);
+            spec.method = reqwest::Method::GET;
+            if client.auth == ClientAuth::ClientSecretBasic {
+                target.authenticate(&mut spec, &client);
+            } else {
+                params.extend(credentials_pairs(&client.id, client.secret.as_ref()));
+            }
+            spec.url.query_pairs_mut().extend_pairs(&params);
+        }
+        Shape::Json => {
+            let mut obj: serde_json::Map<String, Value> = spec
+                .form
+                .drain(..)
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect();
+            match client.auth {
+                ClientAuth::ClientSecretBasic => {
+                    spec.basic =
+                        Some((client.id.clone(), client.secret.clone().unwrap_or_default()))
+                }
+                _ => {
+                    for (k, v) in credentials_pairs(&client.id, client.secret.as_ref()) {
+                        obj.insert(k, Value::String(v));
+                    }
+                }
+            }
+            spec.raw_body = Some((
+                "application/json".into(),
+                Value::Object(obj).to_string().into_bytes(),
+            ));
+        }
+    }
+    Some(spec)
+}
+
+async fn revoke_with(
+    w: &mut RevWorld,
+    client: &str,
+    token: &str,
+    hint: Option<&str>,
+    shape: Shape,
+    extra: Option<String>,
+) {
+    let Some(role) = role(w, client) else { return };
+    let Some((_, value)) = tokref(w, token) else {
+        return;
+    };
+    let mut form = vec![("token".to_owned(), value)];
+    if let Some(h) = hint {
+        form.push(("token_type_hint".into(), h.to_owned()));
+    }
+    let Some(mut spec) = revocation(w, role, form, shape) else {
+        return;
+    };
+    if let Some(h) = extra {
+        spec.headers.push(header_pair(&h));
+    }
+    send(w, spec).await;
+}
+
+/// `the CLIENT client revokes TOKENREF[ how]`: one step for every shape of an ordinary
+/// revocation request, so each variant is a suffix of the same sentence.
+#[when(
+    regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token)(| with hint "[^"]*"| with a wrong secret| with a wrong secret in the Authorization header| with credentials in both the Authorization header and the body| with a JSON body| while the server is made temporarily unavailable| with the revoke script vetoing| from the allowed origin)$"#
+)]
+async fn revokes(w: &mut RevWorld, client: String, token: String, how: String) {
+    guard!(w);
+    let caps = w.ctx().target.profile.capabilities.clone();
+    let needs = |value: Option<String>, key: &str| {
+        value.ok_or(format!("the target profile names no capabilities.{key}"))
+    };
+    let (hint, shape, header) = match how.as_str() {
+        "" => (None, Shape::Normal, Ok(None)),
+        " with a wrong secret" => (None, Shape::WrongSecret, Ok(None)),
+        " with a wrong secret in the Authorization header" => {
+            (None, Shape::WrongSecretBasic, Ok(None))
+        }
+        " with credentials in both the Authorization header and the body" => {
+            (None, Shape::BothMethods, Ok(None))
+        }
+        " with a JSON body" => (None, Shape::Json, Ok(None)),
+        " while the server is made temporarily unavailable" => (
+            None,
+            Shape::Normal,
+            needs(caps.unavailable_header, "unavailable_header").map(Some),
+        ),
+        " with the revoke script vetoing" => (
+            None,
+            Shape::Normal,
+            needs(caps.revoke_script_veto_header, "revoke_script_veto_header").map(Some),
+        ),
+        " from the allowed origin" => (
+            None,
+            Shape::Normal,
+            needs(caps.cors_origin, "cors_origin").map(|o| Some(format!("Origin: {o}"))),
+        ),
+        hint => (
+            hint.strip_prefix(" with hint \"")
+                .and_then(|h| h.strip_suffix('"')),
+            Shape::Normal,
+            Ok(None),
+        ),
+    };
+    match header {
+        Ok(header) => revoke_with(w, &client, &token, hint, shape, header).await,
+        Err(why) => w.outcome.skip(why),
+    }
+}
+
+#[when(
+    regex = r#"^a revocation request for (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is sent without client authentication$"#
+)]
+async fn revokes_no_auth(w: &mut RevWorld, token: String) {
+    guard!(w);
+    revoke_with(w, "primary", &token, None, Shape::NoAuth, None).await;
+}
+
+#[when(
+    regex = r#"^the (\S+) client sends (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) in the URL query of an empty POST$"#
+)]
+async fn revokes_query_token(w: &mut RevWorld, client: String, token: String) {
+    guard!(w);
+    revoke_with(w, &client, &token, None, Shape::TokenInQuery, None).await;
+}
+
+#[when(
+    regex = r#"^the (\S+) client sends its credentials in the URL query and (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) in the body$"#
+)]
+async fn revokes_query_credentials(w: &mut RevWorld, client: String, token: String) {
+    guard!(w);
+    revoke_with(w, &client, &token, None, Shape::CredentialsInQuery, None).await;
+}
+
+#[when(
+    regex = r#"^the (\S+) client sends a GET to the revocation endpoint with (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) in the query$"#
+)]
+async fn revokes_get(w: &mut RevWorld, client: String, token: String) {
+    guard!(w);
+    revoke_with(w, &client, &token, None, Shape::Get, None).await;
+}
+
+#[when(regex = r#"^the (\S+) client revokes the token value "([^"]*)"$"#)]
+async fn revokes_value(w: &mut RevWorld, client: String, value: String) {
+    guard!(w);
+    let Some(role) = role(w, &client) else { return };
+    if let Some(spec) = revocation(w, role, vec![("token".into(), value)], Shape::Normal) {
+        send(w, spec).await;
+    }
+}
+
+/// Fills `{TOKENREF}` placeholders of a form template; values are sent form-encoded.
+fn fill_form(w: &mut RevWorld, template: &str) -> Option<Vec<(String, String)>> {
+    let mut pairs = Vec::new();
+    for part in template.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let mut value = String::new();
+        let mut rest = v;
+        while let Some(start) = rest.find('{') {
+            value.push_str(&rest[..start]);
+            let end = rest[start..].find('}').map(|e| start + e)?;
+            let (_, token) = tokref(w, &rest[start + 1..end])?;
+            value.push_str(&token);
+            rest = &rest[end + 1..];
+        }
+        value.push_str(rest);
+        pairs.push((k.to_owned(), value));
+    }
+    Some(pairs)
+}
+
+#[when(regex = r#"^the (\S+) client sends the revocation form "([^"]*)"$"#)]
+async fn sends_form(w: &mut RevWorld, client: String, template: String) {
+    guard!(w);
+    let Some(role) = role(w, &client) else { return };
+    let Some(form) = fill_form(w, &template) else {
+        w.outcome
+            .error(format!("cannot fill the form template {template:?}"));
+        return;
+    };
+    if let Some(spec) = revocation(w, role, form, Shape::Normal) {
+        send(w, spec).await;
+    }
+}
+
+#[when(regex = r"^a CORS preflight for the revocation endpoint is sent from the allowed origin$")]
+async fn preflight(w: &mut RevWorld) {
+    guard!(w);
+    let ctx = w.ctx();
+    let Some(origin) = ctx.target.profile.capabilities.cors_origin.clone() else {
+        w.outcome
+            .skip("the target profile names no capabilities.cors_origin");
+        return;
+    };
+    let mut spec = RequestSpec::get(ctx.target.endpoints.revocation.clone());
+    spec.method = reqwest::Method::OPTIONS;
+    spec.headers.push(("Origin".into(), origin));
+    spec.headers
+        .push(("Access-Control-Request-Method".into(), "POST".into()));
+    spec.headers.push((
+        "Access-Control-Request-Headers".into(),
+        "authorization,content-type".into(),
+    ));
+    send(w, spec).await;
+}
+
+#[when(regex = r#"^the answer is remembered as "([^"]*)"$"#)]
+fn remember(w: &mut RevWorld, name: String) {
+    guard!(w);
+    match w.last.clone() {
+        Some(r) => {
+            w.remembered.insert(name, r);
+        }
+        None => w.outcome.error("no answer to remember"),
+    }
+}

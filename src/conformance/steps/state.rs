@@ -1,0 +1,353 @@
+//! Then steps about token states, and the positive controls.
+//!
+//! "Inactive" is polled until the profile's patience ends and its delay is recorded; "still
+//! active" is looked at again after a settle (in [`RevWorld::settle_pending`]); every token
+//! seen inactive is looked at once more for resurrection. A positive control shows, in the
+//! same scenario, that the mechanism a "nothing happened" conclusion relies on works; when it
+//! does not, the scenario is an ERROR that names the control.
+
+use super::requests::{revocation, send, Shape};
+use super::{guard, last, role, tokref};
+use crate::conformance::checks;
+use crate::conformance::world::{RevWorld, TokenRef};
+use crate::sut::{Kind, Role, TokenState};
+use cucumber::then;
+
+fn name(state: TokenState) -> &'static str {
+    match state {
+        TokenState::Active => "active",
+        TokenState::Inactive => "inactive",
+    }
+}
+
+/// "Inactive" as a check (`control = false`) or as a positive control.
+async fn expect_inactive(w: &mut RevWorld, r: TokenRef, value: &str, control: bool) {
+    let patience = w.ctx().target.profile.timeouts.revocation_patience;
+    let result = match w.poll_inactive(r, value).await {
+        Ok(Some(_)) => Ok(()),
+        Ok(None) => Err(format!(
+            "{} is still active {} ms after the request",
+            r.label(),
+            patience.as_millis()
+        )),
+        Err(e) => {
+            w.outcome
+                .error(format!("cannot observe {}: {e}", r.label()));
+            return;
+        }
+    };
+    let what = format!("state of {}", r.label());
+    if control {
+        w.outcome.control(what, "inactive", result);
+    } else {
+        w.outcome.check(what, "inactive", result);
+    }
+}
+
+async fn expect_active(w: &mut RevWorld, r: TokenRef, value: &str) {
+    match w.observe_once(r, value).await {
+        Ok(TokenState::Active) => {
+            w.outcome
+                .check(format!("state of {}", r.label()), "active", Ok(()));
+            w.expect_still_active_later(r);
+        }
+        Ok(TokenState::Inactive) => w.outcome.check(
+            format!("state of {}", r.label()),
+            "active",
+            Err(format!("{} is inactive", r.label())),
+        ),
+        Err(e) => w
+            .outcome
+            .error(format!("cannot observe {}: {e}", r.label())),
+    }
+}
+
+#[then(
+    regex = r"^(the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is inactive$"
+)]
+async fn is_inactive(w: &mut RevWorld, token: String) {
+    guard!(w);
+    let Some((r, value)) = tokref(w, &token) else {
+        return;
+    };
+    expect_inactive(w, r, &value, false).await;
+}
+
+#[then(
+    regex = r"^(the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is still active$"
+)]
+async fn still_active(w: &mut RevWorld, token: String) {
+    guard!(w);
+    let Some((r, value)) = tokref(w, &token) else {
+        return;
+    };
+    expect_active(w, r, &value).await;
+}
+
+/// `rfc7009-2.1-immediate`: the first look after the 200 sees the token inactive, or the
+/// measured delay is within the propagation window the profile declares.
+#[then(
+    regex = r"^the first observation already shows (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) inactive$"
+)]
+async fn first_observation(w: &mut RevWorld, token: String) {
+    guard!(w);
+    let Some((r, value)) = tokref(w, &token) else {
+        return;
+    };
+    let t = w.ctx().target.profile.timeouts.clone();
+    let window = t.propagation_window;
+    let result = match w.poll_inactive(r, &value).await {
+        Ok(Some(d)) if d.is_zero() => Ok(()),
+        Ok(Some(d)) if d <= window => {
+            w.outcome.observe(format!(
+                "revocation visible after {} ms, within the declared propagation window of {} ms",
+                d.as_millis(),
+                window.as_millis()
+            ));
+            Ok(())
+        }
+        Ok(Some(d)) => Err(format!(
+            "the first observation saw it active; revocation visible after {} ms (propagation window {} ms)",
+            d.as_millis(),
+            window.as_millis()
+        )),
+        Ok(None) => Err(format!(
+            "still active {} ms after the 200",
+            t.revocation_patience.as_millis()
+        )),
+        Err(e) => {
+            w.outcome
+                .error(format!("cannot observe {}: {e}", r.label()));
+            return;
+        }
+    };
+    w.outcome.check(
+        format!("state of {} at the first observation", r.label()),
+        "inactive",
+        result,
+    );
+}
+
+#[then(
+    regex = r#"^(the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is inactive unless the server answered "([a-z_]+)"$"#
+)]
+async fn inactive_unless(w: &mut RevWorld, token: String, code: String) {
+    guard!(w);
+    let Some(r) = last(w) else { return };
+    if r.status == 400 && checks::error_code(&r).as_deref() == Some(code.as_str()) {
+        // Only a server that refuses this token type outright may answer so; one that refuses
+        // it only with some hint breaks the rule. Ask again without any hint to tell which.
+        let Some((tr, value)) = tokref(w, &token) else {
+            return;
+        };
+        let Some(spec) = revocation(w, tr.role, vec![("token".into(), value)], Shape::Normal)
+        else {
+            return;
+        };
+        send(w, spec).await;
+        let Some(plain) = last(w) else { return };
+        if plain.status == 400 && checks::error_code(&plain).as_deref() == Some(code.as_str()) {
+            w.outcome.downgrade(format!(
+                "the server answered {code}, with and without a hint: it does not revoke this token type"
+            ));
+        } else {
+            w.outcome.check(
+                "response status",
+                format!(
+                    "HTTP 200 (the server revokes this token type without a hint, HTTP {})",
+                    plain.status
+                ),
+                Err(format!("400 {code} with the hint")),
+            );
+        }
+        return;
+    }
+    let status = if r.status == 200 {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}: {}", r.status, r.text_snippet()))
+    };
+    w.outcome.check(
+        "response status",
+        format!("HTTP 200 (or 400 {code})"),
+        status,
+    );
+    let Some((tr, value)) = tokref(w, &token) else {
+        return;
+    };
+    expect_inactive(w, tr, &value, false).await;
+}
+
+fn tokens_of(w: &mut RevWorld, client: &str) -> Option<Vec<(TokenRef, String)>> {
+    let role = role(w, client)?;
+    let held: Vec<(TokenRef, String)> = w
+        .held()
+        .filter(|(r, _)| r.role == role)
+        .map(|(r, v)| (*r, v.clone()))
+        .collect();
+    if held.is_empty() {
+        w.outcome.error(format!(
+            "the scenario holds no token of the {client} client"
+        ));
+        return None;
+    }
+    Some(held)
+}
+
+#[then(regex = r"^every token of the (\S+) client is (inactive|still active)$")]
+async fn every_token(w: &mut RevWorld, client: String, state: String) {
+    guard!(w);
+    let Some(held) = tokens_of(w, &client) else {
+        return;
+    };
+    for (r, value) in held {
+        if state == "inactive" {
+            expect_inactive(w, r, &value, false).await;
+        } else {
+            expect_active(w, r, &value).await;
+        }
+    }
+}
+
+/// INFO: the state a token settles in (looked at again after the settle when it is active,
+/// so a slow cascade is recorded as one).
+#[then(
+    regex = r"^record whether (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is still active$"
+)]
+async fn record_state(w: &mut RevWorld, token: String) {
+    guard!(w);
+    let Some((r, value)) = tokref(w, &token) else {
+        return;
+    };
+    let settle = w.ctx().target.profile.timeouts.stay_active_settle;
+    let mut state = w.observe_once(r, &value).await;
+    if state == Ok(TokenState::Active) {
+        tokio::time::sleep(settle).await;
+        state = w.observe_once(r, &value).await;
+    }
+    match state {
+        Ok(s) => w.outcome.observe(format!("{} is {}", r.label(), name(s))),
+        Err(e) => w
+            .outcome
+            .error(format!("cannot observe {}: {e}", r.label())),
+    }
+}
+
+#[then(
+    regex = r"^as a positive control, (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is inactive$"
+)]
+async fn control_inactive(w: &mut RevWorld, token: String) {
+    guard!(w);
+    let Some((r, value)) = tokref(w, &token) else {
+        return;
+    };
+    expect_inactive(w, r, &value, true).await;
+}
+
+#[then(regex = r"^as a positive control, every token of the (\S+) client is inactive$")]
+async fn control_every_token(w: &mut RevWorld, client: String) {
+    guard!(w);
+    let Some(held) = tokens_of(w, &client) else {
+        return;
+    };
+    for (r, value) in held {
+        expect_inactive(w, r, &value, true).await;
+        if w.halted() {
+            return;
+        }
+    }
+}
+
+/// The token that stayed active is one the server would revoke: its own client revokes it
+/// plainly and it dies. Bystanders are looked at again first, so this revocation's own
+/// effects are not mistaken for the earlier request's.
+#[then(
+    regex = r"^as a positive control, (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) can still be revoked by its client$"
+)]
+async fn control_revocable(w: &mut RevWorld, token: String) {
+    guard!(w);
+    w.settle_pending().await;
+    if w.halted() {
+        return;
+    }
+    let Some((r, value)) = tokref(w, &token) else {
+        return;
+    };
+    let Some(spec) = revocation(
+        w,
+        r.role,
+        vec![("token".into(), value.clone())],
+        Shape::Normal,
+    ) else {
+        return;
+    };
+    send(w, spec).await;
+    let Some(answer) = last(w) else { return };
+    if answer.status != 200 {
+        w.outcome.control(
+            format!("a plain revocation of {} by its client", r.label()),
+            "HTTP 200",
+            Err(format!("HTTP {}: {}", answer.status, answer.text_snippet())),
+        );
+        return;
+    }
+    expect_inactive(w, r, &value, true).await;
+}
+
+/// The client really holds the scope a rule is about: the token answer's `scope`, the scope
+/// the profile asks for (RFC 6749 5.1: an answer without `scope` grants what was asked), or
+/// the introspected scope.
+#[then(regex = r#"^as a positive control, the (\S+) client's granted scope includes "([^"]+)"$"#)]
+async fn control_scope(w: &mut RevWorld, client: String, scope: String) {
+    guard!(w);
+    let Some(role) = role(w, &client) else { return };
+    let ctx = w.ctx();
+    let (exchanges, minted) = ctx.target.mint(role).await;
+    for x in exchanges {
+        w.record(x);
+    }
+    let minted = match minted {
+        Ok(m) => m,
+        Err(e) => {
+            w.outcome
+                .error(format!("minting for the {client} client failed: {e}"));
+            return;
+        }
+    };
+    let asked = ctx.target.credentials(role).and_then(|c| c.scope.clone());
+    let (granted, source) = match (&minted.scope, asked) {
+        (Some(s), _) => (Some(s.clone()), "the token answer's scope"),
+        (None, Some(asked)) => (Some(asked), "the scope asked for (the answer has none)"),
+        (None, None) => (
+            introspected_scope(w, role, minted.access_token.as_deref()).await,
+            "the introspected scope",
+        ),
+    };
+    let result = match granted {
+        Some(g) if g.split_whitespace().any(|s| s == scope) => Ok(()),
+        Some(g) => Err(format!("{source} is {g:?}")),
+        None => {
+            Err("neither the token answer nor introspection says which scope was granted".into())
+        }
+    };
+    w.outcome.control(
+        format!("the {client} client's granted scope"),
+        format!("includes {scope}"),
+        result,
+    );
+}
+
+async fn introspected_scope(w: &mut RevWorld, owner: Role, token: Option<&str>) -> Option<String> {
+    let token = token?;
+    let ctx = w.ctx();
+    let probe = crate::sut::probe::Introspection;
+    use crate::sut::probe::Probe as _;
+    let spec = probe.request(&ctx.target, owner, token).ok()?;
+    let (exchange, answer) = ctx.target.http.send(spec).await;
+    w.record(exchange);
+    let json = answer.ok().filter(|a| a.status == 200)?.json()?;
+    let _ = Kind::Access;
+    json.get("scope")
+        .and_then(|s| s.as_str())
+        .map(str::to_owned)
+}
