@@ -9,7 +9,7 @@ use super::{RunRecord, Verdict};
 pub fn median_max(sorted: &[f64]) -> Option<(f64, f64)> {
     let max = *sorted.last()?;
     let mid = sorted.len() / 2;
-    let median = if sorted.len() % 2 == 0 {
+    let median = if sorted.len().is_multiple_of(2) {
         (sorted[mid - 1] + sorted[mid]) / 2.0
     } else {
         sorted[mid]
