@@ -3,6 +3,7 @@
 //! target broke; an error is a scenario that could not be run to a verdict; a skip names why.
 
 pub mod console;
+pub mod escape;
 pub mod junit;
 pub mod markdown;
 
