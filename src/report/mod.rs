@@ -1,18 +1,24 @@
 //! The run record, the one canonical result of a check run (`run.json`), and the views built
-//! from it: the console summary (`console`), JUnit XML (`junit`) and Markdown (`markdown`). A failure is a rule the
-//! target broke; an error is a scenario that could not be run to a verdict; a skip names why.
+//! from it: the console summary (`console`), JUnit XML (`junit`), Markdown (`markdown`), the
+//! HTML report (`html`), and the cross-run matrix (`matrix`, built from several `run.json`
+//! files); `explain` holds what each rule means, shown by `revspec explain` and the HTML
+//! report. A failure is a rule the target broke; an error is a scenario that could not be run
+//! to a verdict; a skip names why.
 
 pub mod console;
 pub mod escape;
+pub mod explain;
+pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod matrix;
 
 use crate::conformance::catalogue::Level;
 use crate::sut::http::Exchange;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The closed vocabulary of outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, Hash)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
     Pass,
@@ -64,7 +70,7 @@ impl Verdict {
 }
 
 /// One check made by a scenario.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CheckRecord {
     pub what: String,
     pub expected: String,
@@ -75,7 +81,7 @@ pub struct CheckRecord {
 }
 
 /// How long a revocation took to be seen by the probe.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DelayRecord {
     /// The token, by its label in the scenario ("the refresh token").
     pub token: String,
@@ -86,7 +92,7 @@ pub struct DelayRecord {
 }
 
 /// One scenario's result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseRecord {
     pub rule: String,
     pub level: Level,
@@ -119,7 +125,7 @@ impl CaseRecord {
 }
 
 /// What was run, against what, when.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunInfo {
     pub tool: String,
     pub version: String,
@@ -140,7 +146,7 @@ pub struct RunInfo {
 }
 
 /// The canonical record of a check run.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunRecord {
     pub run: RunInfo,
     /// How each probe was checked on the live target before the first scenario.
@@ -302,15 +308,47 @@ impl RunRecord {
         json
     }
 
-    /// Writes `run.json`, `junit.xml` and `summary.md` into `dir`.
+    /// Writes `run.json`, `junit.xml`, `summary.md` and `report.html` into `dir`. The HTML
+    /// report is made from `run.json` read back, so it shows exactly what the record holds.
+    /// When `GITHUB_STEP_SUMMARY` names a file (GitHub Actions), summary.md is appended to it.
     pub fn write(&self, dir: &std::path::Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
         let json = serde_json::to_string_pretty(&self.to_json()).map_err(std::io::Error::other)?;
-        std::fs::write(dir.join("run.json"), json)?;
+        std::fs::write(dir.join("run.json"), &json)?;
         std::fs::write(dir.join("junit.xml"), junit::render(self))?;
-        std::fs::write(dir.join("summary.md"), markdown::render(self))?;
+        let summary = markdown::render(self);
+        std::fs::write(dir.join("summary.md"), &summary)?;
+        let from_json = Self::from_json(&json).map_err(std::io::Error::other)?;
+        std::fs::write(dir.join("report.html"), html::render(&from_json))?;
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
+            append_step_summary(std::path::Path::new(&path), &summary)?;
+        }
         Ok(())
     }
+
+    /// A record from the text of a `run.json` (the computed `rules` member is ignored).
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("not a revspec run record (run.json): {e}"))
+    }
+
+    /// Reads a `run.json`; every error names the file.
+    pub fn read(path: &std::path::Path) -> Result<Self, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+/// Appends a Markdown summary to GitHub Actions' job summary file.
+pub fn append_step_summary(path: &std::path::Path, markdown: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| {
+            std::io::Error::other(format!("GITHUB_STEP_SUMMARY {}: {e}", path.display()))
+        })?;
+    writeln!(file, "{markdown}")
 }
 
 /// Records for tests of the modules that consume run records.

@@ -4,7 +4,7 @@
 
 use super::profile::Timeouts;
 use super::TargetError;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Instant;
 use url::Url;
@@ -96,7 +96,7 @@ impl HttpResponse {
 }
 
 /// One recorded request and answer, redacted.
-#[derive(Debug, Clone, Serialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct Exchange {
     pub method: String,
     pub url: String,

@@ -9,7 +9,7 @@
 use super::http::{Exchange, HttpResponse, RequestSpec};
 use super::profile::{ProbeKind, RefreshInactiveAnswer};
 use super::{ClientAuth, Kind, Role, Target, TokenState};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
@@ -260,7 +260,7 @@ pub async fn observe(
 }
 
 /// One step of a probe's calibration.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CalibrationStep {
     /// What was checked, e.g. "a never-issued value reads inactive".
     pub what: String,
@@ -270,7 +270,7 @@ pub struct CalibrationStep {
 }
 
 /// The calibration of the probe for one kind of token.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ProbeCalibration {
     pub probe: String,
     pub kind: Kind,
@@ -282,7 +282,7 @@ pub struct ProbeCalibration {
 }
 
 /// The calibration of every probe of a target.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Calibration {
     pub probes: Vec<ProbeCalibration>,
 }

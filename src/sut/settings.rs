@@ -13,7 +13,7 @@
 use super::http::{Exchange, RequestSpec};
 use super::profile::AdapterKind;
 use super::{Kind, Role, Target, TokenState};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::time::{Duration, Instant};
 use url::Url;
@@ -198,7 +198,7 @@ impl std::fmt::Display for SettingError {
 }
 
 /// What happened to one setting, for the run record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SettingRecord {
     pub setting: String,
     /// `declared`, `set`, `already` or `restored`.
