@@ -3,7 +3,11 @@
 //! code. Nothing else in the crate depends on this module.
 
 mod check;
+mod doctor;
+mod explain;
+mod init;
 mod load;
+mod report;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +36,76 @@ pub enum Command {
     List(ListArgs),
     /// Run a goose load profile against a target.
     Load(LoadArgs),
+    /// Explain a rule: its source, scenarios, how it is observed, what breaks it, how to fix it.
+    Explain(ExplainArgs),
+    /// Write a commented target profile from a server's discovery document.
+    Init(InitArgs),
+    /// Check a target profile against the live target before a real run.
+    Doctor(DoctorArgs),
+    /// Views rebuilt from run.json files: the cross-run matrix, a run's HTML report.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExplainArgs {
+    /// The rule ID (see `revspec list`).
+    pub rule: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InitArgs {
+    /// The issuer URL; discovery is read from it (OpenID, then RFC 8414).
+    #[arg(long)]
+    pub issuer: String,
+    /// Where to write the profile (default: print it).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The profile's name (default: the issuer's host).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DoctorArgs {
+    /// The target profile to check.
+    #[arg(long)]
+    pub target: PathBuf,
+    /// Rule profile whose rules are listed as skipped or not (default as for `check`).
+    #[arg(long)]
+    pub profile: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    #[command(subcommand)]
+    pub command: ReportCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Rules × runs: matrix.html and matrix.md from several run.json files (or run directories).
+    Matrix {
+        /// run.json files, or the run directories holding them; one column each.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Where matrix.html and matrix.md go.
+        #[arg(long, default_value = "reports/matrix")]
+        out: PathBuf,
+        /// Keep only the rules where the runs differ.
+        #[arg(long)]
+        only_differences: bool,
+    },
+    /// Writes a run's report.html again from its run.json.
+    Html {
+        /// A run.json, or the run directory holding it.
+        run: PathBuf,
+        /// Where to write (default: report.html beside run.json).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -132,6 +206,10 @@ pub async fn run(cli: Cli) -> i32 {
         Command::Check(args) => check::run(args).await,
         Command::List(args) => check::list(args),
         Command::Load(args) => load::run(args).await,
+        Command::Explain(args) => explain::run(args),
+        Command::Init(args) => init::run(args).await,
+        Command::Doctor(args) => doctor::run(args).await,
+        Command::Report(args) => report::run(args),
     }
 }
 

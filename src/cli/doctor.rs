@@ -1,0 +1,570 @@
+//! `revspec doctor --target FILE`: checks a target profile against the live target before a
+//! real run, on one screen: discovery and endpoints, minting for each client role, each
+//! probe's calibration, whether the settings adapter can read and change settings, and which
+//! rules will be skipped and why; then one line per problem with its fix. Exit 0 (no
+//! problem), 2 (the profile itself: a key, a secret's variable), 3 (the target: unreachable,
+//! minting, a probe that cannot be believed, settings that cannot be read or changed).
+
+use super::DoctorArgs;
+use crate::conformance::catalogue::{self, FeatureSource};
+use crate::exit;
+use crate::report::escape::one_line;
+use crate::sut::profile::{AdapterKind, ProbeKind, TargetProfile, TokenSourceKind};
+use crate::sut::settings::{Setting, SettingsSession};
+use crate::sut::{Kind, Role, Target, TargetError};
+use std::fmt::Write as _;
+
+/// A problem and its fix.
+struct Problem {
+    what: String,
+    fix: String,
+}
+
+#[derive(Default)]
+struct Screen {
+    text: String,
+    problems: Vec<Problem>,
+}
+
+impl Screen {
+    fn section(&mut self, title: &str) {
+        let _ = writeln!(self.text, "\n{title}");
+    }
+    // Lines may hold server text (answers quoted in errors): shown through one_line.
+    fn ok(&mut self, line: &str) {
+        let _ = writeln!(self.text, "  ok    {}", one_line(line));
+    }
+    fn note(&mut self, line: &str) {
+        let _ = writeln!(self.text, "  --    {}", one_line(line));
+    }
+    fn bad(&mut self, line: &str, what: String, fix: impl Into<String>) {
+        let _ = writeln!(self.text, "  FAIL  {}", one_line(line));
+        self.problems.push(Problem {
+            what: one_line(&what),
+            fix: one_line(&fix.into()),
+        });
+    }
+}
+
+/// `revspec doctor`.
+pub async fn run(args: DoctorArgs) -> i32 {
+    let file = args.target.display().to_string();
+    let profile = match TargetProfile::from_file(&args.target) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let mut screen = Screen::default();
+    let _ = writeln!(
+        screen.text,
+        "revspec doctor: {file} (target {})",
+        one_line(&profile.name)
+    );
+    let code = diagnose(&profile, args.profile.as_deref(), &mut screen).await;
+    screen.section("problems");
+    if screen.problems.is_empty() {
+        screen.text.push_str("  none: `revspec check --target ");
+        screen.text.push_str(&file);
+        screen.text.push_str("` can run\n");
+    }
+    for (i, p) in screen.problems.iter().enumerate() {
+        let _ = writeln!(screen.text, "  {}. {}\n     fix: {}", i + 1, p.what, p.fix);
+    }
+    super::print_out(&screen.text);
+    code
+}
+
+async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut Screen) -> i32 {
+    let file = profile.source.display().to_string();
+    // Secrets first: a missing variable is the profile's problem, named by key.
+    if let Err(e) = Target::resolve_credentials(profile) {
+        s.section("secrets");
+        s.bad(
+            "a secret's environment variable is not set",
+            e.to_string(),
+            "export the variable the profile names (secret_env / password_env) before running revspec",
+        );
+        return exit::USAGE;
+    }
+    s.section("discovery and endpoints");
+    let target = match Target::connect(profile.clone()).await {
+        Ok(t) => t,
+        Err(TargetError::Profile(m)) => {
+            s.bad(
+                "the profile cannot be resolved",
+                m,
+                "correct the key it names",
+            );
+            return exit::USAGE;
+        }
+        Err(e) => {
+            s.bad(
+                "the target does not answer",
+                e.to_string(),
+                format!("check `issuer` in {file} and that the server is running and reachable from here"),
+            );
+            return exit::UNREACHABLE;
+        }
+    };
+    let e = &target.endpoints;
+    let overridden = |key: &str| {
+        profile.endpoints.as_ref().is_some_and(|o| match key {
+            "revocation" => o.revocation.is_some(),
+            "token" => o.token.is_some(),
+            "introspection" => o.introspection.is_some(),
+            _ => o.userinfo.is_some(),
+        })
+    };
+    let published = target
+        .discovery_doc
+        .as_ref()
+        .is_some_and(|d| d.get("revocation_endpoint").is_some());
+    s.ok(&format!(
+        "discovery {} ({})",
+        e.discovery,
+        if published {
+            "publishes revocation_endpoint, or the RFC 8414 metadata does"
+        } else {
+            "publishes no revocation_endpoint; the profile sets it"
+        }
+    ));
+    for (key, url) in [
+        ("revocation", Some(&e.revocation)),
+        ("token", e.token.as_ref()),
+        ("introspection", e.introspection.as_ref()),
+        ("userinfo", e.userinfo.as_ref()),
+    ] {
+        let from = if overridden(key) {
+            "profile"
+        } else {
+            "discovery"
+        };
+        match url {
+            Some(u) => s.ok(&format!("{key:<13} {u} (from {from})")),
+            None => s.note(&format!("{key:<13} not published and not set")),
+        }
+    }
+    let mut worst = exit::OK;
+    let mut unusable = |s: &mut Screen, line: &str, what: String, fix: String| {
+        s.bad(line, what, fix);
+        worst = exit::UNREACHABLE;
+    };
+
+    s.section(&format!(
+        "minting (token source: {})",
+        match profile.tokens.source {
+            TokenSourceKind::Password => "password grant",
+            TokenSourceKind::ClientCredentials => "client_credentials (access tokens only)",
+            TokenSourceKind::Command => "command",
+        }
+    ));
+    for (role_name, client) in profile.client_roles() {
+        let role = Role::parse(role_name).expect("known role");
+        if matches!(role, Role::Admin | Role::Introspector) {
+            continue;
+        }
+        let (_, minted) = target.mint(role).await;
+        match minted {
+            Ok(m) => s.ok(&format!(
+                "{role_name:<11} {:<24} {}",
+                client.id,
+                match (&m.access_token, &m.refresh_token) {
+                    (Some(_), Some(_)) => "an access and a refresh token",
+                    (Some(_), None) => "an access token (no refresh token)",
+                    _ => "a refresh token only",
+                }
+            )),
+            Err(e) => unusable(
+                s,
+                &format!("{role_name:<11} {:<24} {e}", client.id),
+                format!("minting for the {role_name} client ({}) failed: {e}", client.id),
+                format!(
+                    "check [clients.{role_name}] (id, auth = \"{}\" must be the method the client is registered with, scope) and its secret in {}{}",
+                    client.auth.as_str(),
+                    client.secret_env.as_deref().map_or("the profile".to_owned(), |v| format!("${v}")),
+                    if profile.tokens.source == TokenSourceKind::Password {
+                        "; the client needs the password grant type and [user] a valid user"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+        }
+    }
+
+    s.section("probes (calibrated as `check` does before its first scenario)");
+    let calibration = crate::sut::probe::calibrate(&target).await;
+    if calibration.probes.is_empty() {
+        s.note("no probe to calibrate (probes are \"none\")");
+    }
+    for p in &calibration.probes {
+        let kind = if p.kind == Kind::Access {
+            "access"
+        } else {
+            "refresh"
+        };
+        let passed = p.steps.iter().filter(|x| x.passed).count();
+        match &p.refused {
+            None => s.ok(&format!(
+                "{} for {kind} tokens: {passed}/{} checks{}",
+                p.probe,
+                p.steps.len(),
+                p.revocation_visible_ms
+                    .map(|ms| format!("; a plain revocation was visible after {ms:.0} ms"))
+                    .unwrap_or_default()
+            )),
+            Some(why) => unusable(
+                s,
+                &format!("{} for {kind} tokens: refused", p.probe),
+                format!(
+                    "the {} probe for {kind} tokens cannot be believed: {why}",
+                    p.probe
+                ),
+                probe_fix(p.probe.as_str(), p.kind),
+            ),
+        }
+        for step in p
+            .steps
+            .iter()
+            .filter(|x| x.seen.starts_with("still active") || x.seen.starts_with("not checked"))
+        {
+            s.note(&format!("{}: {}", step.what, step.seen));
+        }
+    }
+
+    s.section(&format!(
+        "settings (adapter: {})",
+        match profile.settings.adapter {
+            AdapterKind::Static => "static",
+            AdapterKind::JanssenConfigApi => "janssen-config-api",
+        }
+    ));
+    match profile.settings.adapter {
+        AdapterKind::Static => {
+            let d = &profile.settings;
+            let declared: Vec<String> = [
+                d.allow_revoke_for_other_clients
+                    .map(|v| format!("allowRevokeForOtherClients={v}")),
+                d.allow_all_value_for_revoke_endpoint
+                    .map(|v| format!("allowAllValueForRevokeEndpoint={v}")),
+                d.feature_flags
+                    .as_ref()
+                    .map(|f| format!("featureFlags={f:?}")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            s.note(&format!(
+                "static: reads only what the profile declares ({}); it cannot change settings, so scenarios needing another value are skipped",
+                if declared.is_empty() { "nothing".to_owned() } else { declared.join(", ") }
+            ));
+        }
+        AdapterKind::JanssenConfigApi => check_settings(&target, s, &mut worst).await,
+    }
+
+    let rule_profile = rule_profile.unwrap_or(match profile.settings.adapter {
+        AdapterKind::JanssenConfigApi => "janssen",
+        AdapterKind::Static => "rfc7009",
+    });
+    s.section(&format!(
+        "rules that will be skipped (rule profile {rule_profile})"
+    ));
+    match skipped_rules(profile, rule_profile) {
+        Ok(list) if list.is_empty() => s.ok("none: every scenario of the profile can run"),
+        Ok(list) => {
+            for (rule, skipped, total, why) in list {
+                let part = if skipped == total {
+                    format!("all {total}")
+                } else {
+                    format!("{skipped} of {total} (PARTIAL)")
+                };
+                s.note(&format!("{rule}: {part} scenarios: {why}"));
+            }
+        }
+        Err(e) => s.bad(
+            "the rule profile",
+            e.clone(),
+            "use --profile rfc7009 or janssen",
+        ),
+    }
+    worst
+}
+
+/// What to change when a probe is refused.
+fn probe_fix(probe: &str, kind: Kind) -> String {
+    match (probe, kind) {
+        ("introspection", Kind::Refresh) => "if the server's introspection does not know refresh tokens, set probes.refresh_token = \"refresh\" with probes.refresh_probe_scope = a scope no grant holds; if only a token's owner may introspect it, set probes.introspection_client = \"owner\"".into(),
+        ("introspection", Kind::Access) => "check that the introspecting client may introspect every client's tokens (else probes.introspection_client = \"owner\"), or use probes.access_token = \"userinfo\"".into(),
+        ("refresh", _) => "a plain refresh consumes rotating tokens: set probes.refresh_probe_scope to a scope no grant holds, or use probes.refresh_token = \"introspection\"; if dead tokens get a plain 400, set probes.refresh_inactive_answer = \"status400\"".into(),
+        ("refresh (passive)", _) => "probes.refresh_probe_scope must be a scope the server refuses for every grant (it must answer invalid_scope, never issue tokens)".into(),
+        _ => "use another probe for this token type (introspection, userinfo or refresh)".into(),
+    }
+}
+
+/// Reads a setting through the adapter and changes it: enters the group with
+/// allowAllValueForRevokeEndpoint=false (read, and the server's behaviour confirmed), then with
+/// true (written, read back, confirmed), then restores the original value (written, read back,
+/// confirmed). Every step is shown.
+async fn check_settings(target: &Target, s: &mut Screen, worst: &mut i32) {
+    let mut session = SettingsSession::new(target);
+    let fix = "check [clients.admin] (its id, secret, and that it may get the Config API's properties.write and properties.readonly scopes) and settings.config_api";
+    let first = session
+        .enter(target, &[Setting::AllowAllValueForRevokeEndpoint(false)])
+        .await;
+    let shown = |r: &crate::sut::settings::SettingRecord| {
+        format!(
+            "{} ({}): {}",
+            r.setting,
+            r.action,
+            r.confirmed
+                .clone()
+                .or_else(|| r.error.clone())
+                .unwrap_or_default()
+        )
+    };
+    let result = match first {
+        Ok(()) => {
+            session
+                .enter(target, &[Setting::AllowAllValueForRevokeEndpoint(true)])
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    let problems = session.restore(target).await;
+    let original = session
+        .records
+        .first()
+        .map(|r| {
+            if r.action == "already" {
+                "allowAllValueForRevokeEndpoint=false"
+            } else {
+                "allowAllValueForRevokeEndpoint=true"
+            }
+        })
+        .unwrap_or("allowAllValueForRevokeEndpoint");
+    match result {
+        Ok(()) if problems.is_empty() => {
+            s.ok(&format!(
+                "read and change: read {original}, wrote the other value, read it back, saw the server act on it, and restored {original} (confirmed again); nothing is left changed"
+            ));
+            for r in &session.records {
+                s.note(&shown(r));
+            }
+        }
+        Ok(()) => {
+            for r in &session.records {
+                s.note(&shown(r));
+            }
+            s.bad(
+                "restore",
+                format!("the setting could not be restored: {}", problems.join("; ")),
+                "restore allowAllValueForRevokeEndpoint by hand, then check the Config API client's write access",
+            );
+            *worst = exit::UNREACHABLE;
+        }
+        Err(e) => {
+            for r in &session.records {
+                s.note(&shown(r));
+            }
+            s.bad(
+                "read or change through the Config API",
+                format!("the settings adapter cannot read or change settings: {e}"),
+                fix,
+            );
+            for p in problems {
+                s.note(&format!("restore: {p}"));
+            }
+            *worst = exit::UNREACHABLE;
+        }
+    }
+}
+
+/// (rule, skipped scenarios, scenarios, why) for every rule of `rule_profile` with a scenario
+/// this profile will skip: capabilities (`@requires:`), settings a static adapter does not
+/// declare, client roles the profile lacks, refresh tokens the token source does not give, and
+/// token types with no probe.
+fn skipped_rules(
+    profile: &TargetProfile,
+    rule_profile: &str,
+) -> Result<Vec<(String, usize, usize, String)>, String> {
+    if !matches!(rule_profile, "rfc7009" | "janssen") {
+        return Err(format!("'{rule_profile}' is not rfc7009 or janssen"));
+    }
+    let covered = catalogue::profiles_covered(rule_profile);
+    let mut out: Vec<(String, usize, usize, String)> = Vec::new();
+    for (path, text) in FeatureSource::Embedded.load()? {
+        let feature = catalogue::parse_feature(&path, &text)?;
+        for sc in &feature.scenarios {
+            if !covered.iter().any(|p| sc.tags.iter().any(|t| t == p)) {
+                continue;
+            }
+            let Some(rule) = sc.tags.iter().find_map(|t| t.strip_prefix("rule:")) else {
+                continue;
+            };
+            let steps: Vec<&str> = sc.steps.iter().map(|st| st.value.as_str()).collect();
+            let why = skip_reason(profile, &sc.tags, &steps);
+            match out.iter_mut().find(|(r, ..)| r == rule) {
+                Some(entry) => {
+                    entry.2 += 1;
+                    if let Some(w) = why {
+                        entry.1 += 1;
+                        if !entry.3.contains(&w) {
+                            entry.3 = if entry.3.is_empty() {
+                                w
+                            } else {
+                                format!("{}; {w}", entry.3)
+                            };
+                        }
+                    }
+                }
+                None => {
+                    let skipped = usize::from(why.is_some());
+                    out.push((rule.to_owned(), skipped, 1, why.unwrap_or_default()));
+                }
+            }
+        }
+    }
+    out.retain(|(_, skipped, ..)| *skipped > 0);
+    Ok(out)
+}
+
+/// Why a scenario will be skipped on this profile, if it will.
+fn skip_reason(profile: &TargetProfile, tags: &[String], steps: &[&str]) -> Option<String> {
+    for need in tags.iter().filter_map(|t| t.strip_prefix("requires:")) {
+        if let Some(setting) = need.strip_prefix("setting:") {
+            if profile.settings.adapter == AdapterKind::Static && !declared(profile, setting) {
+                return Some(format!(
+                    "needs {setting}; the static settings adapter cannot change it and the profile does not declare it"
+                ));
+            }
+        } else if profile.capabilities.has(need, profile) == Some(false) {
+            return Some(format!(
+                "the target lacks the capability {need} ({})",
+                capability_key(need)
+            ));
+        }
+    }
+    let text = steps.join("\n");
+    for (role, key) in [
+        ("other", "other"),
+        ("revoke-any", "revoke-any"),
+        ("public", "public"),
+    ] {
+        let named = text.contains(&format!("the {role} client"))
+            || text.contains(&format!("of the {role} client"));
+        let present = profile.client_roles().iter().any(|(r, _)| *r == key);
+        if named && !present {
+            return Some(format!("the profile has no [clients.{key}]"));
+        }
+    }
+    let mints_refresh = profile.tokens.source != TokenSourceKind::ClientCredentials;
+    if !mints_refresh
+        && (text.contains("refresh token from") || text.contains("refresh token is used"))
+    {
+        return Some("the token source (client_credentials) gives no refresh tokens".into());
+    }
+    for (kind, probe, word) in [
+        (Kind::Access, profile.probes.access_token, "access token"),
+        (Kind::Refresh, profile.probes.refresh_token, "refresh token"),
+    ] {
+        if probe == ProbeKind::None && text.contains(word) {
+            let _ = kind;
+            return Some(format!("probes.{} is \"none\"", word.replace(' ', "_")));
+        }
+    }
+    None
+}
+
+fn capability_key(need: &str) -> &'static str {
+    match need {
+        "public-client" => "capabilities.public_client and [clients.public]",
+        "cors" => "capabilities.cors_origin",
+        "revoke-script" => "capabilities.revoke_script_veto_header",
+        "fault-injection" => "capabilities.unavailable_header",
+        _ => "capabilities",
+    }
+}
+
+/// Whether a static profile declares a setting with the value a tag needs.
+fn declared(profile: &TargetProfile, tag: &str) -> bool {
+    let d = &profile.settings;
+    match Setting::parse_tag(tag) {
+        Some(Setting::AllowRevokeForOtherClients(v)) => d.allow_revoke_for_other_clients == Some(v),
+        Some(Setting::AllowAllValueForRevokeEndpoint(v)) => {
+            d.allow_all_value_for_revoke_endpoint == Some(v)
+        }
+        Some(Setting::RevokeTokenFlagDisabled) => d.feature_flags.as_ref().is_some_and(|f| {
+            !f.is_empty() && !f.iter().any(|x| x.eq_ignore_ascii_case("revoke_token"))
+        }),
+        Some(Setting::FeatureFlagsEmpty) => d.feature_flags.as_ref().is_some_and(Vec::is_empty),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dot() -> TargetProfile {
+        TargetProfile::from_file(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/targets/django-oauth-toolkit.toml"
+        )))
+        .unwrap()
+    }
+
+    #[test]
+    fn skips_follow_capabilities_roles_and_undeclared_settings() {
+        let list = skipped_rules(&dot(), "janssen").unwrap();
+        let find = |id: &str| list.iter().find(|(r, ..)| r == id).cloned();
+        let public = find("rfc7009-2.1-public-client").unwrap();
+        assert!(public.3.contains("public-client"), "{public:?}");
+        let all = find("jans-all-enabled").unwrap();
+        assert!(all.3.contains("static settings adapter"), "{all:?}");
+        let scope_only = find("jans-cross-client-scope-only").unwrap();
+        assert!(
+            scope_only.3.contains("static settings adapter") || scope_only.3.contains("revoke-any"),
+            "{scope_only:?}"
+        );
+        assert!(find("rfc7009-2.1-hint-fallback").is_none(), "{list:?}");
+        // The rfc7009 profile has no Janssen rule.
+        assert!(skipped_rules(&dot(), "rfc7009")
+            .unwrap()
+            .iter()
+            .all(|(r, ..)| !r.starts_with("jans-")));
+    }
+
+    #[test]
+    fn client_credentials_skips_the_refresh_scenarios_and_names_why() {
+        let mut p = dot();
+        p.tokens.source = TokenSourceKind::ClientCredentials;
+        let list = skipped_rules(&p, "rfc7009").unwrap();
+        let rt = list
+            .iter()
+            .find(|(r, ..)| r == "rfc7009-2-refresh-revocable")
+            .unwrap();
+        assert_eq!((rt.1, rt.2), (1, 1));
+        assert!(rt.3.contains("client_credentials"), "{rt:?}");
+        let hint = list
+            .iter()
+            .find(|(r, ..)| r == "rfc7009-2.1-hint-optional")
+            .unwrap();
+        assert!(
+            hint.1 < hint.2,
+            "one of its scenarios is about access tokens: {hint:?}"
+        );
+    }
+
+    #[test]
+    fn declared_static_settings_are_not_skipped() {
+        let mut p = dot();
+        p.settings.allow_all_value_for_revoke_endpoint = Some(true);
+        assert!(declared(&p, "allowAllValueForRevokeEndpoint=true"));
+        assert!(!declared(&p, "allowAllValueForRevokeEndpoint=false"));
+        p.settings.feature_flags = Some(vec!["uma".into()]);
+        assert!(declared(&p, "featureFlags=disabled"));
+        assert!(!declared(&p, "featureFlags=empty"));
+    }
+}
