@@ -1,11 +1,23 @@
 //! The Markdown view of a run record (`summary.md`): one row per rule with its level and
 //! verdict (PARTIAL names what was skipped), the measured revocation delays, then the
-//! failures with what was expected and what was seen.
+//! failures with what was expected and what was seen. Text that may come from a server is
+//! made visible (`escape`) and its `<`, `>` and `&` written as entities, so a Markdown renderer
+//! (a GitHub job summary) never takes a server byte for HTML.
 
+use super::escape::{one_line, visible};
 use super::RunRecord;
 
-fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+/// Server-sourced text in Markdown prose.
+fn text(s: &str) -> String {
+    visible(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Server-sourced text in a table cell.
+fn cell(s: &str) -> String {
+    text(&one_line(s)).replace('|', "\\|")
 }
 
 pub fn render(record: &RunRecord) -> String {
@@ -55,16 +67,18 @@ pub fn render(record: &RunRecord) -> String {
             c.verdict.as_str(),
             c.rule,
             c.location,
-            c.scenario,
-            c.requirement
+            text(&c.scenario),
+            text(&c.requirement)
         ));
         if let Some(reason) = &c.reason {
-            out.push_str(&format!("Reason: {reason}\n\n"));
+            out.push_str(&format!("Reason: {}\n\n", text(reason)));
         }
         for k in c.failed_checks() {
             out.push_str(&format!(
                 "- {}: expected {}; saw {}\n",
-                k.what, k.expected, k.actual
+                text(&k.what),
+                text(&k.expected),
+                text(&k.actual)
             ));
         }
     }
@@ -85,5 +99,20 @@ mod tests {
         assert!(text.contains("| `a` | MUST | PASS |  |"), "{text}");
         assert!(text.contains("| `b` | MUST | FAIL | a \\| b |"), "{text}");
         assert!(text.contains("### FAIL `b`"), "{text}");
+    }
+
+    #[test]
+    fn server_text_is_neither_markup_nor_control_bytes() {
+        let mut failing = case("b", Verdict::Fail);
+        failing.reason = Some("<script>x</script>\u{1b}[2J".into());
+        let text = render(&record(vec![failing]));
+        assert!(
+            text.contains("Reason: &lt;script&gt;x&lt;/script&gt;\\x1b[2J"),
+            "{text}"
+        );
+        assert!(
+            text.contains("| `b` | MUST | FAIL | &lt;script&gt;"),
+            "{text}"
+        );
     }
 }

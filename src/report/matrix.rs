@@ -21,11 +21,13 @@ pub struct Column {
     /// The run's `report.html`, relative to the matrix's directory.
     pub report: String,
     pub rule_verdicts: Vec<(String, Verdict)>,
+    /// The column's heading: the target (and fault); when two runs would share a heading, the
+    /// revspec version and start time too.
+    pub label: String,
 }
 
 impl Column {
-    /// The column's heading: the target, and what tells two runs of it apart.
-    pub fn label(&self) -> String {
+    fn base_label(&self) -> String {
         match &self.fault {
             Some(f) => format!("{} (fault {f})", self.target),
             None => self.target.clone(),
@@ -121,9 +123,19 @@ impl Matrix {
                     fault: r.fault.as_deref().map(one_line),
                     report: relative(out_dir, &dir.join("report.html")),
                     rule_verdicts: record.rule_verdicts(),
+                    label: String::new(),
                 }
             })
             .collect();
+        let mut columns = columns;
+        let bases: Vec<String> = columns.iter().map(Column::base_label).collect();
+        for (i, c) in columns.iter_mut().enumerate() {
+            c.label = if bases.iter().filter(|b| **b == bases[i]).count() > 1 {
+                format!("{} @ {} {}", bases[i], c.version, c.started)
+            } else {
+                bases[i].clone()
+            };
+        }
         let mut order: Vec<(String, String)> = crate::conformance::catalogue::rules()
             .into_iter()
             .map(|r| (r.id, r.level.as_str().to_owned()))
@@ -167,7 +179,7 @@ impl Matrix {
         let cell = |t: &str| t.replace('|', "\\|");
         let mut out = String::from("| rule | level |");
         for c in &self.columns {
-            out.push_str(&format!(" {} |", cell(&c.label())));
+            out.push_str(&format!(" {} |", cell(&c.label)));
         }
         out.push_str("\n|---|---|");
         out.push_str(&"---|".repeat(self.columns.len()));
@@ -193,7 +205,7 @@ impl Matrix {
             .map(|c| {
                 format!(
                     "{} = revspec {}, profile {}, started {}",
-                    cell(&c.label()),
+                    cell(&c.label),
                     c.version,
                     c.profile,
                     c.started
@@ -212,7 +224,7 @@ impl Matrix {
                 .columns
                 .iter()
                 .map(|c| ColumnView {
-                    label: c.label(),
+                    label: c.label.clone(),
                     started: c.started.clone(),
                     version: c.version.clone(),
                     profile: c.profile.clone(),
@@ -335,6 +347,16 @@ mod tests {
         let html = m.render_html();
         assert!(html.contains(r#"data-differs="yes""#), "{html}");
         assert!(!html.contains(r#"data-differs="no""#), "{html}");
+    }
+
+    #[test]
+    fn two_runs_of_one_target_get_telling_headings() {
+        let mut r = runs();
+        r[1].1.run.target = "one".into();
+        r[1].1.run.started = "later".into();
+        let m = Matrix::build(&r, Path::new("/r/matrix"));
+        assert_eq!(m.columns[0].label, "one @ 0 now");
+        assert_eq!(m.columns[1].label, "one @ 0 later");
     }
 
     #[test]

@@ -1,0 +1,182 @@
+//! Golden tests of the views of a run record: the HTML report, summary.md and the cross-run
+//! matrix, rendered from fixed run.json files (`tests/golden/runs/{a,b}/run.json`: every
+//! verdict, a skip, a ledger entry, a hostile exchange body with `<script>` and control bytes)
+//! and compared with `tests/golden/*` after stripping timestamps.
+//!
+//! To accept a deliberate change: `REVSPEC_UPDATE_GOLDEN=1 cargo test --test report`, then
+//! review the diff of tests/golden/.
+
+use revspec::report::matrix::Matrix;
+use revspec::report::{html, markdown, RunRecord, Verdict};
+use std::path::{Path, PathBuf};
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn run(name: &str) -> (PathBuf, RunRecord) {
+    let path = golden_dir().join("runs").join(name).join("run.json");
+    let record = RunRecord::read(&path).expect("the fixture is a run record");
+    (path, record)
+}
+
+/// Replaces every RFC 3339 timestamp (`2026-11-29T12:00:00Z`, with or without fraction) by
+/// `<time>`, so goldens do not depend on when a fixture was made.
+fn strip_timestamps(text: &str) -> String {
+    let b = text.as_bytes();
+    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
+    let at = |i: usize, c: u8| b.get(i) == Some(&c);
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < b.len() {
+        let stamp = (0..4).all(|k| digit(i + k))
+            && at(i + 4, b'-')
+            && digit(i + 5)
+            && digit(i + 6)
+            && at(i + 7, b'-')
+            && digit(i + 8)
+            && digit(i + 9)
+            && at(i + 10, b'T')
+            && digit(i + 11)
+            && digit(i + 12)
+            && (at(i + 13, b':') || at(i + 13, b'-'));
+        if stamp {
+            let mut j = i + 11;
+            while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b':' | b'-' | b'.')) {
+                j += 1;
+            }
+            if at(j, b'Z') {
+                j += 1;
+            }
+            out.push_str("<time>");
+            i = j;
+        } else {
+            let ch = text[i..].chars().next().expect("in bounds");
+            out.push(ch);
+            i += ch.len_utf8();
+        }
+    }
+    out
+}
+
+/// Compares with the golden file, or rewrites it when REVSPEC_UPDATE_GOLDEN is set.
+fn assert_golden(name: &str, actual: &str) {
+    let path = golden_dir().join(name);
+    let actual = strip_timestamps(actual);
+    if std::env::var_os("REVSPEC_UPDATE_GOLDEN").is_some() {
+        std::fs::write(&path, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (REVSPEC_UPDATE_GOLDEN=1 writes it)",
+            path.display()
+        )
+    });
+    if expected != actual {
+        let line = expected
+            .lines()
+            .zip(actual.lines())
+            .position(|(a, b)| a != b)
+            .unwrap_or(expected.lines().count().min(actual.lines().count()));
+        panic!(
+            "{} differs from the rendering at line {}:\n  golden: {:?}\n  now:    {:?}\n(REVSPEC_UPDATE_GOLDEN=1 cargo test --test report accepts the change)",
+            path.display(),
+            line + 1,
+            expected.lines().nth(line),
+            actual.lines().nth(line)
+        );
+    }
+}
+
+#[test]
+fn timestamps_are_stripped_and_nothing_else() {
+    assert_eq!(
+        strip_timestamps("at 2026-11-29T12:00:00Z and 2026-11-29T18-31-10Z/x 2026-1"),
+        "at <time> and <time>/x 2026-1"
+    );
+    assert_eq!(strip_timestamps("é 2026-11-29T12:00:00.123Z."), "é <time>.");
+}
+
+#[test]
+fn the_fixture_covers_every_verdict_a_skip_a_ledger_entry_and_a_hostile_body() {
+    let (_, r) = run("a");
+    let rules: Vec<Verdict> = r.rule_verdicts().into_iter().map(|(_, v)| v).collect();
+    for v in html::VERDICTS {
+        assert!(
+            rules.contains(v),
+            "no rule of the fixture is {}",
+            v.as_str()
+        );
+    }
+    assert!(r
+        .cases
+        .iter()
+        .any(|c| c.verdict == Verdict::Skip && c.reason.is_some()));
+    assert!(r.cases.iter().any(|c| c
+        .reason
+        .as_deref()
+        .is_some_and(|x| x.starts_with("known deviation"))));
+    assert!(r.cases.iter().any(|c| c
+        .exchanges
+        .iter()
+        .any(|e| e.response_body.contains("<script>") && e.response_body.contains('\u{1b}'))));
+}
+
+#[test]
+fn html_report_matches_its_golden() {
+    let (_, r) = run("a");
+    assert_golden("report.html", &html::render(&r));
+}
+
+#[test]
+fn summary_markdown_matches_its_golden() {
+    let (_, r) = run("a");
+    assert_golden("summary.md", &markdown::render(&r));
+}
+
+#[test]
+fn matrix_matches_its_goldens() {
+    let runs = vec![run("a"), run("b")];
+    let m = Matrix::build(&runs, &golden_dir());
+    assert_golden("matrix.md", &m.render_markdown(true));
+    assert_golden("matrix.html", &m.render_html());
+}
+
+#[test]
+fn no_server_byte_is_markup_in_the_report() {
+    let (_, r) = run("a");
+    let page = html::render(&r);
+    // The page's own markup has exactly one script element; the server's never gets through.
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "a <script> came through"
+    );
+    assert!(!page.contains("<img"), "an <img> came through");
+    assert!(!page.contains("</pre><img"), "the server closed a <pre>");
+    assert!(
+        !page
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t'),
+        "a control byte reached the page"
+    );
+    assert!(
+        page.contains("\\x1b[2J"),
+        "control bytes are shown as visible escapes"
+    );
+}
+
+#[test]
+fn the_report_is_self_contained() {
+    let (_, r) = run("a");
+    let page = html::render(&r);
+    for loaded in ["<link", "src=\"http", "src='http", "@import", "url(http"] {
+        assert!(!page.contains(loaded), "the page loads {loaded}...");
+    }
+    // Every rule ID is in the page with its verdict, for the filters.
+    for (rule, verdict) in r.rule_verdicts() {
+        let tag = format!(r#"id="rule-{rule}" data-verdict="{}""#, verdict.as_str());
+        assert!(page.contains(&tag), "{tag}");
+    }
+}
