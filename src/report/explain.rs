@@ -122,13 +122,19 @@ pub fn explain(rule_id: &str) -> Result<RuleExplained, String> {
     let features = FeatureSource::Embedded.load()?;
     let coverage = catalogue::coverage(&features)?;
     let Some((rule, scenarios)) = coverage.iter().find(|(r, _)| r.id == rule_id) else {
-        let near: Vec<&str> = coverage
+        // IDs holding the whole input first; failing that, IDs sharing a word with it.
+        let ids: Vec<&str> = coverage.iter().map(|(r, _)| r.id.as_str()).collect();
+        let mut near: Vec<&str> = ids
             .iter()
-            .map(|(r, _)| r.id.as_str())
-            .filter(|id| {
-                id.contains(rule_id) || rule_id.split('-').any(|w| w.len() > 3 && id.contains(w))
-            })
+            .copied()
+            .filter(|id| id.contains(rule_id))
             .collect();
+        if near.is_empty() {
+            near = ids
+                .into_iter()
+                .filter(|id| rule_id.split('-').any(|w| w.len() > 3 && id.contains(w)))
+                .collect();
+        }
         return Err(if near.is_empty() {
             format!("'{rule_id}' is not a rule ID (see `revspec list`)")
         } else {
