@@ -33,7 +33,13 @@ async fn smoke(name: &str, fault: Option<Fault>) -> revspec::load::summary::Load
     };
     let summary = run_plan(plan).await.expect("the load run completes");
     server.shutdown().await;
-    for report in ["report.html", "report.json", "report.md", "summary.json"] {
+    for report in [
+        "report.html",
+        "report.json",
+        "report.md",
+        "summary.json",
+        "summary.html",
+    ] {
         assert!(dir.path().join(report).is_file(), "{report} missing");
     }
     summary

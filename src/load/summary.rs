@@ -1,9 +1,11 @@
-//! The summary of a load run (`summary.json`, `summary.md`, the console): requests/s and
-//! p50/p95/p99 per named request, errors, the correctness count, thresholds, and deltas
-//! against a baseline summary.
+//! The summary of a load run (`summary.json`, `summary.md`, `summary.html`, the console):
+//! requests/s and p50/p95/p99 per named request, errors, the correctness count, thresholds,
+//! and deltas against a baseline summary. `summary.html` has the look of the check report and
+//! links goose's own `report.html`.
 
 use super::profile::LoadProfile;
 use super::transactions::LoadState;
+use crate::report::escape::one_line;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::atomic::Ordering;
@@ -144,7 +146,80 @@ impl LoadSummary {
     pub fn write(&self, dir: &Path) -> std::io::Result<()> {
         let json = serde_json::to_string_pretty(self).map_err(std::io::Error::other)?;
         std::fs::write(dir.join("summary.json"), json)?;
-        std::fs::write(dir.join("summary.md"), self.render(None))
+        std::fs::write(dir.join("summary.md"), self.render(None))?;
+        std::fs::write(dir.join("summary.html"), self.render_html())
+    }
+
+    /// Each threshold of the profile: (what, limit, measured, met).
+    pub fn threshold_rows(&self) -> Vec<(String, String, String, bool)> {
+        let t = &self.thresholds;
+        let mut rows = Vec::new();
+        if let Some(limit) = t.revoke_p99_ms {
+            let p99 = self.revoke_p99_ms();
+            rows.push((
+                "revoke p99".into(),
+                format!("at most {limit} ms"),
+                p99.map_or("no revocation request".into(), |v| format!("{v:.2} ms")),
+                p99.is_some_and(|v| v <= limit),
+            ));
+        }
+        if let Some(limit) = t.error_rate_percent {
+            rows.push((
+                "error rate".into(),
+                format!("at most {limit}%"),
+                format!("{:.3}%", self.error_rate_percent),
+                self.error_rate_percent <= limit,
+            ));
+        }
+        if let Some(limit) = t.min_rps {
+            rows.push((
+                "throughput".into(),
+                format!("at least {limit} requests/s"),
+                format!("{:.1} requests/s", self.rps),
+                self.rps >= limit,
+            ));
+        }
+        rows
+    }
+
+    /// `summary.html`: thresholds met or missed, the correctness sample, the latency of each
+    /// request (revocations first), and a link to goose's report.
+    pub fn render_html(&self) -> String {
+        use askama::Template as _;
+        let mut requests: Vec<&RequestStats> = self.requests.iter().collect();
+        requests.sort_by_key(|r| !r.name.contains("revoke"));
+        let c = &self.correctness;
+        let passed = self.missed_thresholds().is_empty() && c.not_held == 0 && c.probe_errors == 0;
+        LoadPage {
+            profile: one_line(&self.profile),
+            users: self.users,
+            duration_s: self.duration_s,
+            passed,
+            thresholds: self.threshold_rows(),
+            requests: requests
+                .into_iter()
+                .map(|r| {
+                    (
+                        one_line(&r.name),
+                        r.name.contains("revoke"),
+                        r.count,
+                        r.fails,
+                        format!("{:.1}", r.rps),
+                        format!("{:.2}", r.p50_ms),
+                        format!("{:.2}", r.p95_ms),
+                        format!("{:.2}", r.p99_ms),
+                    )
+                })
+                .collect(),
+            total: format!(
+                "{} requests, {:.1} requests/s, {} errors ({:.3}%)",
+                self.total_requests, self.rps, self.total_fails, self.error_rate_percent
+            ),
+            correctness: c.clone(),
+            examples: c.examples.iter().map(|e| one_line(e)).collect(),
+        }
+        .render()
+        .expect("the load template renders")
     }
 
     pub fn read(path: &Path) -> Result<Self, String> {
@@ -207,11 +282,28 @@ impl LoadSummary {
             format!("thresholds missed: {}\n", missed.join("; "))
         });
         out.push_str(&format!(
-            "reports: {}/report.html, report.json, report.md, summary.json\n",
+            "reports: {}/summary.html, report.html (goose), report.json, report.md, summary.json\n",
             self.report_dir
         ));
         out
     }
+}
+
+/// A request's row: name, is a revocation, count, fails, req/s, p50, p95, p99.
+type RequestRow = (String, bool, usize, usize, String, String, String, String);
+
+#[derive(askama::Template)]
+#[template(path = "load.html")]
+struct LoadPage {
+    profile: String,
+    users: usize,
+    duration_s: f64,
+    passed: bool,
+    thresholds: Vec<(String, String, String, bool)>,
+    requests: Vec<RequestRow>,
+    total: String,
+    correctness: CorrectnessCount,
+    examples: Vec<String>,
 }
 
 #[cfg(test)]
@@ -251,6 +343,25 @@ mod tests {
             thresholds: Default::default(),
             report_dir: "d".into(),
         }
+    }
+
+    #[test]
+    fn the_html_page_shows_thresholds_correctness_and_links_goose() {
+        let mut s = summary();
+        s.thresholds.revoke_p99_ms = Some(20.0);
+        s.thresholds.min_rps = Some(5.0);
+        s.correctness.revocations = 100;
+        s.correctness.sampled = 10;
+        let html = s.render_html();
+        assert!(html.contains("<td>revoke p99</td><td>at most 20 ms</td><td>30.00 ms</td><td><span class=\"badge v-fail\">MISSED</span>"), "{html}");
+        assert!(html.contains("<td>throughput</td><td>at least 5 requests/s</td><td>20.0 requests/s</td><td><span class=\"badge v-pass\">MET</span>"), "{html}");
+        assert!(html.contains("href=\"report.html\""), "{html}");
+        assert!(
+            html.contains("100 revocations, 10 observed through the probe"),
+            "{html}"
+        );
+        // Revocations come first in the latency table.
+        assert!(html.find("POST revoke").unwrap() < html.find("POST token").unwrap());
     }
 
     #[test]
