@@ -180,3 +180,29 @@ fn the_report_is_self_contained() {
         assert!(page.contains(&tag), "{tag}");
     }
 }
+
+#[test]
+fn the_fixtures_rules_member_is_what_the_record_computes() {
+    // The browser test reads each rule's expected verdict from run.json's `rules`.
+    for name in ["a", "b"] {
+        let (path, r) = run(name);
+        let on_disk: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let key = |v: &serde_json::Value| -> Vec<(String, String, String)> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| {
+                    let s = |k: &str| x[k].as_str().unwrap().to_owned();
+                    (s("rule"), s("level"), s("verdict"))
+                })
+                .collect()
+        };
+        assert_eq!(
+            key(&on_disk["rules"]),
+            key(&r.to_json()["rules"]),
+            "{}",
+            path.display()
+        );
+    }
+}

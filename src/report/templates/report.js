@@ -38,7 +38,8 @@
     } catch (e) { /* some browsers refuse history changes on file:// */ }
   }
 
-  // "#verdict=FAIL&level=MUST" selects filters; "#rule-ID" opens that rule.
+  // "#verdict=FAIL&level=MUST" selects filters ("&open" also expands the rules shown);
+  // "#rule-ID" opens that rule.
   function readHash() {
     var hash = decodeURIComponent(location.hash.replace(/^#/, ""));
     if (hash.indexOf("rule-") === 0 || hash.indexOf("explain-") === 0) {
@@ -57,14 +58,17 @@
     select(verdict, want.verdict);
     select(level, want.level);
     apply();
+    if (hash.split("&").indexOf("open") >= 0) { expandShown(); }
+  }
+
+  function expandShown() {
+    rules.forEach(function (r) { if (!r.hidden) { r.querySelector("details").open = true; } });
   }
 
   verdict.addEventListener("change", function () { apply(); writeHash(); });
   level.addEventListener("change", function () { apply(); writeHash(); });
   window.addEventListener("hashchange", readHash);
-  document.getElementById("f-open").addEventListener("click", function () {
-    rules.forEach(function (r) { if (!r.hidden) { r.querySelector("details").open = true; } });
-  });
+  document.getElementById("f-open").addEventListener("click", expandShown);
   document.getElementById("f-close").addEventListener("click", function () {
     details.forEach(function (d) { d.open = false; });
   });
