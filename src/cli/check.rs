@@ -66,7 +66,7 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
     let dir = args.report_dir.join(sanitize(&name)).join(stamp);
     match record.write(&dir) {
         Ok(()) => super::print_out(&format!(
-            "reports: {}/{{run.json, junit.xml, summary.md}}\n",
+            "reports: {}/{{run.json, junit.xml, summary.md, report.html}}\n",
             dir.display()
         )),
         Err(e) => eprintln!("warning: could not write reports to {}: {e}", dir.display()),

@@ -117,19 +117,31 @@ async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut S
             _ => o.userinfo.is_some(),
         })
     };
-    let published = target
+    // Which document published the endpoint: connect merges them, so look at the first again.
+    let (_, answer) = target
+        .http
+        .send(crate::sut::http::RequestSpec::get(e.discovery.clone()))
+        .await;
+    let in_openid = answer
+        .ok()
+        .filter(|a| a.status == 200)
+        .and_then(|a| a.json())
+        .is_some_and(|d| d.get("revocation_endpoint").is_some());
+    let in_any = target
         .discovery_doc
         .as_ref()
         .is_some_and(|d| d.get("revocation_endpoint").is_some());
-    s.ok(&format!(
-        "discovery {} ({})",
-        e.discovery,
-        if published {
-            "publishes revocation_endpoint, or the RFC 8414 metadata does"
-        } else {
-            "publishes no revocation_endpoint; the profile sets it"
-        }
-    ));
+    s.ok(&match (in_openid, in_any) {
+        (true, _) => format!("discovery {} publishes revocation_endpoint", e.discovery),
+        (false, true) => format!(
+            "discovery {} does not publish revocation_endpoint; the RFC 8414 metadata {} does",
+            e.discovery, e.metadata
+        ),
+        (false, false) => format!(
+            "discovery {} publishes no revocation_endpoint; the profile sets it",
+            e.discovery
+        ),
+    });
     for (key, url) in [
         ("revocation", Some(&e.revocation)),
         ("token", e.token.as_ref()),

@@ -97,6 +97,9 @@ pub enum ReportCommand {
         /// Keep only the rules where the runs differ.
         #[arg(long)]
         only_differences: bool,
+        /// matrix.md cells without links to the runs' reports (for pasting elsewhere).
+        #[arg(long)]
+        no_links: bool,
     },
     /// Writes a run's report.html again from its run.json.
     Html {

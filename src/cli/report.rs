@@ -14,7 +14,8 @@ pub fn run(args: ReportArgs) -> i32 {
             runs,
             out,
             only_differences,
-        } => matrix(&runs, &out, only_differences),
+            no_links,
+        } => matrix(&runs, &out, only_differences, !no_links),
         ReportCommand::Html { run, out } => html(&run, out.as_deref()),
     };
     match result {
@@ -48,7 +49,12 @@ fn write(path: &Path, text: &str) -> Result<(), String> {
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn matrix(runs: &[PathBuf], out: &Path, only_differences: bool) -> Result<String, String> {
+fn matrix(
+    runs: &[PathBuf],
+    out: &Path,
+    only_differences: bool,
+    links: bool,
+) -> Result<String, String> {
     if runs.is_empty() {
         return Err("report matrix: name at least one run.json".into());
     }
@@ -59,7 +65,7 @@ fn matrix(runs: &[PathBuf], out: &Path, only_differences: bool) -> Result<String
         matrix = matrix.differences_only();
     }
     write(&out.join("matrix.html"), &matrix.render_html())?;
-    write(&out.join("matrix.md"), &matrix.render_markdown(true))?;
+    write(&out.join("matrix.md"), &matrix.render_markdown(links))?;
     let differing = matrix.rows.iter().filter(|r| r.differs()).count();
     Ok(format!(
         "matrix: {} rules × {} runs, {differing} rules differ\nreports: {}/{{matrix.html, matrix.md}}\n",
