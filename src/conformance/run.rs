@@ -120,6 +120,7 @@ type ScenarioKey = (String, usize, String);
 
 /// The selected scenarios: those that run under the server's own settings, and the groups of
 /// `@serial` scenarios keyed by the settings they need (each group's settings change once).
+#[derive(Debug)]
 struct Partition {
     free: HashSet<ScenarioKey>,
     groups: BTreeMap<Vec<Setting>, HashSet<ScenarioKey>>,
@@ -285,13 +286,16 @@ async fn run_scenarios(
     ))
 }
 
-/// Whether a scenario's result could have been caused by another scenario running beside it.
+/// Whether a scenario's result could have been caused by another scenario running beside it:
+/// it holds tokens another scenario's requests could have touched (or it stopped with an
+/// error), and it did not come out clean.
 fn needs_confirming(case: &CaseRecord) -> bool {
-    match case.verdict {
-        Verdict::Pass | Verdict::Skip => false,
-        Verdict::Info => case.failed_checks().next().is_some(),
-        _ => true,
-    }
+    let clean = match case.verdict {
+        Verdict::Pass | Verdict::Skip => true,
+        Verdict::Info => case.failed_checks().next().is_none(),
+        _ => false,
+    };
+    !clean && (!case.tokens.is_empty() || case.verdict == Verdict::Error)
 }
 
 fn key_of(case: &CaseRecord) -> Option<ScenarioKey> {
@@ -488,6 +492,49 @@ mod tests {
         assert!(selection("janssen", vec!["nope".into()], None)
             .unwrap_err()
             .contains("nope"));
+    }
+
+    #[test]
+    fn only_unclean_scenarios_that_hold_tokens_or_errored_are_confirmed_alone() {
+        use crate::report::fixtures::case;
+        let mut failing = case("r", Verdict::Fail);
+        assert!(
+            !needs_confirming(&failing),
+            "no token: nothing another scenario could touch"
+        );
+        failing.tokens = vec!["the access token".into()];
+        assert!(needs_confirming(&failing));
+        assert!(needs_confirming(&case("r", Verdict::Error)));
+        let mut passing = case("r", Verdict::Pass);
+        passing.tokens = vec!["the access token".into()];
+        assert!(!needs_confirming(&passing));
+        let mut skipped = passing.clone();
+        skipped.verdict = Verdict::Skip;
+        assert!(!needs_confirming(&skipped));
+    }
+
+    #[test]
+    fn settings_tags_make_groups_and_unknown_ones_are_refused() {
+        let features = vec![(
+            "f.feature".to_string(),
+            "Feature: f\n\n  @rule:a @rfc7009\n  Scenario: free\n    Given x\n\n  @rule:b @rfc7009 @serial @requires:setting:allowAllValueForRevokeEndpoint=true\n  Scenario: grouped\n    Given x\n\n  @rule:c @rfc7009 @serial @requires:setting:allowAllValueForRevokeEndpoint=true\n  Scenario: grouped too\n    Given x\n".to_string(),
+        )];
+        let s = selection("rfc7009", vec![], None).unwrap();
+        let p = partition(&features, &s).unwrap();
+        assert_eq!(p.free.len(), 1);
+        assert_eq!(p.groups.len(), 1);
+        let group = p
+            .groups
+            .get(&vec![Setting::AllowAllValueForRevokeEndpoint(true)])
+            .unwrap();
+        assert_eq!(group.len(), 2);
+        let bad = vec![(
+            "g.feature".to_string(),
+            features[0].1.replace("=true", "=maybe"),
+        )];
+        assert!(partition(&bad, &s)
+            .unwrap_err()
+            .contains("unknown setting tag"));
     }
 
     #[test]

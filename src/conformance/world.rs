@@ -352,6 +352,7 @@ impl RevWorld {
             controls,
             observations,
             delays,
+            tokens: self.tokens.keys().map(TokenRef::label).collect(),
             confirmed_alone: false,
             first_verdict: None,
             exchanges: std::mem::take(&mut self.exchanges),

@@ -104,6 +104,8 @@ pub struct CaseRecord {
     pub observations: Vec<String>,
     /// Revocation delays measured in this scenario.
     pub delays: Vec<DelayRecord>,
+    /// The tokens the scenario held, by label ("the other client's access token").
+    pub tokens: Vec<String>,
     /// The scenario was run again alone, with no other scenario running, and this is that
     /// run's result (its first run, beside others, gave `first_verdict`).
     pub confirmed_alone: bool,
@@ -332,6 +334,7 @@ pub(crate) mod fixtures {
             controls: vec![],
             observations: vec![],
             delays: vec![],
+            tokens: vec![],
             confirmed_alone: false,
             first_verdict: None,
             exchanges: vec![],
