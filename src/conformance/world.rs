@@ -28,12 +28,21 @@ pub enum GroupState {
     Failed(SettingError),
 }
 
+/// How far a run is: scenarios finished of the total, and the rule running last.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub total: std::sync::atomic::AtomicUsize,
+    pub done: std::sync::atomic::AtomicUsize,
+    pub current: Mutex<String>,
+}
+
 /// Shared by every scenario of a run.
 pub struct RunContext {
     pub target: Target,
     pub calibration: Calibration,
     pub group: Mutex<GroupState>,
     pub cases: Mutex<Vec<CaseRecord>>,
+    pub progress: Arc<Progress>,
 }
 
 impl std::fmt::Debug for RunContext {

@@ -42,6 +42,12 @@ pub struct LoadSummary {
     pub correctness: CorrectnessCount,
     pub thresholds: super::profile::ThresholdsView,
     pub report_dir: String,
+    /// Revocation requests that failed at the transport level (timeout, reset, refused, cut off).
+    #[serde(default)]
+    pub transport_failures: u64,
+    /// Set when no request got a complete answer: the target cannot be load-tested.
+    #[serde(default)]
+    pub unusable: Option<String>,
 }
 
 impl LoadSummary {
@@ -97,6 +103,8 @@ impl LoadSummary {
             },
             thresholds: (&profile.thresholds).into(),
             report_dir: dir.display().to_string(),
+            transport_failures: state.transport_failures.load(Ordering::Relaxed),
+            unusable: state.unusable(),
         }
     }
 
@@ -183,8 +191,8 @@ impl LoadSummary {
         }
         let c = &self.correctness;
         out.push_str(&format!(
-            "\ntotal: {} requests, {:.1} requests/s, {} errors ({:.3}%)\ncorrectness: {} revocations, {} observed through the probe, {} did not hold, {} probe errors\n",
-            self.total_requests, self.rps, self.total_fails, self.error_rate_percent, c.revocations, c.sampled, c.not_held, c.probe_errors
+            "\ntotal: {} requests, {:.1} requests/s, {} errors ({:.3}%; {} revocations failed at the transport level)\ncorrectness: {} revocations, {} observed through the probe, {} did not hold, {} probe errors\n",
+            self.total_requests, self.rps, self.total_fails, self.error_rate_percent, self.transport_failures, c.revocations, c.sampled, c.not_held, c.probe_errors
         ));
         for e in &c.examples {
             out.push_str(&format!("  {e}\n"));
@@ -250,6 +258,8 @@ mod tests {
             correctness: CorrectnessCount::default(),
             thresholds: Default::default(),
             report_dir: "d".into(),
+            transport_failures: 0,
+            unusable: None,
         }
     }
 

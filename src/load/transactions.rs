@@ -3,14 +3,16 @@
 //! reports group by meaning and minting never counts in revoke latency. A sample of revoked
 //! tokens is observed through the target's probe right after the 200; the probe goes through
 //! revspec's own client, so it is not counted in goose's request metrics either.
+//!
+//! Requests go through a client bounded by the target profile's connect and request timeouts
+//! (not goose's 60 s default), every answer is read to its end (within the body cap), and the
+//! latency recorded is to the end of the body: a 200 cut off by a reset or a timeout is an
+//! error, not a success.
 
 use super::profile::{Correctness, LoadProfile, TransactionKind};
 use crate::sut::{ClientAuth, Credentials, Kind, Role, Target, TokenState};
 use goose::config::GooseConfiguration;
-use goose::goose::{
-    GooseMethod, GooseRequest, GooseUser, Scenario, Transaction, TransactionError,
-    TransactionResult,
-};
+use goose::goose::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
 use goose::GooseAttack;
 use serde_json::Value;
 use std::path::Path;
@@ -20,6 +22,13 @@ use std::sync::{Arc, Mutex};
 /// Shared by every goose user.
 pub struct LoadState {
     pub target: Arc<Target>,
+    /// The bounded client every load request goes through.
+    client: reqwest::Client,
+    /// Revocation requests that failed at the transport level (timeout, reset, refused, cut
+    /// off), those that got a complete answer, and the last failure in words.
+    pub transport_failures: AtomicU64,
+    pub complete_answers: AtomicU64,
+    pub last_failure: Mutex<Option<String>>,
     pub primary: Credentials,
     pub user: Option<(String, String)>,
     pub correctness: Correctness,
@@ -32,12 +41,24 @@ pub struct LoadState {
 }
 
 impl LoadState {
-    pub fn new(target: Arc<Target>, profile: &LoadProfile) -> Self {
+    pub fn new(target: Arc<Target>, profile: &LoadProfile) -> Result<Self, String> {
         let primary = target
             .credentials(Role::Primary)
             .cloned()
             .expect("the primary client is required");
-        Self {
+        let t = &target.profile.timeouts;
+        let client = reqwest::Client::builder()
+            .connect_timeout(t.connect)
+            .timeout(t.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("revspec-load/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the load client: {e}"))?;
+        Ok(Self {
+            client,
+            transport_failures: AtomicU64::new(0),
+            complete_answers: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
             user: target.user.clone(),
             target,
             primary,
@@ -47,7 +68,22 @@ impl LoadState {
             not_held: AtomicU64::new(0),
             probe_errors: AtomicU64::new(0),
             examples: Mutex::new(Vec::new()),
-        }
+        })
+    }
+
+    /// Why the target looks unusable: revocations were sent and none got a complete answer.
+    pub fn unusable(&self) -> Option<String> {
+        let failed = self.transport_failures.load(Ordering::Relaxed);
+        (failed > 0 && self.complete_answers.load(Ordering::Relaxed) == 0).then(|| {
+            format!(
+                "no revocation request got a complete answer ({failed} failed at the transport level; the last: {})",
+                self.last_failure
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+                    .unwrap_or_default()
+            )
+        })
     }
 
     /// Counts a revocation and observes it when it is in the sample.
@@ -95,7 +131,9 @@ struct Held {
 
 type TResult<T> = Result<T, Box<TransactionError>>;
 
-/// A form POST through goose, authenticated as the primary client.
+/// A form POST, authenticated as the primary client, read to the end of its body and
+/// recorded in goose's metrics with the time to the end of the body. `None` unless it got a
+/// complete 200.
 async fn post(
     user: &mut GooseUser,
     state: &LoadState,
@@ -103,7 +141,7 @@ async fn post(
     name: &str,
     mut form: Vec<(String, String)>,
 ) -> TResult<Option<Value>> {
-    let mut rb = user.get_request_builder(&GooseMethod::Post, url)?;
+    let mut rb = state.client.post(url);
     match state.primary.auth {
         ClientAuth::ClientSecretBasic => {
             rb = rb.basic_auth(&state.primary.id, state.primary.secret.as_deref());
@@ -117,34 +155,86 @@ async fn post(
         }
         ClientAuth::None => form.push(("client_id".into(), state.primary.id.clone())),
     }
-    let rb = rb.form(&form);
-    let request = GooseRequest::builder()
-        .method(GooseMethod::Post)
-        .path(url)
-        .name(name)
-        .expect_status_code(200)
-        .set_request_builder(rb)
-        .build();
-    let mut response = user.request(request).await?;
-    let Ok(r) = response.response else {
-        return Ok(None);
-    };
-    if r.status().as_u16() != 200 {
-        return Ok(None);
-    }
-    match r.json::<Value>().await {
-        Ok(v) => Ok(Some(v)),
-        Err(_) if name.starts_with("revoke") => Ok(Some(Value::Null)),
-        Err(e) => {
-            user.set_failure(
-                &format!("{name}: answer is not JSON: {e}"),
-                &mut response.request,
-                None,
-                None,
-            )?;
-            Ok(None)
+    let started = std::time::Instant::now();
+    let outcome = async {
+        let mut response = rb
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| (None, describe(&e)))?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| (Some(status), describe(&e)))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > crate::sut::http::BODY_CAP {
+                return Err((
+                    Some(status),
+                    "the answer is larger than the body cap".to_owned(),
+                ));
+            }
         }
+        Ok::<_, (Option<u16>, String)>((status, body))
     }
+    .await;
+    let elapsed = started.elapsed();
+    let revocation = name.starts_with("revoke");
+    let (status, body) = match outcome {
+        Ok(answer) => {
+            if revocation {
+                state.complete_answers.fetch_add(1, Ordering::Relaxed);
+            }
+            answer
+        }
+        Err((status, why)) => {
+            if revocation {
+                state.transport_failures.fetch_add(1, Ordering::Relaxed);
+                *state.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("{url}: {why}"));
+            }
+            user.record_custom_request_duration("POST", name, elapsed, false, status, Some(&why))
+                .await?;
+            return Ok(None);
+        }
+    };
+    let value = if status != 200 {
+        Err(format!("HTTP {status}"))
+    } else if name.starts_with("revoke") {
+        Ok(Value::Null)
+    } else {
+        serde_json::from_slice::<Value>(&body).map_err(|e| format!("the answer is not JSON: {e}"))
+    };
+    let error = value.as_ref().err().cloned();
+    user.record_custom_request_duration(
+        "POST",
+        name,
+        elapsed,
+        value.is_ok(),
+        Some(status),
+        error.as_deref(),
+    )
+    .await?;
+    Ok(value.ok())
+}
+
+/// A transport failure in words (the load client's own; see `sut::http` for the harness's).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "the answer was cut off".to_owned()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    crate::report::escape::one_line(&text)
 }
 
 fn token_url(state: &LoadState) -> String {

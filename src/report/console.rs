@@ -39,7 +39,12 @@ pub fn delay_summary(record: &RunRecord) -> Option<String> {
     })
 }
 
+/// The console text. Everything a server sent reaches it escaped (see [`super::escape`]).
 pub fn render(record: &RunRecord, verbose: bool) -> String {
+    super::escape::visible(&render_raw(record, verbose))
+}
+
+fn render_raw(record: &RunRecord, verbose: bool) -> String {
     let mut out = format!(
         "revspec check: {} ({}) profile {}{}\n\n",
         record.run.target,
@@ -148,6 +153,11 @@ pub fn render(record: &RunRecord, verbose: bool) -> String {
     }
     for w in &record.run.warnings {
         out.push_str(&format!("warning: {w}\n"));
+    }
+    if let Some(why) = &record.run.unusable {
+        out.push_str(&format!(
+            "TARGET UNUSABLE: {why}; the scenarios after that were not attempted\n"
+        ));
     }
     let rules = record.rule_verdicts();
     let count = |v: Verdict| rules.iter().filter(|(_, x)| *x == v).count();

@@ -5,10 +5,15 @@
 use super::RunRecord;
 
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace('\n', " ")
+    super::escape::one_line(text).replace('|', "\\|")
 }
 
+/// The Markdown text. Everything a server sent reaches it escaped (see [`super::escape`]).
 pub fn render(record: &RunRecord) -> String {
+    super::escape::visible(&render_raw(record))
+}
+
+fn render_raw(record: &RunRecord) -> String {
     let r = &record.run;
     let s = record.summary();
     let mut out = format!(

@@ -139,6 +139,8 @@ pub struct RunInfo {
     pub concurrency: usize,
     /// Problems that are not verdicts (e.g. a setting that could not be restored).
     pub warnings: Vec<String>,
+    /// Set when the target stopped answering and the remaining scenarios were not attempted.
+    pub unusable: Option<String>,
 }
 
 /// The canonical record of a check run.
@@ -359,6 +361,7 @@ pub(crate) mod fixtures {
                 quirks: vec![],
                 concurrency: 8,
                 warnings: vec![],
+                unusable: None,
             },
             calibration: Default::default(),
             settings: vec![],

@@ -484,8 +484,11 @@ async fn calibrate_one(
     let started = Instant::now();
     let answer = target.revoke_plain(Role::Primary, &token, &mut log).await;
     let what = format!(
-        "a {} token revoked by a plain request reads inactive",
-        kind_name(kind)
+        "{} token revoked by a plain request reads inactive",
+        match kind {
+            Kind::Access => "an access",
+            Kind::Refresh => "a refresh",
+        }
     );
     match answer {
         Err(e) => {
