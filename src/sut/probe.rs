@@ -33,12 +33,7 @@ fn error_code(answer: &HttpResponse) -> Option<String> {
 }
 
 fn describe(answer: &HttpResponse) -> String {
-    let snippet = answer.text_snippet();
-    if snippet.is_empty() {
-        format!("HTTP {} with an empty body", answer.status)
-    } else {
-        format!("HTTP {}: {snippet}", answer.status)
-    }
+    answer.describe()
 }
 
 /// RFC 7662 introspection, authenticated as the profile's introspection client.
@@ -251,6 +246,10 @@ pub async fn observe(
     let url = spec.url.clone();
     let (exchange, answer) = target.http.send(spec).await;
     let state = match answer {
+        Ok(answer) if answer.truncated => Err(format!(
+            "{url}: the answer is larger than the {} KiB the harness reads",
+            super::http::BODY_CAP / 1024
+        )),
         Ok(answer) => probe
             .interpret(token, &answer)
             .map_err(|why| format!("{url}: {why}")),
