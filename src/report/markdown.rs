@@ -47,6 +47,18 @@ fn render_raw(record: &RunRecord) -> String {
     if let Some(line) = super::console::delay_summary(record) {
         out.push_str(&format!("\n{line}\n"));
     }
+    let nodes = record.node_delays();
+    if !nodes.is_empty() {
+        out.push_str("\n| node | observations | median | max |\n|---|---|---|---|\n");
+        for (node, n, median, max) in nodes {
+            out.push_str(&format!(
+                "| {} | {n} | {:.2} s | {:.2} s |\n",
+                cell(&node),
+                median / 1000.0,
+                max / 1000.0
+            ));
+        }
+    }
     for w in &record.run.warnings {
         out.push_str(&format!("\nWarning: {}\n", cell(w)));
     }

@@ -79,6 +79,9 @@ pub struct CheckRecord {
 pub struct DelayRecord {
     /// The token, by its label in the scenario ("the refresh token").
     pub token: String,
+    /// The node that saw it (its base URL; empty for a single server).
+    #[serde(default)]
+    pub node: String,
     /// From the end of the revocation request to the first observation that saw it inactive.
     pub ms: f64,
     /// Whether the very first observation already saw it inactive.
@@ -278,6 +281,25 @@ impl RunRecord {
             .filter(|c| c.verdict == verdict)
             .find_map(|c| c.reason.clone());
         (level, reason)
+    }
+
+    /// Per node of a cluster: (node, observations, median ms, max ms) of the measured
+    /// revocation delays. Empty for a single server.
+    pub fn node_delays(&self) -> Vec<(String, usize, f64, f64)> {
+        let mut by_node: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+        for d in self.cases.iter().flat_map(|c| &c.delays) {
+            if !d.node.is_empty() {
+                by_node.entry(&d.node).or_default().push(d.ms);
+            }
+        }
+        by_node
+            .into_iter()
+            .map(|(node, mut ms)| {
+                ms.sort_by(f64::total_cmp);
+                let (median, max) = console::median_max(&ms).unwrap_or_default();
+                (node.to_owned(), ms.len(), median, max)
+            })
+            .collect()
     }
 
     /// Every measured revocation delay of the run, in milliseconds, sorted.

@@ -91,6 +91,70 @@ pub struct Endpoints {
     pub metadata: Url,
 }
 
+/// One node of a cluster: its base URL and its endpoints.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub base: String,
+    pub endpoints: Endpoints,
+}
+
+impl Node {
+    /// The node's endpoints: the issuer's, with the issuer's URL (or origin) replaced by the
+    /// node's base URL, then the node's own overrides.
+    fn derive(
+        base: &str,
+        issuer: &str,
+        of_issuer: &Endpoints,
+        overrides: Option<&profile::EndpointOverrides>,
+    ) -> Result<Node, TargetError> {
+        let issuer = issuer.trim_end_matches('/');
+        let node = base.trim_end_matches('/');
+        let move_to_node = |u: &Url| -> Option<Url> {
+            let text = u.as_str();
+            let moved = match text.strip_prefix(issuer) {
+                Some(rest) => format!("{node}{rest}"),
+                None => {
+                    let origin = u.origin().ascii_serialization();
+                    let base_origin = Url::parse(node).ok()?.origin().ascii_serialization();
+                    format!("{base_origin}{}", &text[origin.len()..])
+                }
+            };
+            Url::parse(&moved).ok()
+        };
+        let pick = |over: Option<&String>, issuer_url: Option<&Url>| -> Option<Url> {
+            over.and_then(|s| Url::parse(s).ok())
+                .or_else(|| issuer_url.and_then(move_to_node))
+        };
+        let o = overrides;
+        let revocation = pick(
+            o.and_then(|o| o.revocation.as_ref()),
+            Some(&of_issuer.revocation),
+        )
+        .ok_or_else(|| {
+            TargetError::Profile(format!(
+                "node {base}: cannot derive its revocation endpoint"
+            ))
+        })?;
+        Ok(Node {
+            base: base.to_owned(),
+            endpoints: Endpoints {
+                revocation,
+                token: pick(o.and_then(|o| o.token.as_ref()), of_issuer.token.as_ref()),
+                introspection: pick(
+                    o.and_then(|o| o.introspection.as_ref()),
+                    of_issuer.introspection.as_ref(),
+                ),
+                userinfo: pick(
+                    o.and_then(|o| o.userinfo.as_ref()),
+                    of_issuer.userinfo.as_ref(),
+                ),
+                discovery: of_issuer.discovery.clone(),
+                metadata: of_issuer.metadata.clone(),
+            },
+        })
+    }
+}
+
 /// Tokens of one grant.
 #[derive(Debug, Clone, Default)]
 pub struct Minted {
@@ -124,6 +188,9 @@ pub struct Target {
     pub http: HttpClient,
     /// The discovery document as read at start (if any).
     pub discovery_doc: Option<Value>,
+    /// The nodes of a cluster (empty for a single server).
+    pub nodes: Vec<Node>,
+    next_node: std::sync::atomic::AtomicUsize,
     access_probe: Option<Box<dyn probe::Probe>>,
     refresh_probe: Option<Box<dyn probe::Probe>>,
 }
@@ -295,6 +362,18 @@ impl Target {
             metadata,
         };
         let discovery_doc = doc.map(Value::Object);
+        let nodes = profile
+            .nodes
+            .iter()
+            .map(|base| {
+                Node::derive(
+                    base,
+                    &profile.issuer,
+                    &endpoints,
+                    profile.node_endpoints.get(base),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if profile.has_literal_secrets() {
             let remote = [
                 Some(&endpoints.revocation),
@@ -321,7 +400,32 @@ impl Target {
             user,
             http,
             discovery_doc,
+            nodes,
+            next_node: Default::default(),
         })
+    }
+
+    /// The node the next revocation goes through, in turn across the run (None: no nodes).
+    pub fn next_node(&self) -> Option<&Node> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let i = self
+            .next_node
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.nodes.get(i % self.nodes.len())
+    }
+
+    /// Where a token's state is looked at: every node of a cluster, or the target itself.
+    pub fn observation_points(&self) -> Vec<(String, &Endpoints)> {
+        if self.nodes.is_empty() {
+            vec![(String::new(), &self.endpoints)]
+        } else {
+            self.nodes
+                .iter()
+                .map(|n| (n.base.clone(), &n.endpoints))
+                .collect()
+        }
     }
 
     pub fn credentials(&self, role: Role) -> Option<&Credentials> {
@@ -562,12 +666,23 @@ impl Target {
         kind: Kind,
         token: &str,
     ) -> (Exchange, Result<TokenState, String>) {
+        self.observe_at(&self.endpoints, owner, kind, token).await
+    }
+
+    /// [`Target::observe`] at given endpoints (one node's, for a cluster).
+    pub async fn observe_at(
+        &self,
+        at: &Endpoints,
+        owner: Role,
+        kind: Kind,
+        token: &str,
+    ) -> (Exchange, Result<TokenState, String>) {
         let probe = match kind {
             Kind::Access => &self.access_probe,
             Kind::Refresh => &self.refresh_probe,
         };
         match probe {
-            Some(probe) => probe::observe(probe.as_ref(), self, owner, token).await,
+            Some(probe) => probe::observe_at(probe.as_ref(), self, at, owner, token).await,
             None => (
                 Exchange::not_sent("probe"),
                 Err("the profile names no probe for this token type".into()),

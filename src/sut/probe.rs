@@ -8,7 +8,7 @@
 
 use super::http::{Exchange, HttpResponse, RequestSpec};
 use super::profile::{ProbeKind, RefreshInactiveAnswer};
-use super::{ClientAuth, Kind, Role, Target, TokenState};
+use super::{ClientAuth, Endpoints, Kind, Role, Target, TokenState};
 use serde::Serialize;
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -17,8 +17,15 @@ use std::time::{Duration, Instant};
 pub trait Probe: Send + Sync {
     /// The name used in profiles and reports.
     fn name(&self) -> &'static str;
-    /// The request that observes `token` of `owner`, or why it cannot be sent.
-    fn request(&self, target: &Target, owner: Role, token: &str) -> Result<RequestSpec, String>;
+    /// The request that observes `token` of `owner` at these endpoints (the issuer's, or one
+    /// node's), or why it cannot be sent.
+    fn request(
+        &self,
+        target: &Target,
+        at: &Endpoints,
+        owner: Role,
+        token: &str,
+    ) -> Result<RequestSpec, String>;
     /// What the answer says about `token`: active, inactive, or why it cannot tell.
     fn interpret(&self, token: &str, answer: &HttpResponse) -> Result<TokenState, String>;
     /// Whether looking can change what is looked at (a plain refresh grant issues tokens).
@@ -44,8 +51,14 @@ impl Probe for Introspection {
         "introspection"
     }
 
-    fn request(&self, target: &Target, owner: Role, token: &str) -> Result<RequestSpec, String> {
-        let url = target.endpoints.introspection.clone().ok_or(
+    fn request(
+        &self,
+        target: &Target,
+        at: &Endpoints,
+        owner: Role,
+        token: &str,
+    ) -> Result<RequestSpec, String> {
+        let url = at.introspection.clone().ok_or(
             "no introspection endpoint (discovery publishes none; set endpoints.introspection)",
         )?;
         let role = target.introspecting_role(owner).ok_or_else(|| {
@@ -120,9 +133,14 @@ impl Probe for RefreshAttempt {
         self.passive_scope.is_none()
     }
 
-    fn request(&self, target: &Target, owner: Role, token: &str) -> Result<RequestSpec, String> {
-        let url = target
-            .endpoints
+    fn request(
+        &self,
+        target: &Target,
+        at: &Endpoints,
+        owner: Role,
+        token: &str,
+    ) -> Result<RequestSpec, String> {
+        let url = at
             .token
             .clone()
             .ok_or("no token endpoint (set endpoints.token)")?;
@@ -184,9 +202,14 @@ impl Probe for Userinfo {
         "userinfo"
     }
 
-    fn request(&self, target: &Target, _owner: Role, token: &str) -> Result<RequestSpec, String> {
-        let url = target
-            .endpoints
+    fn request(
+        &self,
+        _target: &Target,
+        at: &Endpoints,
+        _owner: Role,
+        token: &str,
+    ) -> Result<RequestSpec, String> {
+        let url = at
             .userinfo
             .clone()
             .ok_or("no userinfo endpoint (discovery publishes none; set endpoints.userinfo)")?;
@@ -232,14 +255,25 @@ fn probe_of(kind: ProbeKind, profile: &super::TargetProfile) -> Option<Box<dyn P
     })
 }
 
-/// Sends a probe's request and reads the answer. Every failure names the URL.
+/// Sends a probe's request to the target's own endpoints and reads the answer.
 pub async fn observe(
     probe: &dyn Probe,
     target: &Target,
     owner: Role,
     token: &str,
 ) -> (Exchange, Result<TokenState, String>) {
-    let spec = match probe.request(target, owner, token) {
+    observe_at(probe, target, &target.endpoints, owner, token).await
+}
+
+/// Sends a probe's request to these endpoints and reads the answer. Every failure names the URL.
+pub async fn observe_at(
+    probe: &dyn Probe,
+    target: &Target,
+    at: &Endpoints,
+    owner: Role,
+    token: &str,
+) -> (Exchange, Result<TokenState, String>) {
+    let spec = match probe.request(target, at, owner, token) {
         Ok(spec) => spec,
         Err(why) => return (Exchange::not_sent("probe"), Err(why)),
     };

@@ -224,6 +224,7 @@ impl Capabilities {
             "cors" => self.cors_origin.is_some(),
             "revoke-script" => self.revoke_script_veto_header.is_some(),
             "fault-injection" => self.unavailable_header.is_some(),
+            "nodes" => !profile.nodes.is_empty(),
             _ => return None,
         })
     }
@@ -321,6 +322,14 @@ pub struct TargetProfile {
     /// The discovery (or RFC 8414 metadata) URL.
     pub discovery: Option<String>,
     pub endpoints: Option<EndpointOverrides>,
+    /// The base URLs of the individual nodes of a cluster, beside the issuer (the
+    /// load-balanced entry point). Each node's endpoints are the issuer's with the issuer's
+    /// URL replaced by the node's, unless `node_endpoints` overrides them.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Per-node endpoint overrides, keyed by the node's base URL as listed in `nodes`.
+    #[serde(default)]
+    pub node_endpoints: std::collections::BTreeMap<String, EndpointOverrides>,
     pub clients: Clients,
     pub user: Option<UserProfile>,
     #[serde(default)]
@@ -387,7 +396,17 @@ impl TargetProfile {
                 self.endpoints.as_ref().and_then(|e| e.userinfo.as_deref()),
             ),
             ("settings.config_api", self.settings.config_api.as_deref()),
-        ] {
+        ]
+        .into_iter()
+        .chain(self.nodes.iter().map(|n| ("nodes", Some(n.as_str()))))
+        .chain(self.node_endpoints.values().flat_map(|o| {
+            [
+                ("node_endpoints.revocation", o.revocation.as_deref()),
+                ("node_endpoints.token", o.token.as_deref()),
+                ("node_endpoints.introspection", o.introspection.as_deref()),
+                ("node_endpoints.userinfo", o.userinfo.as_deref()),
+            ]
+        })) {
             if let Some(v) = value {
                 let url = http_url(key, v)?;
                 if self.has_literal_secrets() && !is_loopback(&url) {
@@ -396,6 +415,11 @@ impl TargetProfile {
                     ));
                 }
             }
+        }
+        if let Some(stray) = self.node_endpoints.keys().find(|k| !self.nodes.contains(k)) {
+            return Err(format!(
+                "key `node_endpoints.\"{stray}\"`: not one of the base URLs listed in `nodes`"
+            ));
         }
         let loopback = is_loopback(&issuer);
         for (role, client) in self.client_roles() {

@@ -224,8 +224,8 @@ async fn each_method(w: &mut RevWorld) {
         let Some(answer) = last(w) else { return };
         let result = if answer.status == 200 {
             match w.poll_inactive(r, &value).await {
-                Ok(Some(_)) => Ok(()),
-                Ok(None) => Err("200, but the token is still active".to_owned()),
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(_)) => Err("200, but the token is still active".to_owned()),
                 Err(e) => {
                     w.outcome.error(format!(
                         "cannot observe the token revoked with {method}: {e}"

@@ -32,9 +32,19 @@ pub(super) enum Shape {
     Json,
 }
 
-/// Sends a request to the revocation endpoint and keeps the answer.
-pub(super) async fn send(w: &mut RevWorld, spec: RequestSpec) {
+/// Sends a request to the revocation endpoint and keeps the answer. With a cluster, each
+/// request to the revocation endpoint goes through the next node in turn.
+pub(super) async fn send(w: &mut RevWorld, mut spec: RequestSpec) {
     let ctx = w.ctx();
+    let mut bare = spec.url.clone();
+    bare.set_query(None);
+    if bare == ctx.target.endpoints.revocation {
+        if let Some(node) = ctx.target.next_node() {
+            let query = spec.url.query().map(str::to_owned);
+            spec.url = node.endpoints.revocation.clone();
+            spec.url.set_query(query.as_deref());
+        }
+    }
     let url = spec.url.clone();
     w.last_sent_basic = spec.basic.is_some();
     let simulated_unavailable = ctx
