@@ -36,6 +36,8 @@ pub struct LoadState {
     pub sampled: AtomicU64,
     pub not_held: AtomicU64,
     pub probe_errors: AtomicU64,
+    /// How long sampled revocations took to be seen (ms), for the propagation percentiles.
+    pub delays_ms: Mutex<Vec<f64>>,
     /// A few examples of revocations that did not hold (kind only; tokens never shown).
     pub examples: Mutex<Vec<String>>,
 }
@@ -67,6 +69,7 @@ impl LoadState {
             sampled: AtomicU64::new(0),
             not_held: AtomicU64::new(0),
             probe_errors: AtomicU64::new(0),
+            delays_ms: Mutex::new(Vec::new()),
             examples: Mutex::new(Vec::new()),
         })
     }
@@ -86,22 +89,51 @@ impl LoadState {
         })
     }
 
-    /// Counts a revocation and observes it when it is in the sample.
-    async fn revoked(&self, kind: Kind, token: &str) {
+    /// Counts a revocation and observes it when it is in the sample: polled until inactive
+    /// within the profile's propagation window (one look when it is 0). With a cluster it is
+    /// observed on a node other than the one that revoked it, so what is counted is the
+    /// cross-node propagation.
+    async fn revoked(&self, kind: Kind, token: &str, revoking_node: usize) {
         let n = self.revocations.fetch_add(1, Ordering::Relaxed);
         if !in_sample(&self.correctness, n) {
             return;
         }
         self.sampled.fetch_add(1, Ordering::Relaxed);
-        let (_, state) = self.target.observe(Role::Primary, kind, token).await;
+        let target = &self.target;
+        let at = match target.nodes.len() {
+            0 => &target.endpoints,
+            len => &target.nodes[(revoking_node + 1) % len].endpoints,
+        };
+        let window = target.profile.timeouts.propagation_window;
+        let started = std::time::Instant::now();
+        let state = loop {
+            let (_, state) = target.observe_at(at, Role::Primary, kind, token).await;
+            match state {
+                Ok(TokenState::Active) if started.elapsed() < window => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                other => break other,
+            }
+        };
         match state {
-            Ok(TokenState::Inactive) => {}
+            Ok(TokenState::Inactive) => {
+                self.delays_ms
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(started.elapsed().as_secs_f64() * 1000.0);
+            }
             Ok(TokenState::Active) => {
                 self.not_held.fetch_add(1, Ordering::Relaxed);
                 let mut ex = self.examples.lock().unwrap_or_else(|p| p.into_inner());
                 if ex.len() < 5 {
+                    let node = target
+                        .nodes
+                        .get((revoking_node + 1) % target.nodes.len().max(1))
+                        .map(|n| format!(" on {}", n.base))
+                        .unwrap_or_default();
                     ex.push(format!(
-                        "revocation #{n}: the {kind:?} token was still active after the 200"
+                        "revocation #{n}: the {kind:?} token was still active{node} {} ms after the 200",
+                        window.as_millis()
                     ));
                 }
             }
@@ -247,8 +279,15 @@ fn token_url(state: &LoadState) -> String {
         .unwrap_or_default()
 }
 
-fn revoke_url(state: &LoadState) -> String {
-    state.target.endpoints.revocation.to_string()
+/// The revocation endpoint a user revokes through: with a cluster, its node (users are
+/// spread over the nodes), and the node's index.
+fn revoke_url(state: &LoadState, user: &GooseUser) -> (String, usize) {
+    let nodes = &state.target.nodes;
+    if nodes.is_empty() {
+        return (state.target.endpoints.revocation.to_string(), 0);
+    }
+    let i = user.weighted_users_index % nodes.len();
+    (nodes[i].endpoints.revocation.to_string(), i)
 }
 
 /// Mints one grant through goose (named "token (mint)").
@@ -271,14 +310,15 @@ async fn mint(
     Ok(v.and_then(|v| get(&v, "access_token").map(|at| (at, get(&v, "refresh_token")))))
 }
 
+/// Revokes through the user's node; the node's index when the answer was a complete 200.
 async fn revoke(
     user: &mut GooseUser,
     state: &LoadState,
     name: &str,
     form: Vec<(String, String)>,
-) -> TResult<bool> {
-    let url = revoke_url(state);
-    Ok(post(user, state, &url, name, form).await?.is_some())
+) -> TResult<Option<usize>> {
+    let (url, node) = revoke_url(state, user);
+    Ok(post(user, state, &url, name, form).await?.map(|_| node))
 }
 
 fn held(user: &mut GooseUser) -> &mut Held {
@@ -340,8 +380,8 @@ async fn run(
                     ("token".into(), rt.clone()),
                     ("token_type_hint".into(), "refresh_token".into()),
                 ];
-                if revoke(user, state, "revoke (refresh token)", form).await? {
-                    state.revoked(Kind::Refresh, &rt).await;
+                if let Some(node) = revoke(user, state, "revoke (refresh token)", form).await? {
+                    state.revoked(Kind::Refresh, &rt, node).await;
                 }
             }
         }
@@ -373,7 +413,7 @@ async fn run(
             let rt = held(user).refresh.take();
             let last_access = held(user).access.last().cloned();
             if let Some(rt) = rt {
-                if revoke(
+                if let Some(node) = revoke(
                     user,
                     state,
                     "revoke (refresh token, cascade)",
@@ -382,7 +422,7 @@ async fn run(
                 .await?
                 {
                     if let Some(at) = last_access {
-                        state.revoked(Kind::Access, &at).await;
+                        state.revoked(Kind::Access, &at, node).await;
                     }
                 }
             }
@@ -402,9 +442,11 @@ async fn run(
                 ("token".into(), "all".into()),
                 ("token_type_hint".into(), "all".into()),
             ];
-            if revoke(user, state, "revoke (all tokens of the client)", form).await? {
+            if let Some(node) =
+                revoke(user, state, "revoke (all tokens of the client)", form).await?
+            {
                 if let Some(at) = last_access {
-                    state.revoked(Kind::Access, &at).await;
+                    state.revoked(Kind::Access, &at, node).await;
                 }
             }
         }
