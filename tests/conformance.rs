@@ -59,6 +59,7 @@ async fn run(
         fault: options.fault.map(|f| f.name().to_owned()),
         quirks: vec![],
         concurrency,
+        progress: false,
     };
     let record = run_plan(plan).await;
     server.shutdown().await;

@@ -13,7 +13,7 @@ pub async fn run(args: CheckArgs) -> i32 {
     match check(args).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::report::escape::visible(&e.to_string()));
             e.exit_code()
         }
     }
@@ -55,6 +55,11 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
         features,
         fault: args.fault.clone(),
         quirks: vec![],
+        progress: match args.progress.as_str() {
+            "always" => true,
+            "never" => false,
+            _ => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        },
         concurrency: args.concurrency,
     };
     let record = run_plan(plan).await?;
@@ -71,7 +76,10 @@ async fn check(args: CheckArgs) -> Result<i32, CheckError> {
         )),
         Err(e) => eprintln!("warning: could not write reports to {}: {e}", dir.display()),
     }
-    Ok(if record.failed() {
+    Ok(if let Some(why) = &record.run.unusable {
+        eprintln!("error: target unusable, the remaining scenarios were not attempted: {why}");
+        exit::UNREACHABLE
+    } else if record.failed() {
         exit::FAILURES
     } else {
         exit::OK

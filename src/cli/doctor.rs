@@ -495,6 +495,7 @@ fn capability_key(need: &str) -> &'static str {
         "cors" => "capabilities.cors_origin",
         "revoke-script" => "capabilities.revoke_script_veto_header",
         "fault-injection" => "capabilities.unavailable_header",
+        "nodes" => "the profile's nodes list",
         _ => "capabilities",
     }
 }

@@ -11,7 +11,7 @@ pub async fn run(args: LoadArgs) -> i32 {
     match load(args).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", crate::report::escape::visible(&e.to_string()));
             e.exit_code()
         }
     }
@@ -62,6 +62,13 @@ async fn load(args: LoadArgs) -> Result<i32, LoadError> {
     }
     let summary = result?;
     super::print_out(&summary.render(baseline.as_ref()));
+    if let Some(why) = &summary.unusable {
+        eprintln!(
+            "error: target unusable: {}",
+            crate::report::escape::visible(why)
+        );
+        return Ok(exit::UNREACHABLE);
+    }
     let missed = summary.missed_thresholds();
     let c = &summary.correctness;
     let revokes = summary

@@ -168,6 +168,9 @@ pub struct CheckArgs {
     /// Print every HTTP exchange of failing scenarios (redacted).
     #[arg(long, short)]
     pub verbose: bool,
+    /// Progress on stderr: `auto` (when stderr is a terminal), `always` or `never`.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub progress: String,
 }
 
 #[derive(Debug, clap::Args)]

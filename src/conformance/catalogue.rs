@@ -56,6 +56,10 @@ pub const FEATURES: &[(&str, &str)] = &[
         "client_auth.feature",
         include_str!("../../features/client_auth.feature"),
     ),
+    (
+        "cluster.feature",
+        include_str!("../../features/cluster.feature"),
+    ),
     ("cors.feature", include_str!("../../features/cors.feature")),
     (
         "discovery.feature",

@@ -4,7 +4,7 @@
 
 use super::catalogue::{self, FeatureSource, Level, MemoryParser};
 use super::expectations::Ledger;
-use super::world::{GroupState, RevWorld, RunContext, ScenarioMeta};
+use super::world::{GroupState, Progress, RevWorld, RunContext, ScenarioMeta};
 use crate::exit;
 use crate::report::{CaseRecord, RunInfo, RunRecord, Verdict};
 use crate::sut::settings::{Setting, SettingsSession};
@@ -14,6 +14,7 @@ use cucumber::World as _;
 use futures::FutureExt as _;
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -58,6 +59,8 @@ pub struct RunPlan {
     pub quirks: Vec<String>,
     /// How many scenarios run at once (@serial ones always run alone).
     pub concurrency: usize,
+    /// Print progress to stderr (scenarios done / total, the current rule).
+    pub progress: bool,
 }
 
 /// Why a run could not produce a record.
@@ -120,6 +123,7 @@ type ScenarioKey = (String, usize, String);
 
 /// The selected scenarios: those that run under the server's own settings, and the groups of
 /// `@serial` scenarios keyed by the settings they need (each group's settings change once).
+#[derive(Debug)]
 struct Partition {
     free: HashSet<ScenarioKey>,
     groups: BTreeMap<Vec<Setting>, HashSet<ScenarioKey>>,
@@ -214,7 +218,11 @@ async fn run_scenarios(
                         .join(" "),
                 };
                 let profile = ctx.target.profile.clone();
+                let unusable = ctx.target.http.unusable();
                 world.start(ctx, meta);
+                if let Some(why) = unusable {
+                    world.outcome.error(format!("not attempted: {why}"));
+                }
                 for need in scenario
                     .tags
                     .iter()
@@ -253,6 +261,11 @@ async fn run_scenarios(
                         .then(|| format!("only {} of {total} steps ran", world.steps_run))
                 });
                 let record = world.finish(harness);
+                ctx.progress.done.fetch_add(1, Ordering::Relaxed);
+                *ctx.progress
+                    .current
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner()) = record.rule.clone();
                 ctx.cases
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
@@ -285,13 +298,36 @@ async fn run_scenarios(
     ))
 }
 
-/// Whether a scenario's result could have been caused by another scenario running beside it.
+/// Prints `[done/total] rule` to stderr once a second, from the second second on.
+fn spawn_progress(progress: Arc<Progress>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        loop {
+            let current = progress
+                .current
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone();
+            eprint!(
+                "\r[{}/{}] {current:<60}",
+                progress.done.load(Ordering::Relaxed),
+                progress.total.load(Ordering::Relaxed)
+            );
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    })
+}
+
+/// Whether a scenario's result could have been caused by another scenario running beside it:
+/// it holds tokens another scenario's requests could have touched (or it stopped with an
+/// error), and it did not come out clean.
 fn needs_confirming(case: &CaseRecord) -> bool {
-    match case.verdict {
-        Verdict::Pass | Verdict::Skip => false,
-        Verdict::Info => case.failed_checks().next().is_some(),
-        _ => true,
-    }
+    let clean = match case.verdict {
+        Verdict::Pass | Verdict::Skip => true,
+        Verdict::Info => case.failed_checks().next().is_none(),
+        _ => false,
+    };
+    !clean && (!case.tokens.is_empty() || case.verdict == Verdict::Error)
 }
 
 fn key_of(case: &CaseRecord) -> Option<ScenarioKey> {
@@ -328,6 +364,11 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         return Err(CheckError::Unusable(e.to_string()));
     }
     let calibration = crate::sut::probe::calibrate(&target).await;
+    if let Some(why) = target.http.unusable() {
+        return Err(CheckError::Unusable(format!(
+            "the target stopped answering while its probes were calibrated: {why}"
+        )));
+    }
     let refusals = calibration.refusals();
     if !refusals.is_empty() {
         return Err(CheckError::Unusable(format!(
@@ -350,12 +391,20 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         quirks: plan.quirks.clone(),
         concurrency: plan.concurrency,
         warnings: vec![],
+        unusable: None,
     };
+    let progress = Arc::new(Progress::default());
+    progress.total.store(
+        parts.free.len() + parts.groups.values().map(HashSet::len).sum::<usize>(),
+        Ordering::Relaxed,
+    );
+    let ticker = plan.progress.then(|| spawn_progress(progress.clone()));
     let ctx = Arc::new(RunContext {
         target,
         calibration,
         group: Mutex::new(GroupState::Original),
         cases: Mutex::new(Vec::new()),
+        progress,
     });
     let mut cases = run_scenarios(&ctx, &features, parts.free, plan.concurrency).await?;
     tracing::info!(elapsed = ?started.elapsed(), "scenarios without setting changes done");
@@ -382,7 +431,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
     }
     let mut session = SettingsSession::new(&ctx.target);
     for (settings, keys) in parts.groups {
-        let state = if settings.is_empty() {
+        let state = if settings.is_empty() || ctx.target.http.unusable().is_some() {
             GroupState::Original
         } else {
             match session.enter(&ctx.target, &settings).await {
@@ -394,7 +443,15 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         cases.extend(run_scenarios(&ctx, &features, keys, 1).await?);
         tracing::info!(elapsed = ?started.elapsed(), ?settings, "settings group done");
     }
-    let warnings = session.restore(&ctx.target).await;
+    if let Some(ticker) = ticker {
+        ticker.abort();
+        eprintln!();
+    }
+    let warnings = if ctx.target.http.unusable().is_some() {
+        vec![]
+    } else {
+        session.restore(&ctx.target).await
+    };
     cases.sort_by(|a, b| {
         (a.profile != "rfc7009", &a.rule, &a.location, &a.scenario).cmp(&(
             b.profile != "rfc7009",
@@ -407,6 +464,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         run: RunInfo {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             warnings,
+            unusable: ctx.target.http.unusable(),
             ..info
         },
         calibration: ctx.calibration.clone(),
@@ -488,6 +546,49 @@ mod tests {
         assert!(selection("janssen", vec!["nope".into()], None)
             .unwrap_err()
             .contains("nope"));
+    }
+
+    #[test]
+    fn only_unclean_scenarios_that_hold_tokens_or_errored_are_confirmed_alone() {
+        use crate::report::fixtures::case;
+        let mut failing = case("r", Verdict::Fail);
+        assert!(
+            !needs_confirming(&failing),
+            "no token: nothing another scenario could touch"
+        );
+        failing.tokens = vec!["the access token".into()];
+        assert!(needs_confirming(&failing));
+        assert!(needs_confirming(&case("r", Verdict::Error)));
+        let mut passing = case("r", Verdict::Pass);
+        passing.tokens = vec!["the access token".into()];
+        assert!(!needs_confirming(&passing));
+        let mut skipped = passing.clone();
+        skipped.verdict = Verdict::Skip;
+        assert!(!needs_confirming(&skipped));
+    }
+
+    #[test]
+    fn settings_tags_make_groups_and_unknown_ones_are_refused() {
+        let features = vec![(
+            "f.feature".to_string(),
+            "Feature: f\n\n  @rule:a @rfc7009\n  Scenario: free\n    Given x\n\n  @rule:b @rfc7009 @serial @requires:setting:allowAllValueForRevokeEndpoint=true\n  Scenario: grouped\n    Given x\n\n  @rule:c @rfc7009 @serial @requires:setting:allowAllValueForRevokeEndpoint=true\n  Scenario: grouped too\n    Given x\n".to_string(),
+        )];
+        let s = selection("rfc7009", vec![], None).unwrap();
+        let p = partition(&features, &s).unwrap();
+        assert_eq!(p.free.len(), 1);
+        assert_eq!(p.groups.len(), 1);
+        let group = p
+            .groups
+            .get(&vec![Setting::AllowAllValueForRevokeEndpoint(true)])
+            .unwrap();
+        assert_eq!(group.len(), 2);
+        let bad = vec![(
+            "g.feature".to_string(),
+            features[0].1.replace("=true", "=maybe"),
+        )];
+        assert!(partition(&bad, &s)
+            .unwrap_err()
+            .contains("unknown setting tag"));
     }
 
     #[test]

@@ -28,12 +28,21 @@ pub enum GroupState {
     Failed(SettingError),
 }
 
+/// How far a run is: scenarios finished of the total, and the rule running last.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub total: std::sync::atomic::AtomicUsize,
+    pub done: std::sync::atomic::AtomicUsize,
+    pub current: Mutex<String>,
+}
+
 /// Shared by every scenario of a run.
 pub struct RunContext {
     pub target: Target,
     pub calibration: Calibration,
     pub group: Mutex<GroupState>,
     pub cases: Mutex<Vec<CaseRecord>>,
+    pub progress: Arc<Progress>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -97,6 +106,31 @@ impl TokenRef {
             "refresh"
         };
         format!("the {owner}{slot}{kind} token")
+    }
+}
+
+/// A token's state as seen on every node (one "node" for a single server).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Look {
+    All(TokenState),
+    Split {
+        active: Vec<String>,
+        inactive: Vec<String>,
+    },
+}
+
+impl Look {
+    /// "active", "inactive", or "active on A, inactive on B".
+    pub fn describe(&self) -> String {
+        match self {
+            Look::All(TokenState::Active) => "active".into(),
+            Look::All(TokenState::Inactive) => "inactive".into(),
+            Look::Split { active, inactive } => format!(
+                "active on {} and inactive on {}",
+                active.join(", "),
+                inactive.join(", ")
+            ),
+        }
     }
 }
 
@@ -213,49 +247,85 @@ impl RevWorld {
         self.last_at = Some(Instant::now());
     }
 
-    /// Observes a token once.
-    pub async fn observe_once(&mut self, r: TokenRef, value: &str) -> Result<TokenState, String> {
+    /// Looks at a token once, on every node of a cluster (or the target itself).
+    pub async fn look(&mut self, r: TokenRef, value: &str) -> Result<Look, String> {
         let ctx = self.ctx();
-        let (exchange, state) = ctx.target.observe(r.role, r.kind, value).await;
-        self.record(exchange);
-        state
+        let mut active = Vec::new();
+        let mut inactive = Vec::new();
+        for (node, at) in ctx.target.observation_points() {
+            let (exchange, state) = ctx.target.observe_at(at, r.role, r.kind, value).await;
+            self.record(exchange);
+            match state? {
+                TokenState::Active => active.push(node),
+                TokenState::Inactive => inactive.push(node),
+            }
+        }
+        Ok(match (active.is_empty(), inactive.is_empty()) {
+            (false, true) => Look::All(TokenState::Active),
+            (true, _) => Look::All(TokenState::Inactive),
+            (false, false) => Look::Split { active, inactive },
+        })
     }
 
     fn timeouts(&self) -> crate::sut::profile::Timeouts {
         self.ctx().target.profile.timeouts.clone()
     }
 
-    /// Polls until the token reads inactive or the patience is over. Returns the delay from
-    /// the last request (None: still active at the end), and records it.
+    /// Polls until the token reads inactive on every node or the patience is over, recording
+    /// each node's delay from the last request. `Ok(Ok(slowest))`, or `Ok(Err(nodes))` naming
+    /// where it is still active.
     pub async fn poll_inactive(
         &mut self,
         r: TokenRef,
         value: &str,
-    ) -> Result<Option<Duration>, String> {
+    ) -> Result<Result<Duration, Vec<String>>, String> {
+        let ctx = self.ctx();
         let patience = self.timeouts().revocation_patience;
         let since = self.last_at.unwrap_or_else(Instant::now);
         let deadline = Instant::now().max(since + patience);
+        let points: Vec<(String, crate::sut::Endpoints)> = ctx
+            .target
+            .observation_points()
+            .into_iter()
+            .map(|(n, e)| (n, e.clone()))
+            .collect();
+        let mut seen: BTreeMap<String, Duration> = BTreeMap::new();
         let mut pause = Duration::from_millis(50);
         let mut first = true;
         loop {
-            let state = self.observe_once(r, value).await?;
-            if state == TokenState::Inactive {
-                let delay = since.elapsed();
-                self.outcome.delay(DelayRecord {
-                    token: r.label(),
-                    ms: if first {
-                        0.0
+            for (node, at) in &points {
+                if seen.contains_key(node) {
+                    continue;
+                }
+                let (exchange, state) = ctx.target.observe_at(at, r.role, r.kind, value).await;
+                self.record(exchange);
+                if state? == TokenState::Inactive {
+                    let delay = if first {
+                        Duration::ZERO
                     } else {
-                        delay.as_secs_f64() * 1000.0
-                    },
-                    first_look: first,
-                });
+                        since.elapsed()
+                    };
+                    self.outcome.delay(DelayRecord {
+                        token: r.label(),
+                        node: node.clone(),
+                        ms: delay.as_secs_f64() * 1000.0,
+                        first_look: first,
+                    });
+                    seen.insert(node.clone(), delay);
+                }
+            }
+            if seen.len() == points.len() {
                 self.pending_inactive.push(r);
-                return Ok(Some(if first { Duration::ZERO } else { delay }));
+                return Ok(Ok(seen.values().copied().max().unwrap_or_default()));
             }
             first = false;
             if Instant::now() >= deadline {
-                return Ok(None);
+                let still: Vec<String> = points
+                    .iter()
+                    .filter(|(n, _)| !seen.contains_key(n))
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                return Ok(Err(still));
             }
             tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
             pause = (pause * 2).min(Duration::from_millis(400));
@@ -301,28 +371,35 @@ impl RevWorld {
             let Some(value) = self.tokens.get(&r).cloned() else {
                 continue;
             };
-            match self.observe_once(r, &value).await {
-                Ok(TokenState::Active) => {}
-                Ok(TokenState::Inactive) => self.outcome.check(
+            match self.look(r, &value).await {
+                Ok(Look::All(TokenState::Active)) => {}
+                Ok(look) => self.outcome.check(
                     format!("state of {} {elapsed} ms after the request", r.label()),
                     "still active",
-                    Err(format!("{} became inactive after it was seen active (a delayed side effect of the request)", r.label())),
+                    Err(format!(
+                        "{} became {} after it was seen active (a delayed side effect of the request)",
+                        r.label(),
+                        look.describe()
+                    )),
                 ),
-                Err(e) => self.outcome.error(format!("cannot observe {}: {e}", r.label())),
+                Err(e) => self
+                    .outcome
+                    .error(format!("cannot observe {}: {e}", r.label())),
             }
         }
         for r in std::mem::take(&mut self.pending_inactive) {
             let Some(value) = self.tokens.get(&r).cloned() else {
                 continue;
             };
-            match self.observe_once(r, &value).await {
-                Ok(TokenState::Inactive) => {}
-                Ok(TokenState::Active) => self.outcome.check(
+            match self.look(r, &value).await {
+                Ok(Look::All(TokenState::Inactive)) => {}
+                Ok(look) => self.outcome.check(
                     format!("state of {} {elapsed} ms after the request", r.label()),
                     "still inactive",
                     Err(format!(
-                        "{} is active again after it was seen inactive (resurrected)",
-                        r.label()
+                        "{} is {} again after it was seen inactive (resurrected)",
+                        r.label(),
+                        look.describe()
                     )),
                 ),
                 Err(e) => self
@@ -352,6 +429,7 @@ impl RevWorld {
             controls,
             observations,
             delays,
+            tokens: self.tokens.keys().map(TokenRef::label).collect(),
             confirmed_alone: false,
             first_verdict: None,
             exchanges: std::mem::take(&mut self.exchanges),

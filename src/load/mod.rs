@@ -97,7 +97,7 @@ pub async fn run_plan(plan: LoadPlan) -> Result<LoadSummary, LoadError> {
         })?;
     let mut session = preflight(&target, &plan.profile).await?;
     let target = Arc::new(target);
-    let state = Arc::new(LoadState::new(target.clone(), &plan.profile));
+    let state = Arc::new(LoadState::new(target.clone(), &plan.profile).map_err(LoadError::Usage)?);
     std::fs::create_dir_all(&plan.report_dir)
         .map_err(|e| LoadError::Usage(format!("{}: {e}", plan.report_dir.display())))?;
     let attack = transactions::build_attack(&state, &plan.profile, &plan.report_dir)

@@ -29,6 +29,12 @@ pub struct CorrectnessCount {
     pub not_held: u64,
     pub probe_errors: u64,
     pub examples: Vec<String>,
+    /// Whether sampled revocations were observed on another node than the revoking one.
+    #[serde(default)]
+    pub cross_node: bool,
+    /// Propagation of the sampled revocations that held: p50, p99 and max, in ms.
+    #[serde(default)]
+    pub propagation_ms: Option<(f64, f64, f64)>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -44,6 +50,20 @@ pub struct LoadSummary {
     pub correctness: CorrectnessCount,
     pub thresholds: super::profile::ThresholdsView,
     pub report_dir: String,
+    /// Revocation requests that failed at the transport level (timeout, reset, refused, cut off).
+    #[serde(default)]
+    pub transport_failures: u64,
+    /// Set when no request got a complete answer: the target cannot be load-tested.
+    #[serde(default)]
+    pub unusable: Option<String>,
+}
+
+/// p50, p99 and max of a sample (None when empty).
+fn percentiles(values: &[f64]) -> Option<(f64, f64, f64)> {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let at = |q: f64| v[((v.len() as f64 - 1.0) * q).round() as usize];
+    (!v.is_empty()).then(|| (at(0.5), at(0.99), v[v.len() - 1]))
 }
 
 impl LoadSummary {
@@ -96,9 +116,15 @@ impl LoadSummary {
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .clone(),
+                cross_node: state.target.nodes.len() > 1,
+                propagation_ms: percentiles(
+                    &state.delays_ms.lock().unwrap_or_else(|p| p.into_inner()),
+                ),
             },
             thresholds: (&profile.thresholds).into(),
             report_dir: dir.display().to_string(),
+            transport_failures: state.transport_failures.load(Ordering::Relaxed),
+            unusable: state.unusable(),
         }
     }
 
@@ -258,9 +284,19 @@ impl LoadSummary {
         }
         let c = &self.correctness;
         out.push_str(&format!(
-            "\ntotal: {} requests, {:.1} requests/s, {} errors ({:.3}%)\ncorrectness: {} revocations, {} observed through the probe, {} did not hold, {} probe errors\n",
-            self.total_requests, self.rps, self.total_fails, self.error_rate_percent, c.revocations, c.sampled, c.not_held, c.probe_errors
+            "\ntotal: {} requests, {:.1} requests/s, {} errors ({:.3}%; {} revocations failed at the transport level)\ncorrectness: {} revocations, {} observed through the probe, {} did not hold, {} probe errors\n",
+            self.total_requests, self.rps, self.total_fails, self.error_rate_percent, self.transport_failures, c.revocations, c.sampled, c.not_held, c.probe_errors
         ));
+        if let Some((p50, p99, max)) = c.propagation_ms {
+            out.push_str(&format!(
+                "propagation{}: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms\n",
+                if c.cross_node {
+                    " (observed on a node other than the revoking one)"
+                } else {
+                    ""
+                }
+            ));
+        }
         for e in &c.examples {
             out.push_str(&format!("  {e}\n"));
         }
@@ -310,6 +346,14 @@ struct LoadPage {
 mod tests {
     use super::*;
 
+    #[test]
+    fn propagation_percentiles() {
+        assert_eq!(percentiles(&[]), None);
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentiles(&v), Some((51.0, 99.0, 100.0)));
+        assert_eq!(percentiles(&[5.0]), Some((5.0, 5.0, 5.0)));
+    }
+
     fn summary() -> LoadSummary {
         LoadSummary {
             profile: "p".into(),
@@ -342,6 +386,8 @@ mod tests {
             correctness: CorrectnessCount::default(),
             thresholds: Default::default(),
             report_dir: "d".into(),
+            transport_failures: 0,
+            unusable: None,
         }
     }
 

@@ -3,14 +3,16 @@
 //! reports group by meaning and minting never counts in revoke latency. A sample of revoked
 //! tokens is observed through the target's probe right after the 200; the probe goes through
 //! revspec's own client, so it is not counted in goose's request metrics either.
+//!
+//! Requests go through a client bounded by the target profile's connect and request timeouts
+//! (not goose's 60 s default), every answer is read to its end (within the body cap), and the
+//! latency recorded is to the end of the body: a 200 cut off by a reset or a timeout is an
+//! error, not a success.
 
 use super::profile::{Correctness, LoadProfile, TransactionKind};
 use crate::sut::{ClientAuth, Credentials, Kind, Role, Target, TokenState};
 use goose::config::GooseConfiguration;
-use goose::goose::{
-    GooseMethod, GooseRequest, GooseUser, Scenario, Transaction, TransactionError,
-    TransactionResult,
-};
+use goose::goose::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
 use goose::GooseAttack;
 use serde_json::Value;
 use std::path::Path;
@@ -20,6 +22,13 @@ use std::sync::{Arc, Mutex};
 /// Shared by every goose user.
 pub struct LoadState {
     pub target: Arc<Target>,
+    /// The bounded client every load request goes through.
+    client: reqwest::Client,
+    /// Revocation requests that failed at the transport level (timeout, reset, refused, cut
+    /// off), those that got a complete answer, and the last failure in words.
+    pub transport_failures: AtomicU64,
+    pub complete_answers: AtomicU64,
+    pub last_failure: Mutex<Option<String>>,
     pub primary: Credentials,
     pub user: Option<(String, String)>,
     pub correctness: Correctness,
@@ -27,17 +36,31 @@ pub struct LoadState {
     pub sampled: AtomicU64,
     pub not_held: AtomicU64,
     pub probe_errors: AtomicU64,
+    /// How long sampled revocations took to be seen (ms), for the propagation percentiles.
+    pub delays_ms: Mutex<Vec<f64>>,
     /// A few examples of revocations that did not hold (kind only; tokens never shown).
     pub examples: Mutex<Vec<String>>,
 }
 
 impl LoadState {
-    pub fn new(target: Arc<Target>, profile: &LoadProfile) -> Self {
+    pub fn new(target: Arc<Target>, profile: &LoadProfile) -> Result<Self, String> {
         let primary = target
             .credentials(Role::Primary)
             .cloned()
             .expect("the primary client is required");
-        Self {
+        let t = &target.profile.timeouts;
+        let client = reqwest::Client::builder()
+            .connect_timeout(t.connect)
+            .timeout(t.request)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("revspec-load/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the load client: {e}"))?;
+        Ok(Self {
+            client,
+            transport_failures: AtomicU64::new(0),
+            complete_answers: AtomicU64::new(0),
+            last_failure: Mutex::new(None),
             user: target.user.clone(),
             target,
             primary,
@@ -46,26 +69,71 @@ impl LoadState {
             sampled: AtomicU64::new(0),
             not_held: AtomicU64::new(0),
             probe_errors: AtomicU64::new(0),
+            delays_ms: Mutex::new(Vec::new()),
             examples: Mutex::new(Vec::new()),
-        }
+        })
     }
 
-    /// Counts a revocation and observes it when it is in the sample.
-    async fn revoked(&self, kind: Kind, token: &str) {
+    /// Why the target looks unusable: revocations were sent and none got a complete answer.
+    pub fn unusable(&self) -> Option<String> {
+        let failed = self.transport_failures.load(Ordering::Relaxed);
+        (failed > 0 && self.complete_answers.load(Ordering::Relaxed) == 0).then(|| {
+            format!(
+                "no revocation request got a complete answer ({failed} failed at the transport level; the last: {})",
+                self.last_failure
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .clone()
+                    .unwrap_or_default()
+            )
+        })
+    }
+
+    /// Counts a revocation and observes it when it is in the sample: polled until inactive
+    /// within the profile's propagation window (one look when it is 0). With a cluster it is
+    /// observed on a node other than the one that revoked it, so what is counted is the
+    /// cross-node propagation.
+    async fn revoked(&self, kind: Kind, token: &str, revoking_node: usize) {
         let n = self.revocations.fetch_add(1, Ordering::Relaxed);
         if !in_sample(&self.correctness, n) {
             return;
         }
         self.sampled.fetch_add(1, Ordering::Relaxed);
-        let (_, state) = self.target.observe(Role::Primary, kind, token).await;
+        let target = &self.target;
+        let at = match target.nodes.len() {
+            0 => &target.endpoints,
+            len => &target.nodes[(revoking_node + 1) % len].endpoints,
+        };
+        let window = target.profile.timeouts.propagation_window;
+        let started = std::time::Instant::now();
+        let state = loop {
+            let (_, state) = target.observe_at(at, Role::Primary, kind, token).await;
+            match state {
+                Ok(TokenState::Active) if started.elapsed() < window => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+                other => break other,
+            }
+        };
         match state {
-            Ok(TokenState::Inactive) => {}
+            Ok(TokenState::Inactive) => {
+                self.delays_ms
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(started.elapsed().as_secs_f64() * 1000.0);
+            }
             Ok(TokenState::Active) => {
                 self.not_held.fetch_add(1, Ordering::Relaxed);
                 let mut ex = self.examples.lock().unwrap_or_else(|p| p.into_inner());
                 if ex.len() < 5 {
+                    let node = target
+                        .nodes
+                        .get((revoking_node + 1) % target.nodes.len().max(1))
+                        .map(|n| format!(" on {}", n.base))
+                        .unwrap_or_default();
                     ex.push(format!(
-                        "revocation #{n}: the {kind:?} token was still active after the 200"
+                        "revocation #{n}: the {kind:?} token was still active{node} {} ms after the 200",
+                        window.as_millis()
                     ));
                 }
             }
@@ -95,7 +163,9 @@ struct Held {
 
 type TResult<T> = Result<T, Box<TransactionError>>;
 
-/// A form POST through goose, authenticated as the primary client.
+/// A form POST, authenticated as the primary client, read to the end of its body and
+/// recorded in goose's metrics with the time to the end of the body. `None` unless it got a
+/// complete 200.
 async fn post(
     user: &mut GooseUser,
     state: &LoadState,
@@ -103,7 +173,7 @@ async fn post(
     name: &str,
     mut form: Vec<(String, String)>,
 ) -> TResult<Option<Value>> {
-    let mut rb = user.get_request_builder(&GooseMethod::Post, url)?;
+    let mut rb = state.client.post(url);
     match state.primary.auth {
         ClientAuth::ClientSecretBasic => {
             rb = rb.basic_auth(&state.primary.id, state.primary.secret.as_deref());
@@ -117,34 +187,86 @@ async fn post(
         }
         ClientAuth::None => form.push(("client_id".into(), state.primary.id.clone())),
     }
-    let rb = rb.form(&form);
-    let request = GooseRequest::builder()
-        .method(GooseMethod::Post)
-        .path(url)
-        .name(name)
-        .expect_status_code(200)
-        .set_request_builder(rb)
-        .build();
-    let mut response = user.request(request).await?;
-    let Ok(r) = response.response else {
-        return Ok(None);
-    };
-    if r.status().as_u16() != 200 {
-        return Ok(None);
-    }
-    match r.json::<Value>().await {
-        Ok(v) => Ok(Some(v)),
-        Err(_) if name.starts_with("revoke") => Ok(Some(Value::Null)),
-        Err(e) => {
-            user.set_failure(
-                &format!("{name}: answer is not JSON: {e}"),
-                &mut response.request,
-                None,
-                None,
-            )?;
-            Ok(None)
+    let started = std::time::Instant::now();
+    let outcome = async {
+        let mut response = rb
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| (None, describe(&e)))?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| (Some(status), describe(&e)))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > crate::sut::http::BODY_CAP {
+                return Err((
+                    Some(status),
+                    "the answer is larger than the body cap".to_owned(),
+                ));
+            }
         }
+        Ok::<_, (Option<u16>, String)>((status, body))
     }
+    .await;
+    let elapsed = started.elapsed();
+    let revocation = name.starts_with("revoke");
+    let (status, body) = match outcome {
+        Ok(answer) => {
+            if revocation {
+                state.complete_answers.fetch_add(1, Ordering::Relaxed);
+            }
+            answer
+        }
+        Err((status, why)) => {
+            if revocation {
+                state.transport_failures.fetch_add(1, Ordering::Relaxed);
+                *state.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(format!("{url}: {why}"));
+            }
+            user.record_custom_request_duration("POST", name, elapsed, false, status, Some(&why))
+                .await?;
+            return Ok(None);
+        }
+    };
+    let value = if status != 200 {
+        Err(format!("HTTP {status}"))
+    } else if name.starts_with("revoke") {
+        Ok(Value::Null)
+    } else {
+        serde_json::from_slice::<Value>(&body).map_err(|e| format!("the answer is not JSON: {e}"))
+    };
+    let error = value.as_ref().err().cloned();
+    user.record_custom_request_duration(
+        "POST",
+        name,
+        elapsed,
+        value.is_ok(),
+        Some(status),
+        error.as_deref(),
+    )
+    .await?;
+    Ok(value.ok())
+}
+
+/// A transport failure in words (the load client's own; see `sut::http` for the harness's).
+fn describe(e: &reqwest::Error) -> String {
+    let mut text = if e.is_timeout() {
+        "timed out".to_owned()
+    } else if e.is_connect() {
+        "could not connect".to_owned()
+    } else {
+        "the answer was cut off".to_owned()
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    crate::report::escape::one_line(&text)
 }
 
 fn token_url(state: &LoadState) -> String {
@@ -157,8 +279,15 @@ fn token_url(state: &LoadState) -> String {
         .unwrap_or_default()
 }
 
-fn revoke_url(state: &LoadState) -> String {
-    state.target.endpoints.revocation.to_string()
+/// The revocation endpoint a user revokes through: with a cluster, its node (users are
+/// spread over the nodes), and the node's index.
+fn revoke_url(state: &LoadState, user: &GooseUser) -> (String, usize) {
+    let nodes = &state.target.nodes;
+    if nodes.is_empty() {
+        return (state.target.endpoints.revocation.to_string(), 0);
+    }
+    let i = user.weighted_users_index % nodes.len();
+    (nodes[i].endpoints.revocation.to_string(), i)
 }
 
 /// Mints one grant through goose (named "token (mint)").
@@ -181,14 +310,15 @@ async fn mint(
     Ok(v.and_then(|v| get(&v, "access_token").map(|at| (at, get(&v, "refresh_token")))))
 }
 
+/// Revokes through the user's node; the node's index when the answer was a complete 200.
 async fn revoke(
     user: &mut GooseUser,
     state: &LoadState,
     name: &str,
     form: Vec<(String, String)>,
-) -> TResult<bool> {
-    let url = revoke_url(state);
-    Ok(post(user, state, &url, name, form).await?.is_some())
+) -> TResult<Option<usize>> {
+    let (url, node) = revoke_url(state, user);
+    Ok(post(user, state, &url, name, form).await?.map(|_| node))
 }
 
 fn held(user: &mut GooseUser) -> &mut Held {
@@ -250,8 +380,8 @@ async fn run(
                     ("token".into(), rt.clone()),
                     ("token_type_hint".into(), "refresh_token".into()),
                 ];
-                if revoke(user, state, "revoke (refresh token)", form).await? {
-                    state.revoked(Kind::Refresh, &rt).await;
+                if let Some(node) = revoke(user, state, "revoke (refresh token)", form).await? {
+                    state.revoked(Kind::Refresh, &rt, node).await;
                 }
             }
         }
@@ -283,7 +413,7 @@ async fn run(
             let rt = held(user).refresh.take();
             let last_access = held(user).access.last().cloned();
             if let Some(rt) = rt {
-                if revoke(
+                if let Some(node) = revoke(
                     user,
                     state,
                     "revoke (refresh token, cascade)",
@@ -292,7 +422,7 @@ async fn run(
                 .await?
                 {
                     if let Some(at) = last_access {
-                        state.revoked(Kind::Access, &at).await;
+                        state.revoked(Kind::Access, &at, node).await;
                     }
                 }
             }
@@ -312,9 +442,11 @@ async fn run(
                 ("token".into(), "all".into()),
                 ("token_type_hint".into(), "all".into()),
             ];
-            if revoke(user, state, "revoke (all tokens of the client)", form).await? {
+            if let Some(node) =
+                revoke(user, state, "revoke (all tokens of the client)", form).await?
+            {
                 if let Some(at) = last_access {
-                    state.revoked(Kind::Access, &at).await;
+                    state.revoked(Kind::Access, &at, node).await;
                 }
             }
         }

@@ -39,7 +39,12 @@ pub fn delay_summary(record: &RunRecord) -> Option<String> {
     })
 }
 
+/// The console text. Everything a server sent reaches it escaped (see [`super::escape`]).
 pub fn render(record: &RunRecord, verbose: bool) -> String {
+    super::escape::visible(&render_raw(record, verbose))
+}
+
+fn render_raw(record: &RunRecord, verbose: bool) -> String {
     let mut out = format!(
         "revspec check: {} ({}) profile {}{}\n\n",
         record.run.target,
@@ -146,8 +151,26 @@ pub fn render(record: &RunRecord, verbose: bool) -> String {
         out.push_str(&line);
         out.push('\n');
     }
+    let nodes = record.node_delays();
+    if !nodes.is_empty() {
+        out.push_str(
+            "propagation per node (from the revoking node's 200 to this node seeing it):\n",
+        );
+        for (node, n, median, max) in nodes {
+            out.push_str(&format!(
+                "  {node:<40} {n:>4} observations, median {:.2} s, max {:.2} s\n",
+                median / 1000.0,
+                max / 1000.0
+            ));
+        }
+    }
     for w in &record.run.warnings {
         out.push_str(&format!("warning: {w}\n"));
+    }
+    if let Some(why) = &record.run.unusable {
+        out.push_str(&format!(
+            "TARGET UNUSABLE: {why}; the scenarios after that were not attempted\n"
+        ));
     }
     let rules = record.rule_verdicts();
     let count = |v: Verdict| rules.iter().filter(|(_, x)| *x == v).count();
@@ -196,6 +219,7 @@ mod tests {
         for (ms, first) in [(0.0, true), (1480.0, false), (500.0, false)] {
             late.delays.push(DelayRecord {
                 token: "t".into(),
+                node: String::new(),
                 ms,
                 first_look: first,
             });
@@ -222,5 +246,44 @@ mod tests {
         assert_eq!(median_max(&[1.0, 2.0, 10.0]), Some((2.0, 10.0)));
         assert_eq!(median_max(&[1.0, 3.0]), Some((2.0, 3.0)));
         assert_eq!(median_max(&[]), None);
+    }
+}
+
+#[cfg(test)]
+mod node_tests {
+    use super::super::fixtures::{case, record};
+    use super::*;
+    use crate::report::DelayRecord;
+
+    #[test]
+    fn each_node_gets_its_median_and_max() {
+        let mut c = case("cluster-propagation", Verdict::Pass);
+        for (node, ms) in [
+            ("http://n1", 0.0),
+            ("http://n2", 120.0),
+            ("http://n2", 300.0),
+            ("http://n2", 200.0),
+        ] {
+            c.delays.push(DelayRecord {
+                token: "t".into(),
+                node: node.into(),
+                ms,
+                first_look: ms == 0.0,
+            });
+        }
+        let r = record(vec![c]);
+        assert_eq!(
+            r.node_delays(),
+            vec![
+                ("http://n1".to_string(), 1, 0.0, 0.0),
+                ("http://n2".to_string(), 3, 200.0, 300.0)
+            ]
+        );
+        let text = render(&r, false);
+        assert!(
+            text.contains("http://n2")
+                && text.contains("3 observations, median 0.20 s, max 0.30 s"),
+            "{text}"
+        );
     }
 }

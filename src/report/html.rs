@@ -112,6 +112,8 @@ struct ScenarioView {
     checks: Vec<CheckView>,
     controls: Vec<CheckView>,
     observations: Vec<String>,
+    /// The tokens the scenario held, by label.
+    tokens: Vec<String>,
     delays: Vec<String>,
     /// Each exchange rendered as text, control bytes made visible.
     exchanges: Vec<String>,
@@ -130,14 +132,20 @@ impl From<&CaseRecord> for ScenarioView {
             checks: c.checks.iter().map(CheckView::from).collect(),
             controls: c.controls.iter().map(CheckView::from).collect(),
             observations: c.observations.iter().map(|o| visible(o)).collect(),
+            tokens: c.tokens.iter().map(|t| one_line(t)).collect(),
             delays: c
                 .delays
                 .iter()
                 .map(|d| {
-                    if d.first_look {
-                        format!("{}: inactive at the first look", visible(&d.token))
+                    let node = if d.node.is_empty() {
+                        String::new()
                     } else {
-                        format!("{}: inactive after {:.0} ms", visible(&d.token), d.ms)
+                        format!(" on {}", visible(&d.node))
+                    };
+                    if d.first_look {
+                        format!("{}: inactive{node} at the first look", visible(&d.token))
+                    } else {
+                        format!("{}: inactive{node} after {:.0} ms", visible(&d.token), d.ms)
                     }
                 })
                 .collect(),
@@ -206,6 +214,10 @@ struct ReportPage {
     probes: Vec<ProbeView>,
     settings: Vec<SettingView>,
     delay_line: Option<String>,
+    /// Per node of a cluster: the measured revocation delays.
+    node_delays: Vec<String>,
+    /// Why the run stopped early, if it did.
+    unusable: Option<String>,
     warnings: Vec<String>,
     families: Vec<FamilyView>,
 }
@@ -335,6 +347,19 @@ pub fn render(record: &RunRecord) -> String {
             })
             .collect(),
         delay_line: super::console::delay_summary(record),
+        node_delays: record
+            .node_delays()
+            .into_iter()
+            .map(|(node, n, median, max)| {
+                format!(
+                    "{}: {n} observations, median {:.0} ms, max {:.0} ms",
+                    visible(&node),
+                    median,
+                    max
+                )
+            })
+            .collect(),
+        unusable: r.unusable.as_deref().map(visible),
         warnings: r.warnings.iter().map(|w| visible(w)).collect(),
         families: families(record),
     };

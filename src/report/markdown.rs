@@ -20,7 +20,12 @@ fn cell(s: &str) -> String {
     text(&one_line(s)).replace('|', "\\|")
 }
 
+/// The Markdown text. Everything a server sent reaches it escaped (see [`super::escape`]).
 pub fn render(record: &RunRecord) -> String {
+    super::escape::visible(&render_raw(record))
+}
+
+fn render_raw(record: &RunRecord) -> String {
     let r = &record.run;
     let s = record.summary();
     let mut out = format!(
@@ -53,6 +58,18 @@ pub fn render(record: &RunRecord) -> String {
     }
     if let Some(line) = super::console::delay_summary(record) {
         out.push_str(&format!("\n{line}\n"));
+    }
+    let nodes = record.node_delays();
+    if !nodes.is_empty() {
+        out.push_str("\n| node | observations | median | max |\n|---|---|---|---|\n");
+        for (node, n, median, max) in nodes {
+            out.push_str(&format!(
+                "| {} | {n} | {:.2} s | {:.2} s |\n",
+                cell(&node),
+                median / 1000.0,
+                max / 1000.0
+            ));
+        }
     }
     for w in &record.run.warnings {
         out.push_str(&format!("\nWarning: {}\n", cell(w)));

@@ -85,6 +85,9 @@ pub struct CheckRecord {
 pub struct DelayRecord {
     /// The token, by its label in the scenario ("the refresh token").
     pub token: String,
+    /// The node that saw it (its base URL; empty for a single server).
+    #[serde(default)]
+    pub node: String,
     /// From the end of the revocation request to the first observation that saw it inactive.
     pub ms: f64,
     /// Whether the very first observation already saw it inactive.
@@ -110,6 +113,9 @@ pub struct CaseRecord {
     pub observations: Vec<String>,
     /// Revocation delays measured in this scenario.
     pub delays: Vec<DelayRecord>,
+    /// The tokens the scenario held, by label ("the other client's access token").
+    #[serde(default)]
+    pub tokens: Vec<String>,
     /// The scenario was run again alone, with no other scenario running, and this is that
     /// run's result (its first run, beside others, gave `first_verdict`).
     pub confirmed_alone: bool,
@@ -143,6 +149,9 @@ pub struct RunInfo {
     pub concurrency: usize,
     /// Problems that are not verdicts (e.g. a setting that could not be restored).
     pub warnings: Vec<String>,
+    /// Set when the target stopped answering and the remaining scenarios were not attempted.
+    #[serde(default)]
+    pub unusable: Option<String>,
 }
 
 /// The canonical record of a check run.
@@ -282,6 +291,25 @@ impl RunRecord {
         (level, reason)
     }
 
+    /// Per node of a cluster: (node, observations, median ms, max ms) of the measured
+    /// revocation delays. Empty for a single server.
+    pub fn node_delays(&self) -> Vec<(String, usize, f64, f64)> {
+        let mut by_node: std::collections::BTreeMap<&str, Vec<f64>> = Default::default();
+        for d in self.cases.iter().flat_map(|c| &c.delays) {
+            if !d.node.is_empty() {
+                by_node.entry(&d.node).or_default().push(d.ms);
+            }
+        }
+        by_node
+            .into_iter()
+            .map(|(node, mut ms)| {
+                ms.sort_by(f64::total_cmp);
+                let (median, max) = console::median_max(&ms).unwrap_or_default();
+                (node.to_owned(), ms.len(), median, max)
+            })
+            .collect()
+    }
+
     /// Every measured revocation delay of the run, in milliseconds, sorted.
     pub fn delays_ms(&self) -> Vec<f64> {
         let mut all: Vec<f64> = self
@@ -370,6 +398,7 @@ pub(crate) mod fixtures {
             controls: vec![],
             observations: vec![],
             delays: vec![],
+            tokens: vec![],
             confirmed_alone: false,
             first_verdict: None,
             exchanges: vec![],
@@ -394,6 +423,7 @@ pub(crate) mod fixtures {
                 quirks: vec![],
                 concurrency: 8,
                 warnings: vec![],
+                unusable: None,
             },
             calibration: Default::default(),
             settings: vec![],

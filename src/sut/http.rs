@@ -1,16 +1,26 @@
 //! The one HTTP client of the harness: bounded (connect and total timeouts, a cap on body
-//! size, no redirects, so credentials never travel to another host) and recording every
-//! exchange with secrets and tokens redacted.
+//! size, no redirects, so credentials never travel to another host), recording every exchange
+//! with secrets and tokens redacted and bodies cut to a short excerpt, and naming each
+//! transport failure precisely (refused, reset, closed, which timeout). After a few
+//! consecutive transport failures of one endpoint it stops sending ("not attempted"), so a
+//! target that hangs costs a few timeouts, not one per scenario.
 
 use super::profile::Timeouts;
 use super::TargetError;
+use crate::report::escape;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::time::Instant;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use url::Url;
 
 /// The most bytes read of any response body.
 pub const BODY_CAP: usize = 256 * 1024;
+/// The most characters of a body an exchange keeps (run.json stays small).
+pub const EXCERPT_CAP: usize = 4 * 1024;
+/// Consecutive transport failures of one endpoint after which no more requests are sent.
+pub const BREAKER_THRESHOLD: u32 = 3;
 
 /// A request to send.
 #[derive(Debug, Clone)]
@@ -84,14 +94,37 @@ impl HttpResponse {
         serde_json::from_slice(&self.body).ok()
     }
 
-    /// The start of the body for messages, with token and secret members of a JSON body redacted.
+    /// The start of the body for messages, on one line, escaped, with token and secret
+    /// members of a JSON body redacted.
     pub fn text_snippet(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         let text = match serde_json::from_str::<Value>(&text) {
             Ok(Value::Object(map)) => redact_json_members(map),
             _ => text.into_owned(),
         };
-        text.chars().take(300).collect()
+        let short: String = text.chars().take(300).collect();
+        let more = if short.len() < text.len() { "..." } else { "" };
+        format!("{}{more}", escape::one_line(&short))
+    }
+
+    /// The answer in words for an error message: the status and an excerpt, or where a
+    /// redirect points (redirects are never followed).
+    pub fn describe(&self) -> String {
+        if (300..400).contains(&self.status) {
+            return format!(
+                "HTTP {} redirecting to {} (not followed)",
+                self.status,
+                self.header("location")
+                    .map(escape::one_line)
+                    .unwrap_or_else(|| "(no Location)".into())
+            );
+        }
+        let snippet = self.text_snippet();
+        if snippet.is_empty() {
+            format!("HTTP {} with an empty body", self.status)
+        } else {
+            format!("HTTP {}: {snippet}", self.status)
+        }
     }
 }
 
@@ -143,25 +176,35 @@ impl Exchange {
 
     /// A short human rendering.
     pub fn render(&self) -> String {
-        let mut out = format!("    > {} {}\n", self.method, self.url);
+        let mut out = format!(
+            "    > {} {}\n",
+            escape::one_line(&self.method),
+            escape::one_line(&self.url)
+        );
         for (n, v) in &self.request_headers {
-            out.push_str(&format!("    > {n}: {v}\n"));
+            out.push_str(&format!(
+                "    > {}: {}\n",
+                escape::one_line(n),
+                escape::one_line(v)
+            ));
         }
         if !self.request_body.is_empty() {
-            out.push_str(&format!("    > {}\n", self.request_body));
+            out.push_str(&format!("    > {}\n", escape::one_line(&self.request_body)));
         }
         match (self.status, &self.error) {
-            (_, Some(e)) => out.push_str(&format!("    ! {e}\n")),
+            (_, Some(e)) => out.push_str(&format!("    ! {}\n", escape::one_line(e))),
             (Some(s), None) => {
                 out.push_str(&format!("    < {s} ({:.1} ms)\n", self.elapsed_ms));
                 for (n, v) in &self.response_headers {
-                    out.push_str(&format!("    < {n}: {v}\n"));
+                    out.push_str(&format!(
+                        "    < {}: {}\n",
+                        escape::one_line(n),
+                        escape::one_line(v)
+                    ));
                 }
                 if !self.response_body.is_empty() {
-                    out.push_str(&format!(
-                        "    < {}\n",
-                        self.response_body.chars().take(400).collect::<String>()
-                    ));
+                    let shown: String = self.response_body.chars().take(400).collect();
+                    out.push_str(&format!("    < {}\n", escape::one_line(&shown)));
                 }
             }
             (None, None) => {}
@@ -197,11 +240,31 @@ fn redact_json_members(mut map: serde_json::Map<String, Value>) -> String {
     Value::Object(map).to_string()
 }
 
+/// How the transport failed (for messages and the breaker).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    ConnectTimeout,
+    Timeout,
+    Refused,
+    Reset,
+    Closed,
+    Other,
+}
+
+/// Consecutive transport failures per endpoint, and the breaker's trip.
+#[derive(Default)]
+struct Health {
+    consecutive: HashMap<String, u32>,
+    tripped: Option<String>,
+}
+
 /// The client, with the secrets it must never show.
 #[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
     secrets: Vec<String>,
+    timeouts: Timeouts,
+    health: Arc<Mutex<Health>>,
 }
 
 impl HttpClient {
@@ -220,7 +283,38 @@ impl HttpClient {
         Ok(Self {
             client,
             secrets: secrets.into_iter().filter(|s| s.len() >= 3).collect(),
+            timeouts: timeouts.clone(),
+            health: Arc::default(),
         })
+    }
+
+    /// Why the client stopped sending, once an endpoint failed at the transport level
+    /// [`BREAKER_THRESHOLD`] times in a row: "URL unusable (cause)".
+    pub fn unusable(&self) -> Option<String> {
+        self.health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .tripped
+            .clone()
+    }
+
+    fn note_outcome(&self, url: &Url, failure: Option<&str>) {
+        let mut endpoint = url.clone();
+        endpoint.set_query(None);
+        let key = endpoint.to_string();
+        let mut health = self.health.lock().unwrap_or_else(|p| p.into_inner());
+        match failure {
+            None => {
+                health.consecutive.remove(&key);
+            }
+            Some(cause) => {
+                let n = health.consecutive.entry(key.clone()).or_insert(0);
+                *n += 1;
+                if *n >= BREAKER_THRESHOLD && health.tripped.is_none() {
+                    health.tripped = Some(format!("{key} unusable ({cause})"));
+                }
+            }
+        }
     }
 
     /// Replaces every secret, raw or URL-encoded, with `<secret>`.
@@ -350,9 +444,18 @@ impl HttpClient {
             ));
             exchange.request_body = self.redact_form(&body);
         }
+        if let Some(why) = self.unusable() {
+            let message = format!("not attempted: {why}");
+            exchange.error = Some(message.clone());
+            return (exchange, Err(message));
+        }
         let started = Instant::now();
+        let timeouts = self.timeouts.clone();
         let result = async {
-            let mut response = builder.send().await.map_err(describe)?;
+            let mut response = builder
+                .send()
+                .await
+                .map_err(|e| describe(&e, &timeouts, started))?;
             let status = response.status().as_u16();
             let headers: Vec<(String, String)> = response
                 .headers()
@@ -366,7 +469,11 @@ impl HttpClient {
                 .collect();
             let mut body = Vec::new();
             let mut truncated = false;
-            while let Some(chunk) = response.chunk().await.map_err(describe)? {
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| describe(&e, &timeouts, started))?
+            {
                 let room = BODY_CAP.saturating_sub(body.len());
                 body.extend_from_slice(&chunk[..chunk.len().min(room)]);
                 if chunk.len() > room {
@@ -374,7 +481,7 @@ impl HttpClient {
                     break;
                 }
             }
-            Ok::<_, String>(HttpResponse {
+            Ok::<_, (Transport, String)>(HttpResponse {
                 status,
                 headers,
                 body,
@@ -383,37 +490,115 @@ impl HttpClient {
         }
         .await;
         exchange.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match &result {
+        let result = match result {
             Ok(r) => {
+                self.note_outcome(&spec.url, None);
                 exchange.status = Some(r.status);
                 exchange.response_headers = r
                     .headers
                     .iter()
                     .map(|(n, v)| (n.clone(), self.redact_header(n, v)))
                     .collect();
-                exchange.response_body = self.redact_json(&String::from_utf8_lossy(&r.body));
+                exchange.response_body = excerpt(
+                    &self.redact_json(&String::from_utf8_lossy(&r.body)),
+                    r.truncated,
+                );
+                Ok(r)
             }
-            Err(e) => exchange.error = Some(e.clone()),
-        }
+            Err((kind, message)) => {
+                if kind != Transport::Other {
+                    self.note_outcome(&spec.url, Some(&message));
+                }
+                exchange.error = Some(message.clone());
+                Err(message)
+            }
+        };
+        exchange.request_body = excerpt(&exchange.request_body, false);
         (exchange, result)
     }
 }
 
-/// A transport error in words, with its causes (reqwest hides the useful part in the source).
-fn describe(e: reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "connection failed".to_owned()
-    } else {
-        "request failed".to_owned()
-    };
-    let mut source = std::error::Error::source(&e);
+/// The start of a body for an exchange record, marked when it was cut.
+fn excerpt(text: &str, over_cap: bool) -> String {
+    let kept: String = text.chars().take(EXCERPT_CAP).collect();
+    let cut = kept.len() < text.len();
+    match (cut, over_cap) {
+        (false, false) => kept,
+        (true, false) => format!(
+            "{kept} [... {} more bytes not kept]",
+            text.len() - kept.len()
+        ),
+        (_, true) => format!(
+            "{kept} [... the body is longer than the {} KiB the harness reads]",
+            BODY_CAP / 1024
+        ),
+    }
+}
+
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
+}
+
+/// A transport error in words: which timeout, refused, reset or closed, with the underlying
+/// cause (reqwest hides the useful part in the source chain).
+fn describe(e: &reqwest::Error, timeouts: &Timeouts, started: Instant) -> (Transport, String) {
+    let mut chain = Vec::new();
+    let mut io_kind = None;
+    let mut source = std::error::Error::source(e);
     while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            io_kind.get_or_insert(io.kind());
+        }
+        chain.push(s.to_string());
         source = s.source();
     }
-    text
+    let text = chain.join(": ").to_ascii_lowercase();
+    use std::io::ErrorKind as K;
+    let (kind, what) = if e.is_timeout() && e.is_connect() {
+        (
+            Transport::ConnectTimeout,
+            format!(
+                "could not connect within {} (the connect timeout)",
+                seconds(timeouts.connect)
+            ),
+        )
+    } else if e.is_timeout() {
+        (
+            Transport::Timeout,
+            format!(
+                "no complete answer within {} (the request timeout; {} elapsed)",
+                seconds(timeouts.request),
+                seconds(Duration::from_millis(started.elapsed().as_millis() as u64))
+            ),
+        )
+    } else if io_kind == Some(K::ConnectionRefused) || text.contains("connection refused") {
+        (Transport::Refused, "connection refused".to_owned())
+    } else if io_kind == Some(K::ConnectionReset) || text.contains("reset") {
+        (
+            Transport::Reset,
+            "connection reset by the server".to_owned(),
+        )
+    } else if text.contains("incomplete")
+        || text.contains("closed")
+        || io_kind == Some(K::UnexpectedEof)
+    {
+        (
+            Transport::Closed,
+            "the server closed the connection before the answer was complete".to_owned(),
+        )
+    } else if e.is_connect() {
+        (Transport::Refused, "could not connect".to_owned())
+    } else if text.contains("invalid http") || text.contains("parse") {
+        (Transport::Other, "the answer is not valid HTTP".to_owned())
+    } else {
+        (Transport::Other, "the request failed".to_owned())
+    };
+    let detail = if chain.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", escape::one_line(&chain.join(": ")))
+    };
+    (kind, format!("{what}{detail}"))
 }
 
 #[cfg(test)]
@@ -492,13 +677,75 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_breaker_stops_sending_after_consecutive_transport_failures() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        drop(listener);
+        let c = client();
+        let url = Url::parse(&format!("http://{addr}/revoke?token=x")).unwrap();
+        for _ in 0..BREAKER_THRESHOLD {
+            let (_, result) = c.send(RequestSpec::get(url.clone())).await;
+            assert!(result.unwrap_err().contains("connection refused"));
+        }
+        let why = c.unusable().expect("tripped");
+        assert!(
+            why.contains(&format!(
+                "http://{addr}/revoke unusable (connection refused"
+            )),
+            "{why}"
+        );
+        let (exchange, result) = c.send(RequestSpec::get(url)).await;
+        assert!(result.unwrap_err().starts_with("not attempted:"));
+        assert_eq!(exchange.status, None);
+    }
+
+    #[test]
+    fn excerpts_are_bounded_and_marked() {
+        let long = "x".repeat(EXCERPT_CAP * 3);
+        let kept = excerpt(&long, false);
+        assert!(
+            kept.len() < EXCERPT_CAP + 100 && kept.ends_with("more bytes not kept]"),
+            "{}",
+            &kept[EXCERPT_CAP..]
+        );
+        assert!(excerpt("short", true).contains("longer than the 256 KiB"));
+        assert_eq!(excerpt("short", false), "short");
+    }
+
+    #[test]
+    fn answers_are_described_on_one_escaped_line() {
+        let mut r = HttpResponse {
+            status: 302,
+            headers: vec![(
+                "Location".into(),
+                "https://elsewhere.example/\u{1b}[2J".into(),
+            )],
+            body: vec![],
+            truncated: false,
+        };
+        assert_eq!(
+            r.describe(),
+            "HTTP 302 redirecting to https://elsewhere.example/\\x1b[2J (not followed)"
+        );
+        r.status = 500;
+        r.body = b"<h1>oops</h1>\n\x1b]0;title\x07".to_vec();
+        let d = r.describe();
+        assert!(
+            d.starts_with("HTTP 500: <h1>oops</h1>\\n\\x1b]0;title\\x07"),
+            "{d}"
+        );
+        r.body.clear();
+        assert_eq!(r.describe(), "HTTP 500 with an empty body");
+    }
+
+    #[tokio::test]
     async fn unreachable_target_names_the_failure_quickly() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
         let url = Url::parse(&format!("http://{addr}/x")).unwrap();
         let (exchange, result) = client().send(RequestSpec::get(url)).await;
-        assert!(result.unwrap_err().contains("connection failed"));
+        assert!(result.unwrap_err().contains("connection refused"));
         assert!(exchange.error.is_some());
     }
 }

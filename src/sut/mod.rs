@@ -6,10 +6,12 @@
 //! follows no redirect, and is recorded as a redacted [`http::Exchange`].
 
 pub mod http;
+pub mod metadata;
 pub mod probe;
 pub mod profile;
 pub mod settings;
 
+use crate::report::escape;
 use http::{Exchange, HttpClient, HttpResponse, RequestSpec};
 pub use profile::{ClientAuth, ProbeKind, TargetProfile, TokenSourceKind};
 use serde_json::Value;
@@ -89,6 +91,70 @@ pub struct Endpoints {
     pub metadata: Url,
 }
 
+/// One node of a cluster: its base URL and its endpoints.
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub base: String,
+    pub endpoints: Endpoints,
+}
+
+impl Node {
+    /// The node's endpoints: the issuer's, with the issuer's URL (or origin) replaced by the
+    /// node's base URL, then the node's own overrides.
+    fn derive(
+        base: &str,
+        issuer: &str,
+        of_issuer: &Endpoints,
+        overrides: Option<&profile::EndpointOverrides>,
+    ) -> Result<Node, TargetError> {
+        let issuer = issuer.trim_end_matches('/');
+        let node = base.trim_end_matches('/');
+        let move_to_node = |u: &Url| -> Option<Url> {
+            let text = u.as_str();
+            let moved = match text.strip_prefix(issuer) {
+                Some(rest) => format!("{node}{rest}"),
+                None => {
+                    let origin = u.origin().ascii_serialization();
+                    let base_origin = Url::parse(node).ok()?.origin().ascii_serialization();
+                    format!("{base_origin}{}", &text[origin.len()..])
+                }
+            };
+            Url::parse(&moved).ok()
+        };
+        let pick = |over: Option<&String>, issuer_url: Option<&Url>| -> Option<Url> {
+            over.and_then(|s| Url::parse(s).ok())
+                .or_else(|| issuer_url.and_then(move_to_node))
+        };
+        let o = overrides;
+        let revocation = pick(
+            o.and_then(|o| o.revocation.as_ref()),
+            Some(&of_issuer.revocation),
+        )
+        .ok_or_else(|| {
+            TargetError::Profile(format!(
+                "node {base}: cannot derive its revocation endpoint"
+            ))
+        })?;
+        Ok(Node {
+            base: base.to_owned(),
+            endpoints: Endpoints {
+                revocation,
+                token: pick(o.and_then(|o| o.token.as_ref()), of_issuer.token.as_ref()),
+                introspection: pick(
+                    o.and_then(|o| o.introspection.as_ref()),
+                    of_issuer.introspection.as_ref(),
+                ),
+                userinfo: pick(
+                    o.and_then(|o| o.userinfo.as_ref()),
+                    of_issuer.userinfo.as_ref(),
+                ),
+                discovery: of_issuer.discovery.clone(),
+                metadata: of_issuer.metadata.clone(),
+            },
+        })
+    }
+}
+
 /// Tokens of one grant.
 #[derive(Debug, Clone, Default)]
 pub struct Minted {
@@ -124,6 +190,9 @@ pub struct Target {
     pub http: HttpClient,
     /// The discovery document as read at start (if any).
     pub discovery_doc: Option<Value>,
+    /// The nodes of a cluster (empty for a single server).
+    pub nodes: Vec<Node>,
+    next_node: std::sync::atomic::AtomicUsize,
     access_probe: Option<Box<dyn probe::Probe>>,
     refresh_probe: Option<Box<dyn probe::Probe>>,
 }
@@ -195,8 +264,10 @@ impl Target {
         Ok((clients, user))
     }
 
-    /// Resolves the profile: secrets, then discovery (one request), then endpoint overrides.
-    /// Fails with [`TargetError::Unreachable`] naming the URL when the server does not answer.
+    /// Resolves the profile: secrets, then discovery (the OpenID document, and the RFC 8414
+    /// metadata when that has no revocation endpoint), then endpoint overrides. A target whose
+    /// endpoints cannot be found or whose documents are unusable is an
+    /// [`TargetError::Unreachable`] naming each URL tried and what it answered.
     pub async fn connect(profile: TargetProfile) -> Result<Target, TargetError> {
         let (clients, user) = Self::resolve_credentials(&profile)?;
         let issuer =
@@ -220,63 +291,91 @@ impl Target {
             u.set_path(&path);
             u
         };
-        let (_, response) = http.send(RequestSpec::get(discovery.clone())).await;
-        let response =
-            response.map_err(|e| TargetError::Unreachable(format!("{discovery}: {e}")))?;
-        let mut discovery_doc = if response.status == 200 {
-            response.json()
-        } else {
-            None
+        let overrides = profile
+            .endpoints
+            .clone()
+            .unwrap_or(profile::EndpointOverrides {
+                revocation: None,
+                token: None,
+                introspection: None,
+                userinfo: None,
+            });
+        let mut tried: Vec<String> = Vec::new();
+        let (_, first) = metadata::fetch(&http, &discovery).await;
+        let mut doc = match first {
+            metadata::Document::Found(d) => {
+                if !d.contains_key("revocation_endpoint") {
+                    tried.push(format!("{discovery}: no revocation_endpoint"));
+                }
+                Some(d)
+            }
+            metadata::Document::Missing(w) | metadata::Document::Unusable(w) => {
+                tried.push(w);
+                None
+            }
         };
-        let publishes = |doc: &Option<Value>| {
-            doc.as_ref()
-                .is_some_and(|d| d.get("revocation_endpoint").is_some())
+        let has_revocation = |d: &Option<serde_json::Map<String, Value>>| {
+            d.as_ref()
+                .is_some_and(|d| d.contains_key("revocation_endpoint"))
         };
-        if !publishes(&discovery_doc) && profile.discovery.is_none() {
+        if !has_revocation(&doc) && profile.discovery.is_none() && overrides.revocation.is_none() {
             // Some servers publish revocation_endpoint only in the RFC 8414 metadata.
-            let (_, meta) = http.send(RequestSpec::get(metadata.clone())).await;
-            let meta_doc = meta.ok().filter(|r| r.status == 200).and_then(|r| r.json());
-            if let (true, Some(Value::Object(mut merged))) = (publishes(&meta_doc), meta_doc) {
-                // Keep what the OpenID document had that the metadata lacks (userinfo_endpoint).
-                if let Some(Value::Object(oidc)) = discovery_doc.take() {
-                    for (k, v) in oidc {
+            let (_, second) = metadata::fetch(&http, &metadata).await;
+            match second {
+                metadata::Document::Found(mut merged) => {
+                    if !merged.contains_key("revocation_endpoint") {
+                        tried.push(format!("{metadata}: no revocation_endpoint"));
+                    }
+                    // Keep what the OpenID document had that the metadata lacks (userinfo).
+                    for (k, v) in doc.take().unwrap_or_default() {
                         merged.entry(k).or_insert(v);
                     }
+                    doc = Some(merged);
                 }
-                discovery_doc = Some(Value::Object(merged));
+                metadata::Document::Missing(w) | metadata::Document::Unusable(w) => tried.push(w),
             }
         }
-        let from_doc = |key: &str| -> Option<Url> {
-            discovery_doc
-                .as_ref()
-                .and_then(|d| d.get(key))
-                .and_then(Value::as_str)
-                .and_then(|s| Url::parse(s).ok())
+        let doc_map = doc.clone().unwrap_or_default();
+        let source = if profile.discovery.is_some() {
+            discovery.to_string()
+        } else {
+            "the discovery metadata".to_owned()
         };
-        let overrides = profile.endpoints.clone();
-        let pick = |over: Option<&String>, key: &str| -> Option<Url> {
-            over.and_then(|s| Url::parse(s).ok())
-                .or_else(|| from_doc(key))
+        let unusable = TargetError::Unreachable;
+        let pick = |over: Option<&String>, key: &str| -> Result<Option<Url>, TargetError> {
+            match over {
+                Some(s) => Ok(Url::parse(s).ok()),
+                None => metadata::url_member(&doc_map, key, &source).map_err(unusable),
+            }
         };
-        let o = overrides.as_ref();
-        let revocation = pick(o.and_then(|e| e.revocation.as_ref()), "revocation_endpoint").ok_or_else(|| {
-            TargetError::Profile(format!(
-                "{}: key `endpoints.revocation`: not set, and {discovery} (HTTP {}) publishes no revocation_endpoint",
-                profile.source.display(),
-                response.status
+        let revocation = pick(overrides.revocation.as_ref(), "revocation_endpoint")?.ok_or_else(|| {
+            TargetError::Unreachable(format!(
+                "cannot find the revocation endpoint: {}. Set endpoints.revocation in {} to check this server anyway",
+                tried.join("; "),
+                profile.source.display()
             ))
         })?;
         let endpoints = Endpoints {
             revocation,
-            token: pick(o.and_then(|e| e.token.as_ref()), "token_endpoint"),
-            introspection: pick(
-                o.and_then(|e| e.introspection.as_ref()),
-                "introspection_endpoint",
-            ),
-            userinfo: pick(o.and_then(|e| e.userinfo.as_ref()), "userinfo_endpoint"),
+            token: pick(overrides.token.as_ref(), "token_endpoint")?,
+            introspection: pick(overrides.introspection.as_ref(), "introspection_endpoint")?,
+            userinfo: pick(overrides.userinfo.as_ref(), "userinfo_endpoint")?,
             discovery,
             metadata,
         };
+        let discovery_doc = doc.map(Value::Object);
+        let nodes = profile
+            .nodes
+            .iter()
+            .map(|base| {
+                Node::derive(
+                    base,
+                    &profile.issuer,
+                    &endpoints,
+                    profile.node_endpoints.get(base),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         if profile.has_literal_secrets() {
             let remote = [
                 Some(&endpoints.revocation),
@@ -303,7 +402,32 @@ impl Target {
             user,
             http,
             discovery_doc,
+            nodes,
+            next_node: Default::default(),
         })
+    }
+
+    /// The node the next revocation goes through, in turn across the run (None: no nodes).
+    pub fn next_node(&self) -> Option<&Node> {
+        if self.nodes.is_empty() {
+            return None;
+        }
+        let i = self
+            .next_node
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.nodes.get(i % self.nodes.len())
+    }
+
+    /// Where a token's state is looked at: every node of a cluster, or the target itself.
+    pub fn observation_points(&self) -> Vec<(String, &Endpoints)> {
+        if self.nodes.is_empty() {
+            vec![(String::new(), &self.endpoints)]
+        } else {
+            self.nodes
+                .iter()
+                .map(|n| (n.base.clone(), &n.endpoints))
+                .collect()
+        }
     }
 
     pub fn credentials(&self, role: Role) -> Option<&Credentials> {
@@ -372,54 +496,105 @@ impl Target {
                 let result = match response {
                     Err(e) => Err(TargetError::Unreachable(format!("{token_url}: {e}"))),
                     Ok(r) if r.status != 200 => Err(TargetError::Minting(format!(
-                        "{token_url} answered HTTP {} for the {} client ({}): {}",
-                        r.status,
+                        "{token_url} refused a token for the {} client ({}): {}",
                         role.name(),
                         client.id,
-                        r.text_snippet()
+                        r.describe()
                     ))),
-                    Ok(r) => parse_minted(&r).map_err(TargetError::Minting),
+                    Ok(r) => parse_minted(&r, &token_url).map_err(TargetError::Minting),
                 };
                 (vec![exchange], result)
             }
         }
     }
 
+    /// Mints through the profile's external command. A command path with a `/` is resolved
+    /// against the profile's folder (where it also runs); the command gets the issuer, the
+    /// client id, its role and the name of the variable that holds its secret, and must print
+    /// `{"access_token": ..., "refresh_token": ...}`. Its stderr (escaped, the last 2 KiB) is
+    /// part of any error.
     async fn mint_by_command(
         &self,
         role: Role,
         client: &Credentials,
     ) -> Result<Minted, TargetError> {
         let argv = &self.profile.tokens.command;
-        let mut cmd = tokio::process::Command::new(&argv[0]);
+        let folder = self
+            .profile
+            .source
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        let program = std::path::Path::new(&argv[0]);
+        let program = if argv[0].contains('/') && program.is_relative() {
+            folder.join(program)
+        } else {
+            program.to_owned()
+        };
+        let secret_env = self
+            .profile
+            .client_roles()
+            .into_iter()
+            .find(|(r, _)| *r == role.name())
+            .and_then(|(_, c)| c.secret_env.clone())
+            .unwrap_or_default();
+        let limit = self.profile.timeouts.token_command;
+        let shown = format!("token command {}", escape::one_line(&format!("{argv:?}")));
+        let mut cmd = tokio::process::Command::new(&program);
         cmd.args(&argv[1..])
+            .current_dir(folder)
+            .env("REVSPEC_ISSUER", &self.profile.issuer)
             .env("REVSPEC_CLIENT_ID", &client.id)
             .env("REVSPEC_CLIENT_ROLE", role.name())
+            .env("REVSPEC_CLIENT_SECRET_ENV", secret_env)
+            .stdin(std::process::Stdio::null())
             .kill_on_drop(true);
-        let output = tokio::time::timeout(std::time::Duration::from_secs(60), cmd.output())
+        let output = tokio::time::timeout(limit, cmd.output())
             .await
-            .map_err(|_| TargetError::Minting(format!("token command {argv:?} took over 60 s")))?
-            .map_err(|e| TargetError::Minting(format!("token command {argv:?}: {e}")))?;
+            .map_err(|_| {
+                TargetError::Minting(format!(
+                    "{shown} took over {} s (timeouts.token_command)",
+                    limit.as_secs_f64()
+                ))
+            })?
+            .map_err(|e| {
+                TargetError::Minting(format!("{shown}: cannot run {}: {e}", program.display()))
+            })?;
+        let stderr = {
+            let text = escape::visible_bytes(&output.stderr);
+            let tail: String = text
+                .chars()
+                .rev()
+                .take(2048)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            if tail.trim().is_empty() {
+                String::new()
+            } else {
+                format!("; its stderr: {}", tail.trim())
+            }
+        };
         if !output.status.success() {
             return Err(TargetError::Minting(format!(
-                "token command {argv:?} exited with {}",
+                "{shown} exited with {}{stderr}",
                 output.status
             )));
         }
         let value: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
-            TargetError::Minting(format!(
-                "token command {argv:?} printed no JSON object: {e}"
-            ))
+            TargetError::Minting(format!("{shown} printed no JSON object ({e}){stderr}"))
         })?;
-        let get = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_owned);
-        match (get("access_token"), get("refresh_token")) {
+        let get =
+            |k: &str| metadata::string_member(&value, k, &shown).map_err(TargetError::Minting);
+        match (get("access_token")?, get("refresh_token")?) {
             (None, None) => Err(TargetError::Minting(format!(
-                "token command {argv:?} printed no token"
+                "{shown} printed neither access_token nor refresh_token{stderr}"
             ))),
             (a, r) => Ok(Minted {
                 access_token: a,
                 refresh_token: r,
-                scope: get("scope"),
+                scope: get("scope")?,
             }),
         }
     }
@@ -449,11 +624,10 @@ impl Target {
         let (exchange, response) = self.http.send(spec).await;
         let result = match response {
             Err(e) => Err(TargetError::Unreachable(format!("{url}: {e}"))),
-            Ok(r) if r.status == 200 => parse_minted(&r).map_err(TargetError::Minting),
+            Ok(r) if r.status == 200 => parse_minted(&r, &url).map_err(TargetError::Minting),
             Ok(r) => Err(TargetError::Minting(format!(
-                "refresh answered HTTP {}: {}",
-                r.status,
-                r.text_snippet()
+                "{url} refused the refresh grant: {}",
+                r.describe()
             ))),
         };
         (exchange, result)
@@ -494,12 +668,23 @@ impl Target {
         kind: Kind,
         token: &str,
     ) -> (Exchange, Result<TokenState, String>) {
+        self.observe_at(&self.endpoints, owner, kind, token).await
+    }
+
+    /// [`Target::observe`] at given endpoints (one node's, for a cluster).
+    pub async fn observe_at(
+        &self,
+        at: &Endpoints,
+        owner: Role,
+        kind: Kind,
+        token: &str,
+    ) -> (Exchange, Result<TokenState, String>) {
         let probe = match kind {
             Kind::Access => &self.access_probe,
             Kind::Refresh => &self.refresh_probe,
         };
         match probe {
-            Some(probe) => probe::observe(probe.as_ref(), self, owner, token).await,
+            Some(probe) => probe::observe_at(probe.as_ref(), self, at, owner, token).await,
             None => (
                 Exchange::not_sent("probe"),
                 Err("the profile names no probe for this token type".into()),
@@ -537,18 +722,27 @@ impl Target {
     }
 }
 
-fn parse_minted(r: &HttpResponse) -> Result<Minted, String> {
+fn parse_minted(r: &HttpResponse, url: &Url) -> Result<Minted, String> {
+    if r.truncated {
+        return Err(format!(
+            "{url}: the token answer is larger than the {} KiB the harness reads",
+            http::BODY_CAP / 1024
+        ));
+    }
     let v = r
         .json()
-        .ok_or_else(|| format!("token answer is not JSON: {}", r.text_snippet()))?;
-    let get = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+        .ok_or_else(|| format!("{url}: the token answer is not JSON: {}", r.describe()))?;
+    let source = format!("{url}: the token answer");
     let minted = Minted {
-        access_token: get("access_token"),
-        refresh_token: get("refresh_token"),
-        scope: get("scope"),
+        access_token: metadata::string_member(&v, "access_token", &source)?,
+        refresh_token: metadata::string_member(&v, "refresh_token", &source)?,
+        scope: metadata::string_member(&v, "scope", &source)?,
     };
     if minted.access_token.is_none() {
-        return Err("token answer has no access_token".into());
+        return Err(format!(
+            "{source} has no access_token: {}",
+            r.text_snippet()
+        ));
     }
     Ok(minted)
 }

@@ -8,7 +8,7 @@
 
 use super::http::{Exchange, HttpResponse, RequestSpec};
 use super::profile::{ProbeKind, RefreshInactiveAnswer};
-use super::{ClientAuth, Kind, Role, Target, TokenState};
+use super::{ClientAuth, Endpoints, Kind, Role, Target, TokenState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::{Duration, Instant};
@@ -17,8 +17,15 @@ use std::time::{Duration, Instant};
 pub trait Probe: Send + Sync {
     /// The name used in profiles and reports.
     fn name(&self) -> &'static str;
-    /// The request that observes `token` of `owner`, or why it cannot be sent.
-    fn request(&self, target: &Target, owner: Role, token: &str) -> Result<RequestSpec, String>;
+    /// The request that observes `token` of `owner` at these endpoints (the issuer's, or one
+    /// node's), or why it cannot be sent.
+    fn request(
+        &self,
+        target: &Target,
+        at: &Endpoints,
+        owner: Role,
+        token: &str,
+    ) -> Result<RequestSpec, String>;
     /// What the answer says about `token`: active, inactive, or why it cannot tell.
     fn interpret(&self, token: &str, answer: &HttpResponse) -> Result<TokenState, String>;
     /// Whether looking can change what is looked at (a plain refresh grant issues tokens).
@@ -33,12 +40,7 @@ fn error_code(answer: &HttpResponse) -> Option<String> {
 }
 
 fn describe(answer: &HttpResponse) -> String {
-    let snippet = answer.text_snippet();
-    if snippet.is_empty() {
-        format!("HTTP {} with an empty body", answer.status)
-    } else {
-        format!("HTTP {}: {snippet}", answer.status)
-    }
+    answer.describe()
 }
 
 /// RFC 7662 introspection, authenticated as the profile's introspection client.
@@ -49,8 +51,14 @@ impl Probe for Introspection {
         "introspection"
     }
 
-    fn request(&self, target: &Target, owner: Role, token: &str) -> Result<RequestSpec, String> {
-        let url = target.endpoints.introspection.clone().ok_or(
+    fn request(
+        &self,
+        target: &Target,
+        at: &Endpoints,
+        owner: Role,
+        token: &str,
+    ) -> Result<RequestSpec, String> {
+        let url = at.introspection.clone().ok_or(
             "no introspection endpoint (discovery publishes none; set endpoints.introspection)",
         )?;
         let role = target.introspecting_role(owner).ok_or_else(|| {
@@ -125,9 +133,14 @@ impl Probe for RefreshAttempt {
         self.passive_scope.is_none()
     }
 
-    fn request(&self, target: &Target, owner: Role, token: &str) -> Result<RequestSpec, String> {
-        let url = target
-            .endpoints
+    fn request(
+        &self,
+        target: &Target,
+        at: &Endpoints,
+        owner: Role,
+        token: &str,
+    ) -> Result<RequestSpec, String> {
+        let url = at
             .token
             .clone()
             .ok_or("no token endpoint (set endpoints.token)")?;
@@ -189,9 +202,14 @@ impl Probe for Userinfo {
         "userinfo"
     }
 
-    fn request(&self, target: &Target, _owner: Role, token: &str) -> Result<RequestSpec, String> {
-        let url = target
-            .endpoints
+    fn request(
+        &self,
+        _target: &Target,
+        at: &Endpoints,
+        _owner: Role,
+        token: &str,
+    ) -> Result<RequestSpec, String> {
+        let url = at
             .userinfo
             .clone()
             .ok_or("no userinfo endpoint (discovery publishes none; set endpoints.userinfo)")?;
@@ -237,20 +255,35 @@ fn probe_of(kind: ProbeKind, profile: &super::TargetProfile) -> Option<Box<dyn P
     })
 }
 
-/// Sends a probe's request and reads the answer. Every failure names the URL.
+/// Sends a probe's request to the target's own endpoints and reads the answer.
 pub async fn observe(
     probe: &dyn Probe,
     target: &Target,
     owner: Role,
     token: &str,
 ) -> (Exchange, Result<TokenState, String>) {
-    let spec = match probe.request(target, owner, token) {
+    observe_at(probe, target, &target.endpoints, owner, token).await
+}
+
+/// Sends a probe's request to these endpoints and reads the answer. Every failure names the URL.
+pub async fn observe_at(
+    probe: &dyn Probe,
+    target: &Target,
+    at: &Endpoints,
+    owner: Role,
+    token: &str,
+) -> (Exchange, Result<TokenState, String>) {
+    let spec = match probe.request(target, at, owner, token) {
         Ok(spec) => spec,
         Err(why) => return (Exchange::not_sent("probe"), Err(why)),
     };
     let url = spec.url.clone();
     let (exchange, answer) = target.http.send(spec).await;
     let state = match answer {
+        Ok(answer) if answer.truncated => Err(format!(
+            "{url}: the answer is larger than the {} KiB the harness reads",
+            super::http::BODY_CAP / 1024
+        )),
         Ok(answer) => probe
             .interpret(token, &answer)
             .map_err(|why| format!("{url}: {why}")),
@@ -484,8 +517,11 @@ async fn calibrate_one(
     let started = Instant::now();
     let answer = target.revoke_plain(Role::Primary, &token, &mut log).await;
     let what = format!(
-        "a {} token revoked by a plain request reads inactive",
-        kind_name(kind)
+        "{} token revoked by a plain request reads inactive",
+        match kind {
+            Kind::Access => "an access",
+            Kind::Refresh => "a refresh",
+        }
     );
     match answer {
         Err(e) => {

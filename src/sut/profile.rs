@@ -224,6 +224,7 @@ impl Capabilities {
             "cors" => self.cors_origin.is_some(),
             "revoke-script" => self.revoke_script_veto_header.is_some(),
             "fault-injection" => self.unavailable_header.is_some(),
+            "nodes" => !profile.nodes.is_empty(),
             _ => return None,
         })
     }
@@ -321,6 +322,14 @@ pub struct TargetProfile {
     /// The discovery (or RFC 8414 metadata) URL.
     pub discovery: Option<String>,
     pub endpoints: Option<EndpointOverrides>,
+    /// The base URLs of the individual nodes of a cluster, beside the issuer (the
+    /// load-balanced entry point). Each node's endpoints are the issuer's with the issuer's
+    /// URL replaced by the node's, unless `node_endpoints` overrides them.
+    #[serde(default)]
+    pub nodes: Vec<String>,
+    /// Per-node endpoint overrides, keyed by the node's base URL as listed in `nodes`.
+    #[serde(default)]
+    pub node_endpoints: std::collections::BTreeMap<String, EndpointOverrides>,
     pub clients: Clients,
     pub user: Option<UserProfile>,
     #[serde(default)]
@@ -363,8 +372,7 @@ impl TargetProfile {
 
     /// Checks what serde cannot: URLs, secrets, token source and probe consistency.
     fn validate(&self) -> Result<(), String> {
-        let issuer = url::Url::parse(&self.issuer)
-            .map_err(|e| format!("key `issuer`: '{}' is not a URL: {e}", self.issuer))?;
+        let issuer = http_url("issuer", &self.issuer)?;
         for (key, value) in [
             ("discovery", self.discovery.as_deref()),
             (
@@ -388,16 +396,30 @@ impl TargetProfile {
                 self.endpoints.as_ref().and_then(|e| e.userinfo.as_deref()),
             ),
             ("settings.config_api", self.settings.config_api.as_deref()),
-        ] {
+        ]
+        .into_iter()
+        .chain(self.nodes.iter().map(|n| ("nodes", Some(n.as_str()))))
+        .chain(self.node_endpoints.values().flat_map(|o| {
+            [
+                ("node_endpoints.revocation", o.revocation.as_deref()),
+                ("node_endpoints.token", o.token.as_deref()),
+                ("node_endpoints.introspection", o.introspection.as_deref()),
+                ("node_endpoints.userinfo", o.userinfo.as_deref()),
+            ]
+        })) {
             if let Some(v) = value {
-                let url = url::Url::parse(v)
-                    .map_err(|e| format!("key `{key}`: '{v}' is not a URL: {e}"))?;
+                let url = http_url(key, v)?;
                 if self.has_literal_secrets() && !is_loopback(&url) {
                     return Err(format!(
                         "key `{key}`: '{v}' is not on loopback, and the profile holds literal secrets (use secret_env / password_env)"
                     ));
                 }
             }
+        }
+        if let Some(stray) = self.node_endpoints.keys().find(|k| !self.nodes.contains(k)) {
+            return Err(format!(
+                "key `node_endpoints.\"{stray}\"`: not one of the base URLs listed in `nodes`"
+            ));
         }
         let loopback = is_loopback(&issuer);
         for (role, client) in self.client_roles() {
@@ -503,6 +525,27 @@ impl TargetProfile {
     }
 }
 
+/// An absolute http or https URL with a host; anything else names the key and shows the
+/// expected form (`localhost:8080` parses as a URL of scheme "localhost", so the scheme is
+/// checked, not only the parse).
+fn http_url(key: &str, value: &str) -> Result<url::Url, String> {
+    let shown = crate::report::escape::one_line(value);
+    let expected = "write it as http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH]";
+    match url::Url::parse(value) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {
+            Err(format!("key `{key}`: '{shown}' has no host; {expected}"))
+        }
+        Ok(u) => Err(format!(
+            "key `{key}`: '{shown}' is not an http(s) URL (its scheme reads as \"{}\"); {expected}",
+            u.scheme()
+        )),
+        Err(e) => Err(format!(
+            "key `{key}`: '{shown}' is not a URL ({e}); {expected}"
+        )),
+    }
+}
+
 /// Whether a URL's host is on the loopback interface.
 pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {
@@ -581,6 +624,29 @@ password = "p"
             .unwrap_err()
             .to_string();
         assert!(e.contains("clients.primary.secret_env"), "{e}");
+    }
+
+    #[test]
+    fn urls_need_an_http_scheme_and_a_host() {
+        for (bad, why) in [
+            ("localhost:8080", "its scheme reads as \"localhost\""),
+            ("ftp://127.0.0.1/x", "its scheme reads as \"ftp\""),
+            ("127.0.0.1:8080", "not a URL"),
+            ("http://", "not a URL"),
+        ] {
+            let e = TargetProfile::from_toml(&MINIMAL.replace("http://127.0.0.1:9", bad), "t.toml")
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("key `issuer`") && e.contains(why) && e.contains("http://HOST"),
+                "{bad}: {e}"
+            );
+        }
+        let text = format!("{MINIMAL}\n[endpoints]\nrevocation = \"127.0.0.1:9/revoke\"\n");
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("key `endpoints.revocation`"), "{e}");
     }
 
     #[test]

@@ -269,9 +269,8 @@ impl Adapter {
                         ))),
                     },
                     Ok(r) => Err(SettingError::Failed(format!(
-                        "{config_url}: GET answered HTTP {}: {}",
-                        r.status,
-                        r.text_snippet()
+                        "{config_url}: GET answered {}",
+                        r.describe()
                     ))),
                     Err(e) => Err(SettingError::Failed(format!("{config_url}: {e}"))),
                 }
@@ -310,9 +309,8 @@ impl Adapter {
         match answer {
             Ok(r) if (200..300).contains(&r.status) => Ok(()),
             Ok(r) => Err(SettingError::Failed(format!(
-                "{config_url}: PATCH {property} answered HTTP {}: {}",
-                r.status,
-                r.text_snippet()
+                "{config_url}: PATCH {property} answered {}",
+                r.describe()
             ))),
             Err(e) => Err(SettingError::Failed(format!("{config_url}: {e}"))),
         }
@@ -353,9 +351,8 @@ async fn admin_token(target: &Target, log: &mut Vec<Exchange>) -> Result<String,
                 ))
             }),
         Ok(r) => Err(SettingError::Failed(format!(
-            "{token_url}: the admin client's token request answered HTTP {}: {}",
-            r.status,
-            r.text_snippet()
+            "{token_url}: the admin client's token request answered {}",
+            r.describe()
         ))),
         Err(e) => Err(SettingError::Failed(format!("{token_url}: {e}"))),
     }

@@ -3,7 +3,7 @@
 //! step only checks that its group got them).
 
 use super::{guard, role};
-use crate::conformance::world::{GroupState, RevWorld, Slot, TokenRef};
+use crate::conformance::world::{GroupState, Look, RevWorld, Slot, TokenRef};
 use crate::sut::settings::{Setting, SettingError};
 use crate::sut::{Kind, ProbeKind, Role, TokenState};
 use cucumber::given;
@@ -24,11 +24,12 @@ pub(super) async fn precondition_active(w: &mut RevWorld, r: TokenRef, value: &s
         ));
         return;
     }
-    match w.observe_once(r, value).await {
-        Ok(TokenState::Active) => {}
-        Ok(TokenState::Inactive) => w.outcome.error(format!(
-            "precondition failed: {} is not active right after minting",
-            r.label()
+    match w.look(r, value).await {
+        Ok(Look::All(TokenState::Active)) => {}
+        Ok(look) => w.outcome.error(format!(
+            "precondition failed: {} is {} right after minting",
+            r.label(),
+            look.describe()
         )),
         Err(e) => w.outcome.error(format!(
             "precondition failed: cannot observe {}: {e}",
@@ -168,9 +169,13 @@ async fn refreshed(w: &mut RevWorld) {
     let Some(earlier) = w.token(first(Kind::Access)) else {
         return;
     };
-    match w.observe_once(first(Kind::Access), &earlier).await {
-        Ok(TokenState::Active) => {}
-        Ok(TokenState::Inactive) => w.retire(first(Kind::Access)),
+    match w.look(first(Kind::Access), &earlier).await {
+        Ok(Look::All(TokenState::Active)) => {}
+        Ok(Look::All(TokenState::Inactive)) => w.retire(first(Kind::Access)),
+        Ok(split) => w.outcome.error(format!(
+            "precondition failed: after the refresh the access token is {}",
+            split.describe()
+        )),
         Err(e) => w.outcome.error(format!(
             "precondition failed: cannot observe the access token after the refresh: {e}"
         )),

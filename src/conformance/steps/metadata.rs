@@ -6,42 +6,21 @@
 use super::requests::{revocation, send, Shape};
 use super::{guard, last};
 use crate::conformance::world::{Fetched, RevWorld, Slot, TokenRef};
-use crate::sut::http::{RequestSpec, BODY_CAP};
+use crate::sut::metadata::Document;
 use crate::sut::{Kind, ProbeKind, Role};
 use cucumber::{then, when};
 use serde_json::Value;
 
-/// Fetches a metadata document: `Ok(Fetched)`, or `Err` naming the URL and the problem.
+/// Fetches a metadata document (see [`crate::sut::metadata::fetch`]): there, or not there
+/// (404/410); an unusable answer is an ERROR naming the URL and what came back.
 async fn fetch(w: &mut RevWorld, url: url::Url) -> Result<Fetched, String> {
     let ctx = w.ctx();
-    let (exchange, answer) = ctx.target.http.send(RequestSpec::get(url.clone())).await;
+    let (exchange, document) = crate::sut::metadata::fetch(&ctx.target.http, &url).await;
     w.record(exchange);
-    let answer = answer.map_err(|e| format!("{url}: {e}"))?;
-    match answer.status {
-        200 if answer.truncated => Err(format!(
-            "{url}: the document is larger than the {} KiB the harness reads",
-            BODY_CAP / 1024
-        )),
-        200 => match answer.json() {
-            Some(doc @ Value::Object(_)) => Ok(Fetched::Document(doc)),
-            _ => Err(format!(
-                "{url} answered 200 with a body that is not a JSON object: {}",
-                answer.text_snippet()
-            )),
-        },
-        404 | 410 => Ok(Fetched::Missing(format!(
-            "{url} answered HTTP {}",
-            answer.status
-        ))),
-        300..=399 => Err(format!(
-            "{url} answered HTTP {} redirecting to {} (not followed)",
-            answer.status,
-            answer.header("location").unwrap_or("(no Location)")
-        )),
-        status => Err(format!(
-            "{url} answered HTTP {status}: {}",
-            answer.text_snippet()
-        )),
+    match document {
+        Document::Found(map) => Ok(Fetched::Document(Value::Object(map))),
+        Document::Missing(why) => Ok(Fetched::Missing(why)),
+        Document::Unusable(why) => Err(why),
     }
 }
 
@@ -245,8 +224,8 @@ async fn each_method(w: &mut RevWorld) {
         let Some(answer) = last(w) else { return };
         let result = if answer.status == 200 {
             match w.poll_inactive(r, &value).await {
-                Ok(Some(_)) => Ok(()),
-                Ok(None) => Err("200, but the token is still active".to_owned()),
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(_)) => Err("200, but the token is still active".to_owned()),
                 Err(e) => {
                     w.outcome.error(format!(
                         "cannot observe the token revoked with {method}: {e}"

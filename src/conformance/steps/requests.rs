@@ -32,15 +32,56 @@ pub(super) enum Shape {
     Json,
 }
 
-/// Sends a request to the revocation endpoint and keeps the answer.
-pub(super) async fn send(w: &mut RevWorld, spec: RequestSpec) {
+/// Sends a request to the revocation endpoint and keeps the answer. With a cluster, each
+/// request to the revocation endpoint goes through the next node in turn.
+pub(super) async fn send(w: &mut RevWorld, mut spec: RequestSpec) {
     let ctx = w.ctx();
+    let mut bare = spec.url.clone();
+    bare.set_query(None);
+    if bare == ctx.target.endpoints.revocation {
+        if let Some(node) = ctx.target.next_node() {
+            let query = spec.url.query().map(str::to_owned);
+            spec.url = node.endpoints.revocation.clone();
+            spec.url.set_query(query.as_deref());
+        }
+    }
     let url = spec.url.clone();
     w.last_sent_basic = spec.basic.is_some();
+    let simulated_unavailable = ctx
+        .target
+        .profile
+        .capabilities
+        .unavailable_header
+        .as_deref()
+        .and_then(|h| h.split_once(':'))
+        .is_some_and(|(name, _)| {
+            spec.headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case(name.trim()))
+        });
     let (exchange, answer) = ctx.target.http.send(spec).await;
     w.record(exchange);
     match answer {
-        Ok(r) => w.answered(Some(r)),
+        // A body cut at the cap says nothing about what the server sent: never judge it.
+        Ok(r) if r.truncated => {
+            w.answered(None);
+            w.outcome.error(format!(
+                "{url}: the answer is larger than the {} KiB the harness reads, so it was not judged",
+                crate::sut::http::BODY_CAP / 1024
+            ));
+        }
+        Ok(r) => {
+            // A 5xx is never a pass, whatever the rule says about the token afterwards
+            // (except the 503 the profile's unavailable header asks for).
+            if r.status >= 500 && !simulated_unavailable {
+                w.outcome.check(
+                    "the request was handled",
+                    "no 5xx answer",
+                    Err(format!("{url} answered {}", r.describe())),
+                );
+            }
+            w.answered(Some(r));
+        }
         Err(e) => {
             w.answered(None);
             w.outcome.error(format!("{url}: {e}"));

@@ -9,26 +9,20 @@
 use super::requests::{revocation, send, Shape};
 use super::{guard, last, role, tokref};
 use crate::conformance::checks;
-use crate::conformance::world::{RevWorld, TokenRef};
-use crate::sut::{Kind, Role, TokenState};
+use crate::conformance::world::{Look, RevWorld, TokenRef};
+use crate::sut::{Role, TokenState};
 use cucumber::then;
-
-fn name(state: TokenState) -> &'static str {
-    match state {
-        TokenState::Active => "active",
-        TokenState::Inactive => "inactive",
-    }
-}
 
 /// "Inactive" as a check (`control = false`) or as a positive control.
 async fn expect_inactive(w: &mut RevWorld, r: TokenRef, value: &str, control: bool) {
     let patience = w.ctx().target.profile.timeouts.revocation_patience;
     let result = match w.poll_inactive(r, value).await {
-        Ok(Some(_)) => Ok(()),
-        Ok(None) => Err(format!(
-            "{} is still active {} ms after the request",
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(nodes)) => Err(format!(
+            "{} is still active {} ms after the request{}",
             r.label(),
-            patience.as_millis()
+            patience.as_millis(),
+            on_nodes(&nodes)
         )),
         Err(e) => {
             w.outcome
@@ -44,17 +38,31 @@ async fn expect_inactive(w: &mut RevWorld, r: TokenRef, value: &str, control: bo
     }
 }
 
+/// " on NODE, NODE" for a cluster's nodes (nothing for a single server).
+fn on_nodes(nodes: &[String]) -> String {
+    let named: Vec<&str> = nodes
+        .iter()
+        .map(String::as_str)
+        .filter(|n| !n.is_empty())
+        .collect();
+    if named.is_empty() {
+        String::new()
+    } else {
+        format!(" on {}", named.join(", "))
+    }
+}
+
 async fn expect_active(w: &mut RevWorld, r: TokenRef, value: &str) {
-    match w.observe_once(r, value).await {
-        Ok(TokenState::Active) => {
+    match w.look(r, value).await {
+        Ok(Look::All(TokenState::Active)) => {
             w.outcome
                 .check(format!("state of {}", r.label()), "active", Ok(()));
             w.expect_still_active_later(r);
         }
-        Ok(TokenState::Inactive) => w.outcome.check(
+        Ok(look) => w.outcome.check(
             format!("state of {}", r.label()),
             "active",
-            Err(format!("{} is inactive", r.label())),
+            Err(format!("{} is {}", r.label(), look.describe())),
         ),
         Err(e) => w
             .outcome
@@ -97,8 +105,8 @@ async fn first_observation(w: &mut RevWorld, token: String) {
     let t = w.ctx().target.profile.timeouts.clone();
     let window = t.propagation_window;
     let result = match w.poll_inactive(r, &value).await {
-        Ok(Some(d)) if d.is_zero() => Ok(()),
-        Ok(Some(d)) if d <= window => {
+        Ok(Ok(d)) if d.is_zero() => Ok(()),
+        Ok(Ok(d)) if d <= window => {
             w.outcome.observe(format!(
                 "revocation visible after {} ms, within the declared propagation window of {} ms",
                 d.as_millis(),
@@ -106,14 +114,15 @@ async fn first_observation(w: &mut RevWorld, token: String) {
             ));
             Ok(())
         }
-        Ok(Some(d)) => Err(format!(
+        Ok(Ok(d)) => Err(format!(
             "the first observation saw it active; revocation visible after {} ms (propagation window {} ms)",
             d.as_millis(),
             window.as_millis()
         )),
-        Ok(None) => Err(format!(
-            "still active {} ms after the 200",
-            t.revocation_patience.as_millis()
+        Ok(Err(nodes)) => Err(format!(
+            "still active {} ms after the 200{}",
+            t.revocation_patience.as_millis(),
+            on_nodes(&nodes)
         )),
         Err(e) => {
             w.outcome
@@ -220,13 +229,15 @@ async fn record_state(w: &mut RevWorld, token: String) {
         return;
     };
     let settle = w.ctx().target.profile.timeouts.stay_active_settle;
-    let mut state = w.observe_once(r, &value).await;
-    if state == Ok(TokenState::Active) {
+    let mut state = w.look(r, &value).await;
+    if state != Ok(Look::All(TokenState::Inactive)) {
         tokio::time::sleep(settle).await;
-        state = w.observe_once(r, &value).await;
+        state = w.look(r, &value).await;
     }
     match state {
-        Ok(s) => w.outcome.observe(format!("{} is {}", r.label(), name(s))),
+        Ok(look) => w
+            .outcome
+            .observe(format!("{} is {}", r.label(), look.describe())),
         Err(e) => w
             .outcome
             .error(format!("cannot observe {}: {e}", r.label())),
@@ -342,12 +353,56 @@ async fn introspected_scope(w: &mut RevWorld, owner: Role, token: Option<&str>) 
     let ctx = w.ctx();
     let probe = crate::sut::probe::Introspection;
     use crate::sut::probe::Probe as _;
-    let spec = probe.request(&ctx.target, owner, token).ok()?;
+    let spec = probe
+        .request(&ctx.target, &ctx.target.endpoints, owner, token)
+        .ok()?;
     let (exchange, answer) = ctx.target.http.send(spec).await;
     w.record(exchange);
     let json = answer.ok().filter(|a| a.status == 200)?.json()?;
-    let _ = Kind::Access;
     json.get("scope")
         .and_then(|s| s.as_str())
         .map(str::to_owned)
+}
+
+/// `cluster-propagation`: the token is inactive on every node within the declared propagation
+/// window; the slowest node decides and is named.
+#[then(
+    regex = r"^every node sees (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) inactive within the propagation window$"
+)]
+async fn every_node_within_window(w: &mut RevWorld, token: String) {
+    guard!(w);
+    let Some((r, value)) = tokref(w, &token) else {
+        return;
+    };
+    let window = w.ctx().target.profile.timeouts.propagation_window;
+    let before = w.outcome.delays().len();
+    let result = match w.poll_inactive(r, &value).await {
+        Ok(Ok(slowest)) if slowest <= window => Ok(()),
+        Ok(Ok(slowest)) => {
+            let node = w.outcome.delays()[before..]
+                .iter()
+                .max_by(|a, b| a.ms.total_cmp(&b.ms))
+                .map(|d| d.node.clone())
+                .unwrap_or_default();
+            Err(format!(
+                "{node} saw it inactive only after {} ms (propagation window {} ms)",
+                slowest.as_millis(),
+                window.as_millis()
+            ))
+        }
+        Ok(Err(nodes)) => Err(format!(
+            "still active after the patience{}",
+            on_nodes(&nodes)
+        )),
+        Err(e) => {
+            w.outcome
+                .error(format!("cannot observe {}: {e}", r.label()));
+            return;
+        }
+    };
+    w.outcome.check(
+        format!("{} on every node", r.label()),
+        format!("inactive within {} ms", window.as_millis()),
+        result,
+    );
 }

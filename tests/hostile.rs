@@ -1,0 +1,769 @@
+//! `revspec check` against broken and hostile targets (see `tests/hostile/mod.rs`): one test
+//! per way of breaking, each asserting the exit code, that the output names the URL and the
+//! cause, that no control byte reaches the output, that run.json stays small, that nothing the
+//! mode makes unobservable is reported PASS, and that the run ends well within a few request
+//! timeouts (a generous bound on measured time, not a timing assertion on the server).
+
+mod hostile_server;
+use hostile_server as hostile;
+
+use hostile::{Behaviour, Hostile, Mode, DISCOVERY, INTROSPECTION, METADATA, REVOKE, TOKEN};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// The request timeout of the test profiles.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// What a run showed.
+struct Seen {
+    code: Option<i32>,
+    out: String,
+    raw: Vec<u8>,
+    elapsed: Duration,
+    run_json: Option<(u64, Value)>,
+}
+
+fn profile(issuer: &str, extra: &str) -> String {
+    format!(
+        r#"name = "hostile"
+issuer = "{issuer}"
+{extra}
+[clients.primary]
+id = "client-a"
+auth = "client_secret_basic"
+secret = "secret-a"
+[clients.other]
+id = "client-b"
+auth = "client_secret_post"
+secret = "secret-b"
+[clients.introspector]
+id = "resource-server"
+auth = "client_secret_basic"
+secret = "resource-secret"
+[user]
+username = "alice"
+password = "alice-pass"
+[probes]
+introspection_client = "primary"
+[capabilities]
+plain_http_loopback = true
+[timeouts]
+connect = "1s"
+request = "2s"
+revocation_patience = "1s"
+stay_active_settle = "300ms"
+"#
+    )
+}
+
+async fn check_with(profile_text: String, args: &[&str]) -> Seen {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("target.toml");
+    std::fs::write(&path, profile_text).unwrap();
+    let reports = dir.path().join("reports");
+    let started = Instant::now();
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"))
+        .arg("check")
+        .arg("--target")
+        .arg(&path)
+        .args([
+            "--profile",
+            "rfc7009",
+            "--progress",
+            "never",
+            "--report-dir",
+        ])
+        .arg(&reports)
+        .args(args)
+        .env_remove("REVSPEC_LOG")
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    let elapsed = started.elapsed();
+    let run_json = walk(&reports)
+        .into_iter()
+        .find(|p| p.ends_with("run.json"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (bytes.len() as u64, serde_json::from_slice(&bytes).unwrap())
+        });
+    let mut raw = output.stdout.clone();
+    raw.extend_from_slice(&output.stderr);
+    Seen {
+        code: output.status.code(),
+        out: String::from_utf8_lossy(&raw).into_owned(),
+        raw,
+        elapsed,
+        run_json,
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+async fn run_mode(mode: Mode, args: &[&str]) -> (Hostile, Seen) {
+    let server = hostile::start(mode).await;
+    let seen = check_with(profile(&server.base_url, ""), args).await;
+    (server, seen)
+}
+
+impl Seen {
+    #[track_caller]
+    fn exits(&self, code: i32) -> &Self {
+        assert_eq!(self.code, Some(code), "{}", self.out);
+        self
+    }
+
+    #[track_caller]
+    fn says(&self, parts: &[&str]) -> &Self {
+        for p in parts {
+            assert!(self.out.contains(p), "missing {p:?} in:\n{}", self.out);
+        }
+        self
+    }
+
+    /// No byte from a server drives the terminal: no control byte but newline and tab.
+    #[track_caller]
+    fn clean(&self) -> &Self {
+        let bad = self
+            .raw
+            .iter()
+            .position(|b| (b.is_ascii_control() && *b != b'\n' && *b != b'\t') || *b == 0x9b);
+        assert!(bad.is_none(), "control byte at {bad:?} in:\n{}", self.out);
+        // And no C1 control as UTF-8 (U+0080..U+009F).
+        assert!(
+            !self.out.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)),
+            "{}",
+            self.out
+        );
+        self
+    }
+
+    #[track_caller]
+    fn within(&self, bound: Duration) -> &Self {
+        assert!(
+            self.elapsed < bound,
+            "took {:?} (bound {bound:?})",
+            self.elapsed
+        );
+        self
+    }
+
+    #[track_caller]
+    fn small_record(&self) -> &Self {
+        if let Some((size, _)) = &self.run_json {
+            assert!(*size < 1024 * 1024, "run.json is {size} bytes");
+        }
+        self
+    }
+
+    fn rule_verdict(&self, rule: &str) -> Option<String> {
+        let (_, json) = self.run_json.as_ref()?;
+        json["rules"]
+            .as_array()?
+            .iter()
+            .find(|r| r["rule"] == rule)
+            .map(|r| r["verdict"].as_str().unwrap_or("").to_owned())
+    }
+
+    #[track_caller]
+    fn not_passed(&self, rules: &[&str]) -> &Self {
+        for rule in rules {
+            let v = self.rule_verdict(rule);
+            assert!(v.as_deref() != Some("pass"), "{rule} passed:\n{}", self.out);
+        }
+        self
+    }
+}
+
+fn bound(timeouts: u32) -> Duration {
+    // Start-up, discovery and calibration, plus the request timeouts the mode costs.
+    Duration::from_secs(15) + REQUEST_TIMEOUT * timeouts
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_that_is_not_json_is_named_with_both_urls() {
+    let mode = Mode {
+        paths: &[DISCOVERY, METADATA],
+        behaviour: Behaviour::NotJson,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    let base = &s.base_url;
+    seen.exits(3)
+        .says(&[
+            &format!("{base}{DISCOVERY}"),
+            &format!("{base}{METADATA}"),
+            "not JSON",
+            "endpoints.revocation",
+        ])
+        .clean()
+        .within(bound(0));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_with_wrong_types_names_the_field_and_type() {
+    let mode = Mode {
+        paths: &[DISCOVERY],
+        behaviour: Behaviour::WrongTypes,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&["revocation_endpoint is a number (42), not a URL string"])
+        .clean()
+        .within(bound(0));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_too_large_names_the_cap() {
+    let mode = Mode {
+        paths: &[DISCOVERY, METADATA],
+        behaviour: Behaviour::Huge,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[
+            &format!("{}{DISCOVERY}", s.base_url),
+            "larger than the 256 KiB",
+        ])
+        .clean()
+        .within(bound(0));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_redirect_loop_is_named_and_not_followed() {
+    let mode = Mode {
+        paths: &[DISCOVERY, METADATA],
+        behaviour: Behaviour::RedirectLoop,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[&format!("redirecting to {DISCOVERY} (not followed)")])
+        .clean()
+        .within(bound(0));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn discovery_redirect_to_another_host_is_never_followed() {
+    let mode = Mode {
+        paths: &[DISCOVERY, METADATA],
+        behaviour: Behaviour::RedirectOffHost,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&["redirecting to http://127.0.0.2:", "(not followed)"])
+        .clean()
+        .within(bound(0));
+    assert_eq!(
+        s.off_host_connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_endpoint_that_never_answers_ends_the_run_in_bounded_time() {
+    let mode = Mode {
+        paths: &[REVOKE],
+        behaviour: Behaviour::Hang,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[
+            &format!("{}{REVOKE}", s.base_url),
+            "no complete answer within 2 s",
+        ])
+        .clean()
+        .within(bound(3));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_endpoint_that_stops_answering_mid_run_is_not_attempted_further() {
+    // Calibration's revocations and a few scenarios get through, then it hangs.
+    let mode = Mode {
+        paths: &[REVOKE],
+        behaviour: Behaviour::Hang,
+        after: 12,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[
+            "TARGET UNUSABLE",
+            &format!(
+                "{}{REVOKE} unusable (no complete answer within 2 s",
+                s.base_url
+            ),
+            "not attempted",
+        ])
+        .clean()
+        .small_record()
+        .within(bound(6));
+    let (_, json) = seen.run_json.as_ref().expect("a run record");
+    let not_attempted = json["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| {
+            c["verdict"] == "error" && c["reason"].as_str().unwrap_or("").contains("not attempted")
+        })
+        .count();
+    assert!(
+        not_attempted > 10,
+        "{not_attempted} scenarios not attempted:\n{}",
+        seen.out
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_endpoint_that_resets_is_named() {
+    let mode = Mode {
+        paths: &[REVOKE],
+        behaviour: Behaviour::Reset,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[&format!("{}{REVOKE}", s.base_url), "reset"])
+        .clean()
+        .within(bound(0));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_endpoint_that_closes_is_named() {
+    let mode = Mode {
+        paths: &[REVOKE],
+        behaviour: Behaviour::Close,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[&format!("{}{REVOKE}", s.base_url), "closed the connection"])
+        .clean()
+        .within(bound(0));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_revocation_endpoint_is_named() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let server = hostile::start(Mode {
+        paths: &[],
+        behaviour: Behaviour::Hang,
+        after: 0,
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{port}/revoke");
+    let seen = check_with(
+        profile(
+            &server.base_url,
+            &format!("[endpoints]\nrevocation = \"{url}\"\n"),
+        ),
+        &[],
+    )
+    .await;
+    seen.exits(3)
+        .says(&[&url, "connection refused"])
+        .clean()
+        .within(bound(0));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn escape_sequences_from_the_server_never_reach_the_terminal() {
+    let mode = Mode {
+        paths: &[REVOKE],
+        behaviour: Behaviour::Escapes,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &["-v"]).await;
+    seen.exits(1)
+        .clean()
+        .says(&["\\x1b[2J", "\\x00", "\\u{202e}reversed"])
+        .small_record();
+    // The fake verdict line is shown as part of the body, never on a line of its own.
+    assert!(
+        !seen
+            .out
+            .lines()
+            .any(|l| l.starts_with("PASS     MUST   every rule")),
+        "{}",
+        seen.out
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_error_body_over_the_cap_is_an_error_naming_the_cap_not_a_failure() {
+    let mode = Mode {
+        paths: &[REVOKE],
+        behaviour: Behaviour::HugeError,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(1)
+        .clean()
+        .small_record()
+        .says(&["larger than the 256 KiB"]);
+    assert_eq!(
+        seen.rule_verdict("rfc7009-2.2.1-error-format").as_deref(),
+        Some("error"),
+        "{}",
+        seen.out
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_endless_body_is_cut_at_the_cap_and_judged_by_nothing() {
+    let mode = Mode {
+        paths: &[REVOKE],
+        behaviour: Behaviour::Endless,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(1)
+        .clean()
+        .small_record()
+        .says(&["larger than the 256 KiB"])
+        .within(bound(2));
+    seen.not_passed(&[
+        "rfc7009-2-refresh-revocable",
+        "rfc7009-2.2.1-error-format",
+        "rfc7009-2.2-invalid-token-200",
+    ]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_revocation_endpoint_that_answers_500_passes_no_rule_that_names_a_status() {
+    let mode = Mode {
+        paths: &[REVOKE],
+        behaviour: Behaviour::ServerError,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(1).clean().says(&["HTTP 500"]);
+    seen.not_passed(&[
+        "rfc7009-2.1-own-tokens-only",
+        "rfc7009-2.1-post-only",
+        "rfc6749-2.3.1-no-query-credentials",
+        "rfc7009-2.2-invalid-token-200",
+    ]);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn garbage_from_introspection_refuses_the_probe_naming_the_url() {
+    let mode = Mode {
+        paths: &[INTROSPECTION],
+        behaviour: Behaviour::Garbage,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &["-v"]).await;
+    seen.exits(3)
+        .says(&[&format!("{}{INTROSPECTION}", s.base_url), "not JSON"])
+        .clean()
+        .within(bound(0));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn introspection_without_active_refuses_the_probe_naming_the_url() {
+    let mode = Mode {
+        paths: &[INTROSPECTION],
+        behaviour: Behaviour::MissingMember,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[
+            &format!("{}{INTROSPECTION}", s.base_url),
+            "no `active` member",
+        ])
+        .clean();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_answer_without_access_token_names_the_url() {
+    let mode = Mode {
+        paths: &[TOKEN],
+        behaviour: Behaviour::MissingMember,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[&format!("{}{TOKEN}", s.base_url), "has no access_token"])
+        .clean();
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_token_endpoint_that_hangs_ends_the_run_in_bounded_time() {
+    let mode = Mode {
+        paths: &[TOKEN],
+        behaviour: Behaviour::Hang,
+        after: 0,
+    };
+    let (s, seen) = run_mode(mode, &[]).await;
+    seen.exits(3)
+        .says(&[
+            &format!("{}{TOKEN}", s.base_url),
+            "no complete answer within 2 s",
+        ])
+        .clean()
+        .within(bound(2));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn issuers_without_an_http_scheme_are_profile_errors() {
+    for (issuer, shown) in [
+        ("localhost:8080", "its scheme reads as \\\"localhost\\\""),
+        ("ftp://127.0.0.1/", "its scheme reads as \\\"ftp\\\""),
+    ] {
+        let seen = check_with(profile(issuer, ""), &[]).await;
+        seen.exits(2).says(&["key `issuer`", "http://HOST"]).clean();
+        assert!(
+            seen.out.contains(shown.replace('\\', "").as_str()),
+            "{}",
+            seen.out
+        );
+    }
+}
+
+/// The token command is found beside the profile, runs there, gets the issuer, the client,
+/// its role and the name of its secret's variable, and its stderr is part of any error.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_command_is_resolved_beside_the_profile_and_its_stderr_is_shown() {
+    let server = hostile::start(Mode {
+        paths: &[],
+        behaviour: Behaviour::Hang,
+        after: 0,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("failing.sh"),
+        "#!/bin/sh\necho \"no token for $REVSPEC_CLIENT_ID ($REVSPEC_CLIENT_ROLE) at $REVSPEC_ISSUER, secret in $REVSPEC_CLIENT_SECRET_ENV\" >&2\nprintf '\\033[2J' >&2\nexit 7\n",
+    )
+    .unwrap();
+    make_executable(&dir.path().join("failing.sh"));
+    let text = profile(&server.base_url, "")
+        .replace(
+            "secret = \"secret-a\"",
+            "secret_env = \"REVSPEC_TEST_A\"\nsecret = \"secret-a\"",
+        )
+        .replace(
+            "[probes]",
+            "[tokens]\nsource = \"command\"\ncommand = [\"./failing.sh\"]\n[probes]",
+        );
+    let path = dir.path().join("target.toml");
+    std::fs::write(&path, text).unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"))
+        .current_dir(std::env::temp_dir())
+        .args([
+            "check",
+            "--progress",
+            "never",
+            "--profile",
+            "rfc7009",
+            "--target",
+        ])
+        .arg(&path)
+        .arg("--report-dir")
+        .arg(dir.path().join("reports"))
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains(&format!(
+            "no token for client-a (primary) at {}, secret in REVSPEC_TEST_A",
+            server.base_url
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("exited with exit status: 7") && text.contains("\\x1b[2J"),
+        "{text}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_token_command_timeout_comes_from_the_profile() {
+    let server = hostile::start(Mode {
+        paths: &[],
+        behaviour: Behaviour::Hang,
+        after: 0,
+    })
+    .await;
+    let text = profile(&server.base_url, "")
+        .replace(
+            "[probes]",
+            "[tokens]\nsource = \"command\"\ncommand = [\"./slow.sh\"]\n[probes]",
+        )
+        .replace(
+            "stay_active_settle = \"300ms\"",
+            "stay_active_settle = \"300ms\"\ntoken_command = \"1s\"",
+        );
+    let dir2 = tempfile::tempdir().unwrap();
+    std::fs::write(dir2.path().join("slow.sh"), "#!/bin/sh\nsleep 30\n").unwrap();
+    make_executable(&dir2.path().join("slow.sh"));
+    let path = dir2.path().join("target.toml");
+    std::fs::write(&path, text).unwrap();
+    let started = Instant::now();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"))
+        .args([
+            "check",
+            "--progress",
+            "never",
+            "--profile",
+            "rfc7009",
+            "--target",
+        ])
+        .arg(&path)
+        .arg("--report-dir")
+        .arg(dir2.path().join("reports"))
+        .output()
+        .await
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("took over 1 s (timeouts.token_command)"),
+        "{text}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    server.stop().await;
+}
+
+fn make_executable(path: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+/// `revspec load` against a revocation endpoint that resets or hangs: the run fails (exit 3,
+/// the target is unusable) and ends near its run time plus one request timeout.
+async fn load_against(behaviour: Behaviour) -> (Hostile, std::process::Output, Duration) {
+    let server = hostile::start(Mode {
+        paths: &[REVOKE],
+        behaviour,
+        after: 0,
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("target.toml");
+    std::fs::write(&path, profile(&server.base_url, "")).unwrap();
+    let started = Instant::now();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"))
+        .args([
+            "load",
+            "--profile",
+            "loadtests/revoke-unknown.toml",
+            "--users",
+            "2",
+            "--run-time",
+            "3s",
+            "--target",
+        ])
+        .arg(&path)
+        .arg("--report-dir")
+        .arg(dir.path().join("reports"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .kill_on_drop(true)
+        .output()
+        .await
+        .unwrap();
+    (server, out, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_against_a_resetting_endpoint_fails() {
+    let (server, out, _) = load_against(Behaviour::Reset).await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(
+        text.contains("target unusable") && text.contains(REVOKE),
+        "{text}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_against_a_hanging_endpoint_fails_near_its_run_time() {
+    let (server, out, elapsed) = load_against(Behaviour::Hang).await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    assert!(text.contains("timed out"), "{text}");
+    // Run time 3 s plus one 2 s request timeout, with room for start-up and the reports.
+    assert!(elapsed < Duration::from_secs(15), "took {elapsed:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn load_counts_a_200_cut_off_by_a_reset_as_an_error() {
+    let (server, out, _) = load_against(Behaviour::Truncated).await;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("revocations failed at the transport level"),
+        "{text}"
+    );
+    assert!(!text.contains(" 0 errors"), "{text}");
+    server.stop().await;
+}
