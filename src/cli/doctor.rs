@@ -287,12 +287,12 @@ async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut S
         Ok(list) if list.is_empty() => s.ok("none: every scenario of the profile can run"),
         Ok(list) => {
             for (rule, skipped, total, why) in list {
-                let part = if skipped == total {
-                    format!("all {total}")
-                } else {
-                    format!("{skipped} of {total} (PARTIAL)")
+                let part = match (skipped, total) {
+                    (_, 1) => "its scenario".to_owned(),
+                    (s, t) if s == t => format!("all {t} scenarios"),
+                    (s, t) => format!("{s} of {t} scenarios (PARTIAL)"),
                 };
-                s.note(&format!("{rule}: {part} scenarios: {why}"));
+                s.note(&format!("{rule}: {part}: {why}"));
             }
         }
         Err(e) => s.bad(

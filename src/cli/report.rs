@@ -68,7 +68,7 @@ fn matrix(
     write(&out.join("matrix.md"), &matrix.render_markdown(links))?;
     let differing = matrix.rows.iter().filter(|r| r.differs()).count();
     Ok(format!(
-        "matrix: {} rules × {} runs, {differing} rules differ\nreports: {}/{{matrix.html, matrix.md}}\n",
+        "matrix: {} rules × {} runs; the runs differ on {differing} of them\nreports: {}/{{matrix.html, matrix.md}}\n",
         matrix.rows.len(),
         matrix.columns.len(),
         out.display()

@@ -153,14 +153,21 @@ pub fn explain(rule_id: &str) -> Result<RuleExplained, String> {
 }
 
 fn wrap(text: &str, indent: &str, width: usize) -> String {
+    wrap_hanging(text, indent, indent, width)
+}
+
+/// Wraps words at `width`; the first line starts with `first`, the others with `rest`.
+fn wrap_hanging(text: &str, first: &str, rest: &str, width: usize) -> String {
     let mut out = String::new();
     let mut line = String::new();
+    let mut indent = first;
     for word in text.split_whitespace() {
-        if !line.is_empty() && indent.len() + line.len() + 1 + word.len() > width {
+        if !line.is_empty() && indent.chars().count() + line.len() + 1 + word.len() > width {
             out.push_str(indent);
             out.push_str(&line);
             out.push('\n');
             line.clear();
+            indent = rest;
         }
         if !line.is_empty() {
             line.push(' ');
@@ -218,8 +225,8 @@ impl RuleExplained {
                 out.push_str("  none recorded\n");
             }
             for d in &e.deviations {
-                out.push_str(&wrap(&format!("- {}", d.seen), "  ", 96));
-                out.push_str(&wrap(&format!("fix: {}", d.fix), "    ", 96));
+                out.push_str(&wrap_hanging(&d.seen, "  - ", "    ", 96));
+                out.push_str(&wrap_hanging(&d.fix, "    fix: ", "         ", 96));
             }
         }
         out
