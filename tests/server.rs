@@ -150,6 +150,19 @@ impl Reply {
         );
     }
 
+    /// An RFC 6750 error of a protected resource, with its Bearer challenge.
+    #[track_caller]
+    fn assert_error_6750(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text());
+        assert_eq!(self.json()["error"], code, "body: {}", self.text());
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer realm=\"revspec\"")
+                && challenge.contains(&format!("error=\"{code}\"")),
+            "challenge {challenge:?}"
+        );
+    }
+
     /// The revocation endpoint's 200: empty body, `no-store` and `no-cache`.
     #[track_caller]
     fn assert_revoke_ok(&self) {
@@ -194,7 +207,12 @@ impl Server {
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        // Bounded: a request that never answers fails the test instead of hanging it.
+        let response =
+            tokio::time::timeout(Duration::from_secs(20), self.app.clone().oneshot(request))
+                .await
+                .expect("an answer within 20 s")
+                .expect("infallible");
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("body").to_bytes();
         Reply {
@@ -1746,8 +1764,10 @@ async fn bodies_over_64_kib_get_413() {
     s.revoke(registered("client-a"), &at_limit)
         .await
         .assert_revoke_ok();
-    // One byte more: 413 with a JSON error, nothing revoked.
-    let over = format!("token={}&x={}", p.access, "a".repeat(limit));
+    // One byte more (with a real token in it): 413 with a JSON error, nothing revoked.
+    let prefix = format!("token={}&x=", p.access);
+    let over = format!("{prefix}{}", "a".repeat(limit + 1 - prefix.len()));
+    assert_eq!(over.len(), limit + 1);
     s.revoke(registered("client-a"), &over)
         .await
         .assert_error(413, "invalid_request");
@@ -2764,6 +2784,13 @@ async fn shutdown_releases_the_data_dir() {
     server.shutdown().await;
 }
 
+/// Waits (bounded) until a refresh grant stops at the pause point.
+async fn reached(pause: &revspec::server::jobs::PausePoint) {
+    tokio::time::timeout(Duration::from_secs(20), pause.reached())
+        .await
+        .expect("the refresh grant never reached its pause point");
+}
+
 /// A refresh racing with the revocation of its refresh token must not leave a live token in
 /// the revoked grant (jans-grant-cascade-rt under concurrency). The race is made deterministic
 /// with the test-only pause point: the refresh grant has looked its refresh token up and stops;
@@ -2787,7 +2814,7 @@ async fn refresh_racing_revocation_leaves_no_live_token() {
             tokio::spawn(async move { s.refresh("client-a", &rt).await })
         };
         // The refresh has found its token and waits between lookup and issue.
-        pause.reached().await;
+        reached(&pause).await;
         s.revoke_as("client-a", &p.refresh).await.assert_revoke_ok();
         pause.release();
         let refresh = refresh.await.unwrap();
@@ -2809,7 +2836,7 @@ async fn refresh_racing_revocation_leaves_no_live_token() {
             let (s, rt) = (s.clone(), q.refresh.clone());
             tokio::spawn(async move { s.refresh("client-a", &rt).await })
         };
-        pause.reached().await;
+        reached(&pause).await;
         pause.release();
         assert_eq!(refresh.await.unwrap().status, StatusCode::OK);
     }
@@ -3223,7 +3250,9 @@ async fn discovery_publishes_only_working_introspection_methods() {
     );
 }
 
-/// Finding 3: JSON Patch bombs are refused before they grow, and nothing is applied.
+/// Finding 3: JSON Patch bombs are refused before they grow, and nothing is applied. Each
+/// refusal names its guard (a guard missing would still end in some 400 further on). The
+/// doublings stop at 2^12: enough to pass the size limit, small if the guard is missing.
 #[tokio::test]
 async fn json_patch_bombs_are_refused() {
     let s = server();
@@ -3231,26 +3260,71 @@ async fn json_patch_bombs_are_refused() {
     let root_copies: Vec<Value> = (0..20)
         .map(|i| json!({"op": "copy", "from": "", "path": format!("/c{i}")}))
         .collect();
-    let doubling: Vec<Value> = (0..30)
+    let doubling: Vec<Value> = (0..12)
         .map(|_| json!({"op": "copy", "from": "/featureFlags", "path": "/featureFlags/-"}))
         .collect();
     let long: Vec<Value> = (0..33)
         .map(|_| json!({"op": "test", "path": "/allowRevokeForOtherClients", "value": false}))
         .collect();
-    for (what, bomb) in [
-        ("root copies", root_copies),
-        ("doubling", doubling),
-        ("33 ops", long),
+    let root_move = vec![json!({"op": "move", "from": "", "path": "/m"})];
+    for (bomb, guard) in [
+        (
+            root_copies,
+            "copy and move from the document root are not allowed",
+        ),
+        (
+            root_move,
+            "copy and move from the document root are not allowed",
+        ),
+        (doubling, "the patched document exceeds 16384 bytes"),
+        (long, "a patch may hold at most 32 operations"),
     ] {
         let r = s
             .patch(paths::CONFIG, Some(&write), &Value::Array(bomb).to_string())
             .await;
         r.assert_error(400, "invalid_request");
-        assert!(r.text().len() < 1024, "{what}: {}", r.text());
+        assert_eq!(r.json()["error_description"], guard);
     }
+    // Exactly at the limits is fine: 32 operations, a document of exactly 16384 bytes (a
+    // flag padded to it); one byte more is refused.
+    let at_ops: Vec<Value> = (0..32)
+        .map(|_| json!({"op": "test", "path": "/allowRevokeForOtherClients", "value": false}))
+        .collect();
+    let r = s
+        .patch(
+            paths::CONFIG,
+            Some(&write),
+            &Value::Array(at_ops).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let stored = serde_json::to_value(s.state.settings.stored()).unwrap();
+    let padded = |extra: usize| {
+        let mut doc = stored.clone();
+        doc["featureFlags"].as_array_mut().unwrap().push(json!(""));
+        let base = serde_json::to_vec(&doc).unwrap().len();
+        let flag = "x".repeat(16384 - base + extra);
+        json!([{"op": "add", "path": "/featureFlags/-", "value": flag}]).to_string()
+    };
+    let r = s.patch(paths::CONFIG, Some(&write), &padded(1)).await;
+    r.assert_error(400, "invalid_request");
+    assert_eq!(
+        r.json()["error_description"],
+        "the patched document exceeds 16384 bytes"
+    );
+    let r = s.patch(paths::CONFIG, Some(&write), &padded(0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = s
+        .patch(
+            paths::CONFIG,
+            Some(&write),
+            &json!([{"op": "replace", "path": "/featureFlags", "value": ServerConfig::demo().settings.feature_flags}]).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     // Client patches are bounded the same way.
     let clients = s.admin_token(CLIENTS_WRITE_SCOPE).await;
-    let doubling: Vec<Value> = (0..30)
+    let doubling: Vec<Value> = (0..12)
         .map(|_| json!({"op": "copy", "from": "/scopes", "path": "/scopes/-"}))
         .collect();
     let r = s
@@ -3261,6 +3335,10 @@ async fn json_patch_bombs_are_refused() {
         )
         .await;
     r.assert_error(400, "invalid_request");
+    assert_eq!(
+        r.json()["error_description"],
+        "the patched document exceeds 16384 bytes"
+    );
     assert_eq!(s.state.settings.stored(), s.state.settings.effective());
     assert_eq!(
         s.state.settings.stored().feature_flags,
@@ -3386,6 +3464,130 @@ async fn bearer_checks_follow_the_current_registration() {
     assert!(!s.state.settings.stored().allow_revoke_for_other_clients);
 }
 
+/// The Config API takes only JSON Patch bodies (`application/json-patch+json`, or
+/// `application/json`); anything else is 400 and changes nothing.
+#[tokio::test]
+async fn config_api_takes_only_json_patch_bodies() {
+    let s = server();
+    let write = s.admin_token(PROPERTIES_WRITE_SCOPE).await;
+    let bearer = format!("Bearer {write}");
+    let patch = json!([{"op": "replace", "path": "/allowRevokeForOtherClients", "value": true}])
+        .to_string();
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", ""] {
+        let mut headers: Vec<(&str, &[u8])> = vec![("authorization", bearer.as_bytes())];
+        if !content_type.is_empty() {
+            headers.push(("content-type", content_type.as_bytes()));
+        }
+        let r = s
+            .raw(
+                Method::PATCH,
+                paths::CONFIG,
+                &headers,
+                patch.clone().into_bytes(),
+            )
+            .await;
+        r.assert_error(400, "invalid_request");
+        assert_eq!(
+            r.json()["error_description"],
+            "the body must be application/json-patch+json",
+            "{content_type}"
+        );
+    }
+    assert!(!s.state.settings.stored().allow_revoke_for_other_clients);
+    for content_type in [
+        "application/json-patch+json",
+        "application/json; charset=utf-8",
+    ] {
+        let r = s
+            .raw(
+                Method::PATCH,
+                paths::CONFIG,
+                &[
+                    ("authorization", bearer.as_bytes()),
+                    ("content-type", content_type.as_bytes()),
+                ],
+                patch.clone().into_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{content_type}: {}", r.text());
+    }
+}
+
+/// A protected resource takes an access token only under the Bearer scheme (any case).
+#[tokio::test]
+async fn access_tokens_only_count_as_bearer() {
+    let s = server();
+    let p = s.mint("client-a").await;
+    let admin = s.admin_token(PROPERTIES_READ_SCOPE).await;
+    for scheme in ["Basic", "Token", "MAC", ""] {
+        let value = format!("{scheme} {}", p.access);
+        let r = s
+            .raw(
+                Method::GET,
+                paths::USERINFO,
+                &[("authorization", value.trim().as_bytes())],
+                vec![],
+            )
+            .await;
+        r.assert_error_6750(401, "invalid_token");
+        let value = format!("{scheme} {admin}");
+        let r = s
+            .raw(
+                Method::GET,
+                paths::CONFIG,
+                &[("authorization", value.trim().as_bytes())],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{scheme}");
+    }
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let value = format!("{scheme} {}", p.access);
+        let r = s
+            .raw(
+                Method::GET,
+                paths::USERINFO,
+                &[("authorization", value.as_bytes())],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{scheme}");
+    }
+    let r = s
+        .raw(
+            Method::GET,
+            paths::USERINFO,
+            &[("authorization", b"Bearer ".as_slice())],
+            vec![],
+        )
+        .await;
+    r.assert_error_6750(401, "invalid_token");
+}
+
+/// A refresh token lives as long as `refreshTokenLifetime`, not as long as the access token.
+#[tokio::test]
+async fn refresh_tokens_outlive_access_tokens() {
+    let mut config = ServerConfig::demo();
+    config.settings.access_token_lifetime = 1;
+    config.settings.refresh_token_lifetime = 3600;
+    let s = Server::with(ServeOptions {
+        config: Some(config),
+        ..Default::default()
+    });
+    let p = s.mint("client-a").await;
+    assert!(
+        eventually(|| async { !s.active(&p.access).await }).await,
+        "the access token never expired"
+    );
+    assert!(
+        s.active(&p.refresh).await,
+        "the refresh token expired with it"
+    );
+    let r = s.refresh("client-a", &p.refresh).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["expires_in"], 1);
+}
+
 /// Mutation "GET client without authorization": reading a client needs the clients scope.
 #[tokio::test]
 async fn reading_a_client_needs_the_clients_scope() {
@@ -3425,6 +3627,31 @@ async fn reading_a_client_needs_the_clients_scope() {
         r.json()["scopes"],
         json!(["openid", "profile", "revoke_any_token"])
     );
+}
+
+/// The password grant checks the user's password (compared like a client secret).
+#[tokio::test]
+async fn password_grant_needs_the_right_password() {
+    let s = server();
+    for (username, password) in [
+        ("alice", "wrong"),
+        ("alice", "alice-pass "),
+        ("alice", ""),
+        ("bob", "alice-pass"),
+    ] {
+        let r = s
+            .token(
+                "client-a",
+                &[
+                    ("grant_type", "password"),
+                    ("username", username),
+                    ("password", password),
+                ],
+            )
+            .await;
+        r.assert_error(400, "invalid_grant");
+    }
+    s.mint("client-a").await;
 }
 
 /// Mutation "scope check disabled": a client obtains only scopes it is registered for.

@@ -237,24 +237,34 @@ impl AppState {
         Ok(())
     }
 
-    /// Sets a client's scopes (persisted with a data directory); `false` if there is no such client.
+    /// Sets a client's scopes (persisted first with a data directory, so memory never holds a
+    /// change the disk lost); `false` if there is no such client. Callers serialize writes.
     pub fn set_client_scopes(
         &self,
         id: &str,
         scopes: Vec<String>,
     ) -> Result<bool, store::StoreError> {
-        let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
-        let Some(client) = clients.get_mut(id) else {
-            return Ok(false);
+        let mut all: HashMap<String, Vec<String>> = {
+            let clients = self.clients.read().unwrap_or_else(|p| p.into_inner());
+            if !clients.contains_key(id) {
+                return Ok(false);
+            }
+            clients
+                .values()
+                .map(|c| (c.id.clone(), c.scopes.clone()))
+                .collect()
         };
-        client.scopes = scopes;
-        let all: HashMap<&str, &Vec<String>> = clients
-            .values()
-            .map(|c| (c.id.as_str(), &c.scopes))
-            .collect();
+        all.insert(id.to_owned(), scopes.clone());
         let bytes = serde_json::to_vec(&all).unwrap_or_default();
         self.store.save_meta(CLIENT_SCOPES_KEY, &bytes)?;
-        Ok(true)
+        let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
+        Ok(match clients.get_mut(id) {
+            Some(client) => {
+                client.scopes = scopes;
+                true
+            }
+            None => false,
+        })
     }
 
     pub fn client(&self, id: &str) -> Option<Client> {
