@@ -7,8 +7,9 @@
 //! table-driven test that runs every fault of `Fault::ALL` and checks that it misbehaves
 //! exactly as described (and that the same check passes on a server without the fault).
 //!
-//! "Inactive" is always observed through RFC 7662 introspection (by `client-a`), as the
-//! catalogue does, and sometimes additionally through userinfo or a refresh grant.
+//! "Inactive" is always observed through RFC 7662 introspection (by `resource-server`, which
+//! holds `introspect_any`), as the catalogue does, and sometimes additionally through userinfo
+//! or a refresh grant.
 
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
@@ -19,6 +20,9 @@ use revspec::server::config::{
     ServerConfig, CLIENTS_WRITE_SCOPE, PROPERTIES_READ_SCOPE, PROPERTIES_WRITE_SCOPE,
 };
 use revspec::server::faults::Fault;
+use revspec::server::limits::Limits;
+use revspec::server::quirks::Quirk;
+use revspec::server::script::ScriptFailure;
 use revspec::server::{paths, router, AppState, ServeOptions};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -55,6 +59,7 @@ fn registered(client: &str) -> Auth<'static> {
         "client-c" => Auth::Basic("client-c", "secret-c"),
         "public-client" => Auth::Public("public-client"),
         "config-admin" => Auth::Basic("config-admin", "config-secret"),
+        "resource-server" => Auth::Basic("resource-server", "resource-secret"),
         other => panic!("no demo client {other}"),
     }
 }
@@ -145,6 +150,19 @@ impl Reply {
         );
     }
 
+    /// An RFC 6750 error of a protected resource, with its Bearer challenge.
+    #[track_caller]
+    fn assert_error_6750(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text());
+        assert_eq!(self.json()["error"], code, "body: {}", self.text());
+        let challenge = self.header("www-authenticate").unwrap_or_default();
+        assert!(
+            challenge.starts_with("Bearer realm=\"revspec\"")
+                && challenge.contains(&format!("error=\"{code}\"")),
+            "challenge {challenge:?}"
+        );
+    }
+
     /// The revocation endpoint's 200: empty body, `no-store` and `no-cache`.
     #[track_caller]
     fn assert_revoke_ok(&self) {
@@ -165,6 +183,7 @@ struct Pair {
 /// The reference server, in process.
 struct Server {
     app: Router,
+    state: Arc<AppState>,
 }
 
 fn server() -> Server {
@@ -180,14 +199,20 @@ fn server_with_script() -> Server {
 
 impl Server {
     fn with(options: ServeOptions) -> Self {
-        let state = AppState::new(&options, ISSUER.into()).expect("server state");
+        let state = Arc::new(AppState::new(&options, ISSUER.into()).expect("server state"));
         Self {
-            app: router(Arc::new(state)),
+            app: router(state.clone()),
+            state,
         }
     }
 
     async fn send(&self, request: Request<Body>) -> Reply {
-        let response = self.app.clone().oneshot(request).await.expect("infallible");
+        // Bounded: a request that never answers fails the test instead of hanging it.
+        let response =
+            tokio::time::timeout(Duration::from_secs(20), self.app.clone().oneshot(request))
+                .await
+                .expect("an answer within 20 s")
+                .expect("infallible");
         let (parts, body) = response.into_parts();
         let body = body.collect().await.expect("body").to_bytes();
         Reply {
@@ -245,8 +270,16 @@ impl Server {
             .await
     }
 
-    /// A password grant for alice: an access and a refresh token of one new grant.
+    /// A password grant for alice: an access and a refresh token of one new grant, observed
+    /// active.
     async fn mint(&self, client: &str) -> Pair {
+        let pair = self.mint_unobserved(client).await;
+        assert!(self.active(&pair.access).await && self.active(&pair.refresh).await);
+        pair
+    }
+
+    /// A password grant for alice, not observed.
+    async fn mint_unobserved(&self, client: &str) -> Pair {
         let r = self
             .token(
                 client,
@@ -259,12 +292,10 @@ impl Server {
             .await;
         assert_eq!(r.status, StatusCode::OK, "mint for {client}: {}", r.text());
         let v = r.json();
-        let pair = Pair {
+        Pair {
             access: v["access_token"].as_str().expect("access_token").into(),
             refresh: v["refresh_token"].as_str().expect("refresh_token").into(),
-        };
-        assert!(self.active(&pair.access).await && self.active(&pair.refresh).await);
-        pair
+        }
     }
 
     /// A refresh grant as `client`.
@@ -294,12 +325,18 @@ impl Server {
             .await
     }
 
-    /// RFC 7662 introspection by client-a: is the token active?
+    /// RFC 7662 introspection by the resource server (it holds `introspect_any`): is the
+    /// token active?
     async fn active(&self, token: &str) -> bool {
+        self.active_for("resource-server", token).await
+    }
+
+    /// RFC 7662 introspection by `client`: is the token active as far as it may tell?
+    async fn active_for(&self, client: &str, token: &str) -> bool {
         let r = self
             .post(
                 paths::INTROSPECTION,
-                registered("client-a"),
+                registered(client),
                 &form(&[("token", token)]),
                 &[],
             )
@@ -371,6 +408,40 @@ impl Server {
         let r = self.get(path).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
         r.json()
+    }
+}
+
+/// A CORS preflight of a POST to the revocation endpoint from `origin`.
+fn preflight(origin: &'static str) -> Request<Body> {
+    Request::builder()
+        .method(Method::OPTIONS)
+        .uri(paths::REVOKE)
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Whether `condition` holds within a generous bound (polled; for background effects that
+/// come some time after the answer). Never a timing assertion: only the outcome is checked.
+async fn eventually<F, Fut>(condition: F) -> bool
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if condition().await {
+            return true;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
 
@@ -699,7 +770,8 @@ async fn rfc7009_2_2_1_error_format() {
         .await
         .assert_error(503, "temporarily_unavailable");
     // 403
-    s.set("featureFlags", json!(["userinfo"])).await;
+    s.set("featureFlags", json!(["userinfo", "introspection"]))
+        .await;
     s.revoke(a, &tok).await.assert_error(403, "access_denied");
     assert!(s.active(&p.access).await);
 }
@@ -993,19 +1065,6 @@ async fn rfc7009_2_2_1_retry_after() {
 #[tokio::test]
 async fn rfc7009_2_3_cors() {
     let s = server();
-    let preflight = |origin: &'static str| {
-        Request::builder()
-            .method(Method::OPTIONS)
-            .uri(paths::REVOKE)
-            .header("origin", origin)
-            .header("access-control-request-method", "POST")
-            .header(
-                "access-control-request-headers",
-                "authorization, content-type",
-            )
-            .body(Body::empty())
-            .unwrap()
-    };
     let r = s.send(preflight("https://app.example")).await;
     assert!(r.status.is_success(), "preflight {}", r.status);
     assert_eq!(
@@ -1373,7 +1432,8 @@ async fn client_scope_patch_enables_cross_client_revocation() {
 async fn jans_flag_disabled() {
     let s = server();
     let p = s.mint("client-a").await;
-    s.set("featureFlags", json!(["userinfo"])).await;
+    s.set("featureFlags", json!(["userinfo", "introspection"]))
+        .await;
     for body in [
         form(&[("token", &p.access)]),
         form(&[("token", &p.refresh), ("token_type_hint", "refresh_token")]),
@@ -1395,7 +1455,8 @@ async fn jans_flag_disabled_discovery() {
     for path in [paths::OIDC_DISCOVERY, paths::AS_METADATA] {
         assert_eq!(s.discovery(path).await["revocation_endpoint"], revoke_url());
     }
-    s.set("featureFlags", json!(["userinfo"])).await;
+    s.set("featureFlags", json!(["userinfo", "introspection"]))
+        .await;
     for path in [paths::OIDC_DISCOVERY, paths::AS_METADATA] {
         let doc = s.discovery(path).await;
         assert!(doc.get("revocation_endpoint").is_none(), "{path}: {doc}");
@@ -1413,7 +1474,8 @@ async fn jans_flag_disabled_discovery() {
 async fn jans_flag_auth_first() {
     let s = server();
     let p = s.mint("client-a").await;
-    s.set("featureFlags", json!(["userinfo"])).await;
+    s.set("featureFlags", json!(["userinfo", "introspection"]))
+        .await;
     let tok = form(&[("token", &p.access)]);
     for auth in [
         Auth::Basic("client-a", "wrong"),
@@ -1434,7 +1496,8 @@ async fn jans_flag_empty_means_enabled() {
     let p = s.mint("client-a").await;
     s.revoke_as("client-a", &p.access).await.assert_revoke_ok();
     assert!(!s.active(&p.access).await);
-    s.set("featureFlags", json!(["userinfo"])).await;
+    s.set("featureFlags", json!(["userinfo", "introspection"]))
+        .await;
     let p = s.mint("client-a").await;
     s.revoke_as("client-a", &p.access)
         .await
@@ -1443,7 +1506,8 @@ async fn jans_flag_empty_means_enabled() {
     s.revoke_as("client-a", &p.access).await.assert_revoke_ok();
     assert!(!s.active(&p.access).await);
     // The flag's name is case-insensitive.
-    s.set("featureFlags", json!(["REVOKE_TOKEN"])).await;
+    s.set("featureFlags", json!(["REVOKE_TOKEN", "introspection"]))
+        .await;
     let p = s.mint("client-a").await;
     s.revoke_as("client-a", &p.access).await.assert_revoke_ok();
     assert!(!s.active(&p.access).await);
@@ -1700,8 +1764,10 @@ async fn bodies_over_64_kib_get_413() {
     s.revoke(registered("client-a"), &at_limit)
         .await
         .assert_revoke_ok();
-    // One byte more: 413 with a JSON error, nothing revoked.
-    let over = format!("token={}&x={}", p.access, "a".repeat(limit));
+    // One byte more (with a real token in it): 413 with a JSON error, nothing revoked.
+    let prefix = format!("token={}&x=", p.access);
+    let over = format!("{prefix}{}", "a".repeat(limit + 1 - prefix.len()));
+    assert_eq!(over.len(), limit + 1);
     s.revoke(registered("client-a"), &over)
         .await
         .assert_error(413, "invalid_request");
@@ -2058,14 +2124,16 @@ async fn exhibits(fault: Fault, s: &Server) -> Result<(), String> {
             check!(s.active(&p.access).await, "revoked");
         }
         Fault::FlagIgnored => {
-            s.set("featureFlags", json!(["userinfo"])).await;
+            s.set("featureFlags", json!(["userinfo", "introspection"]))
+                .await;
             let p = s.mint("client-a").await;
             let r = s.revoke_as("client-a", &p.access).await;
             check!(r.status == 200, "status {}", r.status);
             check!(!s.active(&p.access).await, "not revoked");
         }
         Fault::FlagBeforeAuth => {
-            s.set("featureFlags", json!(["userinfo"])).await;
+            s.set("featureFlags", json!(["userinfo", "introspection"]))
+                .await;
             let r = s.revoke(Auth::Basic("client-a", "wrong"), "token=x").await;
             check!(
                 r.status == 403 && r.json()["error"] == "access_denied",
@@ -2086,7 +2154,8 @@ async fn exhibits(fault: Fault, s: &Server) -> Result<(), String> {
             check!(r.status == 200, "with the flag listed {}", r.status);
         }
         Fault::DiscoveryIgnoresFlag => {
-            s.set("featureFlags", json!(["userinfo"])).await;
+            s.set("featureFlags", json!(["userinfo", "introspection"]))
+                .await;
             let doc = s.discovery(paths::OIDC_DISCOVERY).await;
             check!(
                 doc.get("revocation_endpoint").is_some(),
@@ -2244,6 +2313,180 @@ async fn exhibits(fault: Fault, s: &Server) -> Result<(), String> {
                 .await;
             check!(r.status == 200, "GET answered {}", r.status);
             check!(!s.active(&p.access).await, "GET did not revoke");
+            // Credentials in the query work as well, whatever the client is registered for.
+            for (client, secret) in [("client-a", "secret-a"), ("client-b", "secret-b")] {
+                let p = s.mint(client).await;
+                let uri = format!(
+                    "{}?{}",
+                    paths::REVOKE,
+                    form(&[
+                        ("token", &p.access),
+                        ("client_id", client),
+                        ("client_secret", secret)
+                    ])
+                );
+                let r = s.raw(Method::GET, &uri, &[], vec![]).await;
+                check!(
+                    r.status == 200,
+                    "GET with query credentials of {client}: {}",
+                    r.status
+                );
+                check!(
+                    !s.active(&p.access).await,
+                    "GET with query credentials of {client} did not revoke"
+                );
+            }
+        }
+        Fault::QueryCredentialsHonoured => {
+            let p = s.mint("client-a").await;
+            let uri = format!(
+                "{}?{}",
+                paths::REVOKE,
+                form(&[("client_id", "client-a"), ("client_secret", "secret-a")])
+            );
+            let r = s
+                .post(&uri, Auth::Nothing, &form(&[("token", &p.access)]), &[])
+                .await;
+            check!(r.status == 200, "credentials in the query: {}", r.status);
+            check!(
+                !s.active(&p.access).await,
+                "not revoked with query credentials"
+            );
+            // A token in the query is still not honoured.
+            let q = s.mint("client-a").await;
+            let uri = format!("{}?{}", paths::REVOKE, form(&[("token", &q.access)]));
+            let r = s.post(&uri, a, "", &[]).await;
+            check!(r.status == 400, "token in the query: {}", r.status);
+            check!(s.active(&q.access).await, "revoked through a query token");
+        }
+        Fault::SettingNeverApplied => {
+            s.set("allowAllValueForRevokeEndpoint", json!(true)).await;
+            let token = s.admin_token(PROPERTIES_READ_SCOPE).await;
+            let bearer = format!("Bearer {token}");
+            let r = s
+                .raw(
+                    Method::GET,
+                    paths::CONFIG,
+                    &[("authorization", bearer.as_bytes())],
+                    vec![],
+                )
+                .await;
+            check!(
+                r.json()["allowAllValueForRevokeEndpoint"] == true,
+                "not read back: {}",
+                r.text()
+            );
+            let p = s.mint("client-a").await;
+            let r = s.revoke(a, "token=all&token_type_hint=all").await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(s.active(&p.access).await, "the stored setting was applied");
+        }
+        Fault::RevocationNoop => {
+            let p = s.mint("client-a").await;
+            for token in [&p.access, &p.refresh] {
+                let r = s.revoke_as("client-a", token).await;
+                check!(r.status == 200, "status {}", r.status);
+            }
+            check!(
+                s.active(&p.access).await && s.active(&p.refresh).await,
+                "revoked"
+            );
+        }
+        Fault::LateOverRevocation => {
+            let p1 = s.mint("client-a").await;
+            let p2 = s.mint("client-a").await;
+            let b = s.mint("client-b").await;
+            let r = s.revoke_as("client-a", &p1.access).await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(!s.active(&p1.refresh).await, "the grant was not revoked");
+            check!(
+                eventually(|| async {
+                    !s.active(&p2.access).await && !s.active(&p2.refresh).await
+                })
+                .await,
+                "the client's other grant stayed active"
+            );
+            check!(
+                s.active(&b.access).await,
+                "another client's grant was revoked"
+            );
+        }
+        Fault::Resurrection => {
+            let p = s.mint("client-a").await;
+            let r = s.revoke_as("client-a", &p.access).await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(!s.active(&p.access).await, "not revoked at first");
+            check!(
+                eventually(|| async { s.active(&p.access).await && s.active(&p.refresh).await })
+                    .await,
+                "the grant did not come back"
+            );
+        }
+        Fault::NoHintAccessOnly => {
+            let p = s.mint("client-a").await;
+            let r = s.revoke_as("client-a", &p.refresh).await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(
+                s.active(&p.refresh).await,
+                "a refresh token without a hint was revoked"
+            );
+            // An access token without a hint and a refresh token with its hint still go.
+            let r = s
+                .revoke(
+                    a,
+                    &form(&[("token", &p.refresh), ("token_type_hint", "refresh_token")]),
+                )
+                .await;
+            check!(
+                r.status == 200 && !s.active(&p.refresh).await,
+                "the hinted refresh token stayed"
+            );
+            let q = s.mint("client-a").await;
+            s.revoke_as("client-a", &q.access).await;
+            check!(
+                !s.active(&q.access).await,
+                "an access token without a hint stayed"
+            );
+        }
+        Fault::MultiTokenFirstOnly => {
+            let p1 = s.mint("client-a").await;
+            let p2 = s.mint("client-a").await;
+            let both = format!("{} {}", p1.access, p2.access);
+            let r = s.revoke(a, &form(&[("token", &both)])).await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(!s.active(&p1.access).await, "the first token stayed");
+            check!(s.active(&p2.access).await, "the second token was revoked");
+        }
+        Fault::UnavailableRevokes => {
+            let p = s.mint("client-a").await;
+            let r = s
+                .revoke_with(
+                    a,
+                    &form(&[("token", &p.access)]),
+                    &[("x-revspec-simulate", "unavailable")],
+                )
+                .await;
+            check!(r.status == 503, "status {}", r.status);
+            check!(!s.active(&p.access).await, "the 503 did not revoke");
+        }
+        Fault::CorsPreflightNoPost => {
+            let r = s.send(preflight("https://app.example")).await;
+            let methods = r.header("access-control-allow-methods").unwrap_or_default();
+            check!(r.status.is_success(), "preflight {}", r.status);
+            check!(
+                !methods.contains("POST"),
+                "the preflight allows POST: {methods}"
+            );
+        }
+        Fault::ForeignToken200 => {
+            let p = s.mint("client-a").await;
+            let r = s.revoke_as("client-b", &p.access).await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(s.active(&p.access).await, "the foreign token was revoked");
+            // With the setting on and without the scope it is still a 400.
+            s.set("allowRevokeForOtherClients", json!(true)).await;
+            let r = s.revoke_as("client-b", &p.access).await;
+            check!(r.status == 400, "with the setting on: {}", r.status);
         }
         Fault::JsonAccepted => {
             let p = s.mint("client-a").await;
@@ -2541,57 +2784,1489 @@ async fn shutdown_releases_the_data_dir() {
     server.shutdown().await;
 }
 
+/// Waits (bounded) until a refresh grant stops at the pause point.
+async fn reached(pause: &revspec::server::jobs::PausePoint) {
+    tokio::time::timeout(Duration::from_secs(20), pause.reached())
+        .await
+        .expect("the refresh grant never reached its pause point");
+}
+
 /// A refresh racing with the revocation of its refresh token must not leave a live token in
-/// the revoked grant (jans-grant-cascade-rt under concurrency). Without rotation the refresh
-/// token survives a refresh, so the revocation always ends the whole grant, new token
-/// included. With rotation a refresh that wins makes the old refresh token unknown (the
-/// revocation then revokes nothing); either way every token of the grant ends in one state.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+/// the revoked grant (jans-grant-cascade-rt under concurrency). The race is made deterministic
+/// with the test-only pause point: the refresh grant has looked its refresh token up and stops;
+/// the revocation runs to completion; then the refresh goes on and must find the grant gone
+/// (400 `invalid_grant`, nothing issued), with and without refresh token rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refresh_racing_revocation_leaves_no_live_token() {
-    let s = Arc::new(server());
-    let mut failures = Vec::new();
-    for round in 0..2000 {
-        // The first half without refresh token rotation, the second half with it.
-        let rotation = round >= 1000;
-        if round == 1000 {
+    for rotation in [false, true] {
+        let pause = revspec::server::jobs::PausePoint::default();
+        let s = Arc::new(Server::with(ServeOptions {
+            refresh_pause: Some(pause.clone()),
+            ..Default::default()
+        }));
+        if rotation {
             s.set("refreshTokenRotation", json!(true)).await;
         }
         let p = s.mint("client-a").await;
-        let (s1, s2) = (s.clone(), s.clone());
-        let (rt1, rt2) = (p.refresh.clone(), p.refresh.clone());
-        let refresh = tokio::spawn(async move { s1.refresh("client-a", &rt1).await });
-        let revoke = tokio::spawn(async move { s2.revoke_as("client-a", &rt2).await });
-        let (refresh, revoke) = (refresh.await.unwrap(), revoke.await.unwrap());
-        revoke.assert_revoke_ok();
-        let mut grant = vec![p.access.clone()];
-        if refresh.status == StatusCode::OK {
-            let v = refresh.json();
-            grant.push(v["access_token"].as_str().unwrap().to_owned());
-            if rotation {
-                grant.push(v["refresh_token"].as_str().expect("rotated").to_owned());
-            }
-        } else {
-            refresh.assert_error(400, "invalid_grant");
-        }
-        let mut states = Vec::new();
-        for token in &grant {
-            states.push(s.active(token).await);
-        }
-        assert!(
-            !s.active(&p.refresh).await,
-            "round {round}: old refresh token alive"
-        );
-        let consistent = if rotation {
-            states.iter().all(|a| *a == states[0])
-        } else {
-            states.iter().all(|a| !a)
+        let before = s.state.store.len();
+        let refresh = {
+            let (s, rt) = (s.clone(), p.refresh.clone());
+            tokio::spawn(async move { s.refresh("client-a", &rt).await })
         };
-        if !consistent {
-            failures.push(format!(
-                "round {round} (rotation {rotation}, refresh {}): states {states:?}",
-                refresh.status
-            ));
+        // The refresh has found its token and waits between lookup and issue.
+        reached(&pause).await;
+        s.revoke_as("client-a", &p.refresh).await.assert_revoke_ok();
+        pause.release();
+        let refresh = refresh.await.unwrap();
+        refresh.assert_error(400, "invalid_grant");
+        for token in [&p.access, &p.refresh] {
+            assert!(
+                !s.active(token).await,
+                "rotation {rotation}: grant token alive"
+            );
+        }
+        assert_eq!(
+            s.state.store.len(),
+            before - 2,
+            "rotation {rotation}: a token was issued into the revoked grant"
+        );
+        // Without a racing revocation the paused refresh succeeds (the pause alone changes nothing).
+        let q = s.mint("client-a").await;
+        let refresh = {
+            let (s, rt) = (s.clone(), q.refresh.clone());
+            tokio::spawn(async move { s.refresh("client-a", &rt).await })
+        };
+        reached(&pause).await;
+        pause.release();
+        assert_eq!(refresh.await.unwrap().status, StatusCode::OK);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quirks
+// ---------------------------------------------------------------------------------------------
+
+/// The server to run `quirk`'s case with; `injected: false` gives the same server without it.
+fn quirk_server(quirk: Quirk, injected: bool) -> Server {
+    Server::with(ServeOptions {
+        quirks: if injected { vec![quirk] } else { vec![] },
+        ..Default::default()
+    })
+}
+
+/// All values of one header, in order.
+fn all_headers(r: &Reply, name: &str) -> Vec<String> {
+    r.headers
+        .get_all(name)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Runs the check of what `quirk` does; `Ok` means the behaviour was observed.
+async fn quirk_exhibits(quirk: Quirk, s: &Server) -> Result<(), String> {
+    match quirk {
+        Quirk::ConfigReloadDelay => {
+            check!(
+                s.state.settings.reload_delay() == revspec::server::quirks::QUIRK_RELOAD_DELAY,
+                "reload every {:?}",
+                s.state.settings.reload_delay()
+            );
+            // Stored (and read back) at once, in force after the next reload.
+            s.set("featureFlags", json!(["userinfo", "introspection"]))
+                .await;
+            check!(
+                eventually(|| async {
+                    s.discovery(paths::OIDC_DISCOVERY)
+                        .await
+                        .get("revocation_endpoint")
+                        .is_none()
+                })
+                .await,
+                "the change never took effect"
+            );
+        }
+        Quirk::RefreshReplacesAccess => {
+            let p = s.mint("client-a").await;
+            let r = s.refresh("client-a", &p.refresh).await;
+            check!(r.status == 200, "refresh {}", r.status);
+            let fresh = r.json()["access_token"].as_str().unwrap().to_owned();
+            check!(
+                !s.active(&p.access).await,
+                "the earlier access token survived"
+            );
+            check!(
+                s.active(&fresh).await && s.active(&p.refresh).await,
+                "the grant was lost"
+            );
+        }
+        Quirk::IntrospectionOwnerOnly => {
+            let p = s.mint_unobserved("client-a").await;
+            check!(
+                s.active_for("client-a", &p.access).await,
+                "the owner cannot see it"
+            );
+            check!(
+                !s.active_for("resource-server", &p.access).await,
+                "introspect_any still sees another client's token"
+            );
+        }
+        Quirk::PostAuthFailure400 => {
+            let r = s.revoke(Auth::Post("client-b", "wrong"), "token=x").await;
+            check!(
+                r.status == 400 && r.json()["error"] == "invalid_client",
+                "post: {} {}",
+                r.status,
+                r.text()
+            );
+            check!(
+                r.header("www-authenticate").is_none(),
+                "post failure challenged"
+            );
+            let r = s
+                .post(
+                    paths::TOKEN,
+                    Auth::Post("client-b", "wrong"),
+                    "grant_type=client_credentials",
+                    &[],
+                )
+                .await;
+            check!(r.status == 400, "token endpoint post failure {}", r.status);
+            let r = s.revoke(Auth::Basic("client-a", "wrong"), "token=x").await;
+            check!(r.status == 401, "basic failure {}", r.status);
+            check!(
+                r.header("www-authenticate") == Some(BASIC_CHALLENGE),
+                "basic failure unchallenged"
+            );
+        }
+        Quirk::TwoChallenges => {
+            let r = s.revoke(Auth::Basic("client-a", "wrong"), "token=x").await;
+            check!(r.status == 401, "status {}", r.status);
+            let challenges = all_headers(&r, "www-authenticate");
+            check!(
+                challenges == ["Bearer realm=\"revspec\"", BASIC_CHALLENGE],
+                "challenges {challenges:?}"
+            );
+            let r = s.userinfo("made-up").await;
+            let challenges = all_headers(&r, "www-authenticate");
+            check!(
+                challenges
+                    == [
+                        "Bearer realm=\"revspec\", error=\"invalid_token\"",
+                        BASIC_CHALLENGE
+                    ],
+                "userinfo challenges {challenges:?}"
+            );
+        }
+        Quirk::RevocationDelay => {
+            let p = s.mint("client-a").await;
+            let jobs_before = s.state.jobs.spawned();
+            let sent = std::time::Instant::now();
+            let r = s.revoke_as("client-a", &p.access).await;
+            check!(r.status == 200, "status {}", r.status);
+            let seen_active = s.active(&p.access).await;
+            // Only an observation made within the delay can tell (never a flaky failure).
+            if sent.elapsed() < Duration::from_millis(250) {
+                check!(seen_active, "revoked at once");
+            }
+            check!(
+                s.state.jobs.spawned() == jobs_before + 1,
+                "the revocation was not deferred to a job"
+            );
+            check!(
+                eventually(|| async { !s.active(&p.access).await && !s.active(&p.refresh).await })
+                    .await,
+                "never revoked"
+            );
+        }
+        Quirk::Discovery503WhenDisabled => {
+            s.set("featureFlags", json!(["userinfo", "introspection"]))
+                .await;
+            for path in [paths::OIDC_DISCOVERY, paths::AS_METADATA] {
+                let r = s.get(path).await;
+                check!(r.status == 503, "{path}: {}", r.status);
+                check!(
+                    r.json()["error"] == "temporarily_unavailable",
+                    "{path}: {}",
+                    r.text()
+                );
+            }
+            s.set(
+                "featureFlags",
+                json!(["revoke_token", "userinfo", "introspection"]),
+            )
+            .await;
+            check!(
+                s.get(paths::OIDC_DISCOVERY).await.status == 200,
+                "still 503 once enabled"
+            );
+        }
+        Quirk::CacheControlExtra => {
+            let p = s.mint("client-a").await;
+            let r = s.revoke_as("client-a", &p.access).await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(
+                r.header("cache-control") == Some("no-cache, no-store, max-age=0, must-revalidate"),
+                "cache-control {:?}",
+                r.header("cache-control")
+            );
+            check!(
+                r.header("pragma") == Some("no-cache"),
+                "pragma {:?}",
+                r.header("pragma")
+            );
+        }
+        Quirk::RefreshScopeFirst => {
+            let p = s.mint("client-a").await;
+            s.revoke_as("client-a", &p.refresh).await.assert_revoke_ok();
+            for token in [p.refresh.as_str(), "never-issued"] {
+                let r = s
+                    .token(
+                        "client-a",
+                        &[
+                            ("grant_type", "refresh_token"),
+                            ("refresh_token", token),
+                            ("scope", "revoke_any_token"),
+                        ],
+                    )
+                    .await;
+                check!(
+                    r.status == 400 && r.json()["error"] == "invalid_scope",
+                    "dead refresh token with a foreign scope: {} {}",
+                    r.status,
+                    r.text()
+                );
+            }
+        }
+        Quirk::Userinfo403 => {
+            let r = s
+                .token(
+                    "client-a",
+                    &[("grant_type", "client_credentials"), ("scope", "profile")],
+                )
+                .await;
+            let no_openid = r.json()["access_token"].as_str().unwrap().to_owned();
+            let r = s.userinfo(&no_openid).await;
+            check!(r.status == 403, "status {}", r.status);
+            check!(r.json()["error"] == "insufficient_scope", "{}", r.text());
+            check!(
+                r.header("www-authenticate")
+                    == Some("Bearer realm=\"revspec\", error=\"insufficient_scope\""),
+                "challenge {:?}",
+                r.header("www-authenticate")
+            );
+            let p = s.mint("client-a").await;
+            check!(
+                s.userinfo(&p.access).await.status == 200,
+                "a token with openid refused"
+            );
+        }
+        _ => return Err(NO_CASE.into()),
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_quirk_behaves_as_described() {
+    let mut failures = Vec::new();
+    for &quirk in Quirk::ALL {
+        match quirk_exhibits(quirk, &quirk_server(quirk, true)).await {
+            Ok(()) => {}
+            Err(e) if e == NO_CASE => failures.push(format!(
+                "{quirk}: no case in `quirk_exhibits`; every quirk needs one"
+            )),
+            Err(e) => failures.push(format!(
+                "{quirk} ({}): behaviour not observed: {e}",
+                quirk.description()
+            )),
+        }
+        if quirk_exhibits(quirk, &quirk_server(quirk, false))
+            .await
+            .is_ok()
+        {
+            failures.push(format!("{quirk}: the check also passes without the quirk"));
         }
     }
-    assert!(failures.is_empty(), "{failures:#?}");
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secure by default (issue 13): one test per finding, each failing without its fix
+// ---------------------------------------------------------------------------------------------
+
+/// Finding 1: `client_id=public-client&token=all` must not log out every user of the client.
+#[tokio::test]
+async fn public_client_cannot_revoke_all_its_tokens() {
+    let s = server();
+    s.set("allowAllValueForRevokeEndpoint", json!(true)).await;
+    let p1 = s.mint("public-client").await;
+    let p2 = s.mint("public-client").await;
+    let pub_ = Auth::Public("public-client");
+    for body in [
+        "token=all".to_owned(),
+        "token=all&token_type_hint=all".to_owned(),
+        "token=ALL&token_type_hint=refresh_token".to_owned(),
+        form(&[("token", &p1.access), ("token_type_hint", "all")]),
+    ] {
+        s.revoke(pub_, &body)
+            .await
+            .assert_error(400, "invalid_request");
+    }
+    for t in [&p1.access, &p1.refresh, &p2.access, &p2.refresh] {
+        assert!(
+            s.active(t).await,
+            "a public client's all-revocation revoked something"
+        );
+    }
+    // It still revokes a token of its own that it presents ...
+    s.revoke(pub_, &form(&[("token", &p1.access)]))
+        .await
+        .assert_revoke_ok();
+    assert!(!s.active(&p1.refresh).await);
+    assert!(s.active(&p2.access).await);
+    // ... and a confidential client still revokes all of its own.
+    let a = s.mint("client-a").await;
+    s.revoke(registered("client-a"), "token=all")
+        .await
+        .assert_revoke_ok();
+    assert!(!s.active(&a.access).await);
+}
+
+/// Finding 1 (cross-client): a public client never revokes another client's token, even with
+/// the setting on and `revoke_any_token` in its registration.
+#[tokio::test]
+async fn public_client_cannot_revoke_foreign_tokens_even_when_allowed() {
+    let s = server();
+    s.set("allowRevokeForOtherClients", json!(true)).await;
+    let r = s
+        .add_client_scope("public-client", "revoke_any_token")
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let a = s.mint("client-a").await;
+    s.revoke_as("public-client", &a.access)
+        .await
+        .assert_error(400, "invalid_request");
+    assert!(s.active(&a.access).await && s.active(&a.refresh).await);
+    // The same registration on a confidential client does revoke (the guard is the client type).
+    s.add_client_scope("client-b", "revoke_any_token").await;
+    s.revoke_as("client-b", &a.access).await.assert_revoke_ok();
+    assert!(!s.active(&a.access).await);
+}
+
+/// Finding 2: a public client proves nothing, so it cannot introspect, not even its own token.
+#[tokio::test]
+async fn public_client_cannot_introspect() {
+    let s = server();
+    let own = s.mint("public-client").await;
+    let a = s.mint("client-a").await;
+    for token in [&own.access, &a.access] {
+        let r = s
+            .post(
+                paths::INTROSPECTION,
+                Auth::Public("public-client"),
+                &form(&[("token", token)]),
+                &[],
+            )
+            .await;
+        r.assert_error(401, "invalid_client");
+        assert_eq!(r.header("www-authenticate"), Some(BASIC_CHALLENGE));
+        assert!(!r.text().contains("alice"), "leaked: {}", r.text());
+    }
+}
+
+/// Finding 2: a caller learns only about its own tokens unless it holds `introspect_any`,
+/// as registered now.
+#[tokio::test]
+async fn introspection_tells_a_caller_only_about_its_own_tokens() {
+    let s = server();
+    let a = s.mint("client-a").await;
+    for token in [&a.access, &a.refresh] {
+        let r = s
+            .post(
+                paths::INTROSPECTION,
+                registered("client-b"),
+                &form(&[("token", token)]),
+                &[],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(
+            r.json(),
+            json!({"active": false}),
+            "client-b learned about it"
+        );
+        // The owner and the resource server see it.
+        assert!(s.active_for("client-a", token).await);
+        assert!(s.active_for("resource-server", token).await);
+    }
+    let r = s
+        .post(
+            paths::INTROSPECTION,
+            registered("resource-server"),
+            &form(&[("token", &a.access)]),
+            &[],
+        )
+        .await;
+    let v = r.json();
+    assert_eq!(
+        (v["client_id"].as_str(), v["sub"].as_str()),
+        (Some("client-a"), Some("alice"))
+    );
+    // Removing the scope takes effect at once.
+    let token = s.admin_token(CLIENTS_WRITE_SCOPE).await;
+    let r = s
+        .patch(
+            &format!("{}/resource-server", paths::CLIENTS),
+            Some(&token),
+            &json!([{"op": "replace", "path": "/scopes", "value": []}]).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(!s.active_for("resource-server", &a.access).await);
+}
+
+/// Finding 2: discovery publishes only introspection methods that work, and each does.
+#[tokio::test]
+async fn discovery_publishes_only_working_introspection_methods() {
+    let s = server();
+    let a = s.mint("client-a").await;
+    let b = s.mint("client-b").await;
+    for path in [paths::OIDC_DISCOVERY, paths::AS_METADATA] {
+        let doc = s.discovery(path).await;
+        let methods = doc["introspection_endpoint_auth_methods_supported"].clone();
+        assert_eq!(
+            methods,
+            json!(["client_secret_basic", "client_secret_post"]),
+            "{path}"
+        );
+    }
+    assert!(
+        s.active_for("client-a", &a.access).await,
+        "client_secret_basic"
+    );
+    assert!(
+        s.active_for("client-b", &b.access).await,
+        "client_secret_post"
+    );
+}
+
+/// Finding 3: JSON Patch bombs are refused before they grow, and nothing is applied. Each
+/// refusal names its guard (a guard missing would still end in some 400 further on). The
+/// doublings stop at 2^12: enough to pass the size limit, small if the guard is missing.
+#[tokio::test]
+async fn json_patch_bombs_are_refused() {
+    let s = server();
+    let write = s.admin_token(PROPERTIES_WRITE_SCOPE).await;
+    let root_copies: Vec<Value> = (0..20)
+        .map(|i| json!({"op": "copy", "from": "", "path": format!("/c{i}")}))
+        .collect();
+    let doubling: Vec<Value> = (0..12)
+        .map(|_| json!({"op": "copy", "from": "/featureFlags", "path": "/featureFlags/-"}))
+        .collect();
+    let long: Vec<Value> = (0..33)
+        .map(|_| json!({"op": "test", "path": "/allowRevokeForOtherClients", "value": false}))
+        .collect();
+    let root_move = vec![json!({"op": "move", "from": "", "path": "/m"})];
+    for (bomb, guard) in [
+        (
+            root_copies,
+            "copy and move from the document root are not allowed",
+        ),
+        (
+            root_move,
+            "copy and move from the document root are not allowed",
+        ),
+        (doubling, "the patched document exceeds 16384 bytes"),
+        (long, "a patch may hold at most 32 operations"),
+    ] {
+        let r = s
+            .patch(paths::CONFIG, Some(&write), &Value::Array(bomb).to_string())
+            .await;
+        r.assert_error(400, "invalid_request");
+        assert_eq!(r.json()["error_description"], guard);
+    }
+    // Exactly at the limits is fine: 32 operations, a document of exactly 16384 bytes (a
+    // flag padded to it); one byte more is refused.
+    let at_ops: Vec<Value> = (0..32)
+        .map(|_| json!({"op": "test", "path": "/allowRevokeForOtherClients", "value": false}))
+        .collect();
+    let r = s
+        .patch(
+            paths::CONFIG,
+            Some(&write),
+            &Value::Array(at_ops).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let stored = serde_json::to_value(s.state.settings.stored()).unwrap();
+    let padded = |extra: usize| {
+        let mut doc = stored.clone();
+        doc["featureFlags"].as_array_mut().unwrap().push(json!(""));
+        let base = serde_json::to_vec(&doc).unwrap().len();
+        let flag = "x".repeat(16384 - base + extra);
+        json!([{"op": "add", "path": "/featureFlags/-", "value": flag}]).to_string()
+    };
+    let r = s.patch(paths::CONFIG, Some(&write), &padded(1)).await;
+    r.assert_error(400, "invalid_request");
+    assert_eq!(
+        r.json()["error_description"],
+        "the patched document exceeds 16384 bytes"
+    );
+    let r = s.patch(paths::CONFIG, Some(&write), &padded(0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = s
+        .patch(
+            paths::CONFIG,
+            Some(&write),
+            &json!([{"op": "replace", "path": "/featureFlags", "value": ServerConfig::demo().settings.feature_flags}]).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    // Client patches are bounded the same way.
+    let clients = s.admin_token(CLIENTS_WRITE_SCOPE).await;
+    let doubling: Vec<Value> = (0..12)
+        .map(|_| json!({"op": "copy", "from": "/scopes", "path": "/scopes/-"}))
+        .collect();
+    let r = s
+        .patch(
+            &format!("{}/client-a", paths::CLIENTS),
+            Some(&clients),
+            &Value::Array(doubling).to_string(),
+        )
+        .await;
+    r.assert_error(400, "invalid_request");
+    assert_eq!(
+        r.json()["error_description"],
+        "the patched document exceeds 16384 bytes"
+    );
+    assert_eq!(s.state.settings.stored(), s.state.settings.effective());
+    assert_eq!(
+        s.state.settings.stored().feature_flags,
+        ServerConfig::demo().settings.feature_flags
+    );
+    assert_eq!(
+        s.state.client("client-a").unwrap().scopes,
+        ["openid", "profile"]
+    );
+    assert_eq!(s.get(paths::HEALTH).await.status, StatusCode::OK);
+}
+
+/// Finding 5: a grant never holds more than the cap (a refresh beyond it drops the oldest
+/// access tokens), and revoking it drops every token.
+#[tokio::test]
+async fn grants_are_capped_and_dropped_whole() {
+    let s = Server::with(ServeOptions {
+        limits: Limits {
+            max_tokens_per_grant: 5,
+            ..Limits::default()
+        },
+        ..Default::default()
+    });
+    let p = s.mint("client-a").await;
+    let base = s.state.store.len();
+    let mut access = vec![p.access.clone()];
+    for _ in 0..12 {
+        let r = s.refresh("client-a", &p.refresh).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        access.push(r.json()["access_token"].as_str().unwrap().to_owned());
+    }
+    // One refresh token and the four newest access tokens.
+    assert_eq!(s.state.store.len(), base - 2 + 5);
+    for (i, t) in access.iter().enumerate() {
+        assert_eq!(s.active(t).await, i >= access.len() - 4, "access token {i}");
+    }
+    assert!(s.active(&p.refresh).await, "the refresh token was dropped");
+    s.revoke_as("client-a", &p.refresh).await.assert_revoke_ok();
+    assert_eq!(s.state.store.len(), base - 2);
+    for t in &access {
+        assert!(!s.active(t).await);
+    }
+}
+
+/// Finding 6: a refresh carries only the scopes the client holds now.
+#[tokio::test]
+async fn refresh_follows_the_current_registration() {
+    let s = server();
+    let p = s.mint("client-a").await;
+    let token = s.admin_token(CLIENTS_WRITE_SCOPE).await;
+    let r = s
+        .patch(
+            &format!("{}/client-a", paths::CLIENTS),
+            Some(&token),
+            &json!([{"op": "replace", "path": "/scopes", "value": ["openid"]}]).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = s.refresh("client-a", &p.refresh).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["scope"], "openid", "the removed scope came back");
+    let r = s
+        .token(
+            "client-a",
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &p.refresh),
+                ("scope", "profile"),
+            ],
+        )
+        .await;
+    r.assert_error(400, "invalid_scope");
+    // The introspected scope of the new token says the same.
+    let fresh = s.refresh("client-a", &p.refresh).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = s
+        .post(
+            paths::INTROSPECTION,
+            registered("resource-server"),
+            &form(&[("token", &fresh)]),
+            &[],
+        )
+        .await;
+    assert_eq!(r.json()["scope"], "openid");
+}
+
+/// Finding 6: a bearer token loses what its client lost: config-admin cannot use an old token
+/// to give itself its scopes back.
+#[tokio::test]
+async fn bearer_checks_follow_the_current_registration() {
+    let s = server();
+    let clients = s.admin_token(CLIENTS_WRITE_SCOPE).await;
+    let write = s.admin_token(PROPERTIES_WRITE_SCOPE).await;
+    let r = s
+        .patch(
+            &format!("{}/config-admin", paths::CLIENTS),
+            Some(&clients),
+            &json!([{"op": "replace", "path": "/scopes", "value": []}]).to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let give_back = json!([{"op": "replace", "path": "/scopes", "value": [CLIENTS_WRITE_SCOPE]}]);
+    let r = s
+        .patch(
+            &format!("{}/config-admin", paths::CLIENTS),
+            Some(&clients),
+            &give_back.to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = s
+        .patch(
+            paths::CONFIG,
+            Some(&write),
+            &json!([{"op": "replace", "path": "/allowRevokeForOtherClients", "value": true}])
+                .to_string(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert!(s.state.client("config-admin").unwrap().scopes.is_empty());
+    assert!(!s.state.settings.stored().allow_revoke_for_other_clients);
+}
+
+/// The Config API takes only JSON Patch bodies (`application/json-patch+json`, or
+/// `application/json`); anything else is 400 and changes nothing.
+#[tokio::test]
+async fn config_api_takes_only_json_patch_bodies() {
+    let s = server();
+    let write = s.admin_token(PROPERTIES_WRITE_SCOPE).await;
+    let bearer = format!("Bearer {write}");
+    let patch = json!([{"op": "replace", "path": "/allowRevokeForOtherClients", "value": true}])
+        .to_string();
+    for content_type in ["text/plain", "application/x-www-form-urlencoded", ""] {
+        let mut headers: Vec<(&str, &[u8])> = vec![("authorization", bearer.as_bytes())];
+        if !content_type.is_empty() {
+            headers.push(("content-type", content_type.as_bytes()));
+        }
+        let r = s
+            .raw(
+                Method::PATCH,
+                paths::CONFIG,
+                &headers,
+                patch.clone().into_bytes(),
+            )
+            .await;
+        r.assert_error(400, "invalid_request");
+        assert_eq!(
+            r.json()["error_description"],
+            "the body must be application/json-patch+json",
+            "{content_type}"
+        );
+    }
+    assert!(!s.state.settings.stored().allow_revoke_for_other_clients);
+    for content_type in [
+        "application/json-patch+json",
+        "application/json; charset=utf-8",
+    ] {
+        let r = s
+            .raw(
+                Method::PATCH,
+                paths::CONFIG,
+                &[
+                    ("authorization", bearer.as_bytes()),
+                    ("content-type", content_type.as_bytes()),
+                ],
+                patch.clone().into_bytes(),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{content_type}: {}", r.text());
+    }
+}
+
+/// A protected resource takes an access token only under the Bearer scheme (any case).
+#[tokio::test]
+async fn access_tokens_only_count_as_bearer() {
+    let s = server();
+    let p = s.mint("client-a").await;
+    let admin = s.admin_token(PROPERTIES_READ_SCOPE).await;
+    for scheme in ["Basic", "Token", "MAC", ""] {
+        let value = format!("{scheme} {}", p.access);
+        let r = s
+            .raw(
+                Method::GET,
+                paths::USERINFO,
+                &[("authorization", value.trim().as_bytes())],
+                vec![],
+            )
+            .await;
+        r.assert_error_6750(401, "invalid_token");
+        let value = format!("{scheme} {admin}");
+        let r = s
+            .raw(
+                Method::GET,
+                paths::CONFIG,
+                &[("authorization", value.trim().as_bytes())],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{scheme}");
+    }
+    for scheme in ["Bearer", "bearer", "BEARER"] {
+        let value = format!("{scheme} {}", p.access);
+        let r = s
+            .raw(
+                Method::GET,
+                paths::USERINFO,
+                &[("authorization", value.as_bytes())],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{scheme}");
+    }
+    let r = s
+        .raw(
+            Method::GET,
+            paths::USERINFO,
+            &[("authorization", b"Bearer ".as_slice())],
+            vec![],
+        )
+        .await;
+    r.assert_error_6750(401, "invalid_token");
+}
+
+/// A refresh token lives as long as `refreshTokenLifetime`, not as long as the access token.
+#[tokio::test]
+async fn refresh_tokens_outlive_access_tokens() {
+    let mut config = ServerConfig::demo();
+    config.settings.access_token_lifetime = 1;
+    config.settings.refresh_token_lifetime = 3600;
+    let s = Server::with(ServeOptions {
+        config: Some(config),
+        ..Default::default()
+    });
+    let p = s.mint("client-a").await;
+    assert!(
+        eventually(|| async { !s.active(&p.access).await }).await,
+        "the access token never expired"
+    );
+    assert!(
+        s.active(&p.refresh).await,
+        "the refresh token expired with it"
+    );
+    let r = s.refresh("client-a", &p.refresh).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["expires_in"], 1);
+}
+
+/// Mutation "GET client without authorization": reading a client needs the clients scope.
+#[tokio::test]
+async fn reading_a_client_needs_the_clients_scope() {
+    let s = server();
+    let path = format!("{}/client-c", paths::CLIENTS);
+    let r = s.get(&path).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{}", r.text());
+    assert!(!r.text().contains("revoke_any_token"));
+    let a = s.mint("client-a").await;
+    let bearer = format!("Bearer {}", a.access);
+    let r = s
+        .raw(
+            Method::GET,
+            &path,
+            &[("authorization", bearer.as_bytes())],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Finding 11: a 403 insufficient_scope carries the RFC 6750 challenge.
+    assert_eq!(
+        r.header("www-authenticate"),
+        Some("Bearer realm=\"revspec\", error=\"insufficient_scope\"")
+    );
+    let token = s.admin_token(CLIENTS_WRITE_SCOPE).await;
+    let bearer = format!("Bearer {token}");
+    let r = s
+        .raw(
+            Method::GET,
+            &path,
+            &[("authorization", bearer.as_bytes())],
+            vec![],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(
+        r.json()["scopes"],
+        json!(["openid", "profile", "revoke_any_token"])
+    );
+}
+
+/// The password grant checks the user's password (compared like a client secret).
+#[tokio::test]
+async fn password_grant_needs_the_right_password() {
+    let s = server();
+    for (username, password) in [
+        ("alice", "wrong"),
+        ("alice", "alice-pass "),
+        ("alice", ""),
+        ("bob", "alice-pass"),
+    ] {
+        let r = s
+            .token(
+                "client-a",
+                &[
+                    ("grant_type", "password"),
+                    ("username", username),
+                    ("password", password),
+                ],
+            )
+            .await;
+        r.assert_error(400, "invalid_grant");
+    }
+    s.mint("client-a").await;
+}
+
+/// Mutation "scope check disabled": a client obtains only scopes it is registered for.
+#[tokio::test]
+async fn requested_scopes_outside_the_registration_are_refused() {
+    let s = server();
+    for (client, grant) in [("client-a", "client_credentials"), ("client-b", "password")] {
+        for scope in [
+            "revoke_any_token",
+            "openid revoke_any_token",
+            PROPERTIES_WRITE_SCOPE,
+        ] {
+            let r = s
+                .token(
+                    client,
+                    &[
+                        ("grant_type", grant),
+                        ("username", "alice"),
+                        ("password", "alice-pass"),
+                        ("scope", scope),
+                    ],
+                )
+                .await;
+            r.assert_error(400, "invalid_scope");
+        }
+        let r = s
+            .token(
+                client,
+                &[
+                    ("grant_type", grant),
+                    ("username", "alice"),
+                    ("password", "alice-pass"),
+                    ("scope", "openid"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(r.json()["scope"], "openid");
+    }
+}
+
+/// Mutation "`is_expired` always false": an expired token is dead at every endpoint.
+#[tokio::test]
+async fn expired_tokens_are_inactive_everywhere() {
+    let mut config = ServerConfig::demo();
+    config.settings.access_token_lifetime = 1;
+    config.settings.refresh_token_lifetime = 1;
+    let s = Server::with(ServeOptions {
+        config: Some(config),
+        ..Default::default()
+    });
+    let p = s.mint("client-a").await;
+    assert!(
+        eventually(|| async { !s.active(&p.access).await && !s.active(&p.refresh).await }).await,
+        "tokens never expired"
+    );
+    assert_eq!(s.userinfo(&p.access).await.status, StatusCode::UNAUTHORIZED);
+    s.refresh("client-a", &p.refresh)
+        .await
+        .assert_error(400, "invalid_grant");
+    // Revoking an expired token is like revoking an unknown one.
+    s.revoke_as("client-a", &p.access).await.assert_revoke_ok();
+}
+
+/// Finding 9: every client-authentication failure reads the same at every endpoint, so the
+/// answers do not tell unknown clients, missing secrets or the registered method apart.
+#[tokio::test]
+async fn client_authentication_failures_are_indistinguishable() {
+    let s = server();
+    let attempts = [
+        Auth::Basic("nobody", "x"),
+        Auth::Basic("client-a", "wrong"),
+        Auth::Basic("client-b", "secret-b"),
+        Auth::Post("client-a", "secret-a"),
+        Auth::Post("public-client", "x"),
+        Auth::Public("client-a"),
+        Auth::Public("nobody"),
+        Auth::Nothing,
+    ];
+    for path in [paths::REVOKE, paths::TOKEN, paths::INTROSPECTION] {
+        let mut answers = std::collections::BTreeSet::new();
+        for auth in attempts {
+            let r = s
+                .post(path, auth, "token=x&grant_type=client_credentials", &[])
+                .await;
+            r.assert_error(401, "invalid_client");
+            answers.insert((r.text(), r.header("www-authenticate").map(str::to_owned)));
+        }
+        assert_eq!(answers.len(), 1, "{path}: {answers:#?}");
+    }
+}
+
+/// Finding 10: script arrays, maps and strings are bounded; a failing script is a veto by
+/// default (Janssen) or a 503 with `--script-failure unavailable`, and never revokes.
+#[tokio::test]
+async fn revoke_script_limits_and_failure_modes() {
+    for (failure, status) in [
+        (ScriptFailure::Veto, 200),
+        (ScriptFailure::Unavailable, 503),
+    ] {
+        for source in [
+            "fn revoke(c) { let a = [1]; for i in 0..20 { a += a; } true }",
+            "fn revoke(c) { let m = #{}; for i in 0..2000 { let n = #{}; n[`k${i}`] = i; m.mixin(n); } true }",
+            "fn revoke(c) { let s = \"x\"; for i in 0..20 { s += s; } true }",
+            // Map growth by index assignment is stopped by the operation limit.
+            "fn revoke(c) { let s = \"x\"; while s.len() < 4096 { s += s; } let m = #{}; for i in 0..100000 { m[`${s}${i}`] = i; } true }",
+            "fn revoke(c) { throw \"no\" }",
+        ] {
+            let s = Server::with(ServeOptions {
+                script_source: Some(source.into()),
+                script_failure: failure,
+                ..Default::default()
+            });
+            let p = s.mint("client-a").await;
+            let r = s.revoke_as("client-a", &p.access).await;
+            assert_eq!(r.status.as_u16(), status, "{failure:?} {source}: {}", r.text());
+            if status == 503 {
+                r.assert_error(503, "temporarily_unavailable");
+                assert!(r.header("retry-after").is_some());
+            }
+            assert!(s.active(&p.access).await, "{failure:?} {source}: revoked");
+        }
+    }
+    // A script within the limits runs and allows.
+    let s = Server::with(ServeOptions {
+        script_source: Some(
+            "fn revoke(c) { let a = [1]; for i in 0..5 { a += a; } a.len() == 32 }".into(),
+        ),
+        script_failure: ScriptFailure::Unavailable,
+        ..Default::default()
+    });
+    let p = s.mint("client-a").await;
+    s.revoke_as("client-a", &p.access).await.assert_revoke_ok();
+    assert!(!s.active(&p.access).await);
+}
+
+/// Finding 10: the script runs on the blocking pool, not on the async worker that serves the
+/// request. Its `print` is logged through `tracing`: a subscriber installed for this thread
+/// only (the single worker of this current-thread runtime) must not see it, while the script
+/// demonstrably ran (its header is in the answer).
+#[tokio::test(flavor = "current_thread")]
+async fn revoke_script_runs_off_the_async_worker() {
+    #[derive(Clone, Default)]
+    struct Seen(Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Seen {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let seen = Seen::default();
+    let writer = seen.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let s = Server::with(ServeOptions {
+        script_source: Some(
+            "fn revoke(c) { print(\"script-ran-here\"); #{ allow: true, headers: #{ \"X-Ran\": \"yes\" } } }"
+                .into(),
+        ),
+        ..Default::default()
+    });
+    let p = s.mint("client-a").await;
+    let r = s.revoke_as("client-a", &p.access).await;
+    r.assert_revoke_ok();
+    assert_eq!(r.header("x-ran"), Some("yes"), "the script did not run");
+    tracing::info!("control-event");
+    let log = String::from_utf8(seen.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("control-event"),
+        "the subscriber sees this thread: {log}"
+    );
+    assert!(
+        !log.contains("script-ran-here"),
+        "the script ran on the async worker: {log}"
+    );
+}
+
+/// Finding 11: one request names at most `max_tokens_per_request` tokens, and all of them are
+/// revoked in one store transaction.
+#[tokio::test]
+async fn multi_token_revocation_is_capped_and_one_transaction() {
+    let s = Server::with(ServeOptions {
+        limits: Limits {
+            max_tokens_per_request: 3,
+            ..Limits::default()
+        },
+        ..Default::default()
+    });
+    let pairs = [
+        s.mint("client-a").await,
+        s.mint("client-a").await,
+        s.mint("client-a").await,
+        s.mint("client-a").await,
+    ];
+    let four = pairs
+        .iter()
+        .map(|p| p.access.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    s.revoke(registered("client-a"), &form(&[("token", &four)]))
+        .await
+        .assert_error(400, "invalid_request");
+    for p in &pairs {
+        assert!(s.active(&p.access).await, "revoked over the cap");
+    }
+    let before = s.state.store.transactions();
+    let three = format!(
+        "{} {} {}",
+        pairs[0].access, pairs[1].refresh, pairs[2].access
+    );
+    s.revoke(registered("client-a"), &form(&[("token", &three)]))
+        .await
+        .assert_revoke_ok();
+    assert_eq!(
+        s.state.store.transactions(),
+        before + 1,
+        "one transaction per token"
+    );
+    for p in &pairs[..3] {
+        assert!(!s.active(&p.access).await && !s.active(&p.refresh).await);
+    }
+    assert!(s.active(&pairs[3].access).await);
+}
+
+/// Finding 11: the `introspection` and `userinfo` feature flags gate their endpoints (403
+/// `access_denied`) and discovery stops publishing them.
+#[tokio::test]
+async fn introspection_and_userinfo_flags_gate_their_endpoints() {
+    let s = server();
+    let p = s.mint("client-a").await;
+    s.set("featureFlags", json!(["revoke_token"])).await;
+    let r = s
+        .post(
+            paths::INTROSPECTION,
+            registered("client-a"),
+            &form(&[("token", &p.access)]),
+            &[],
+        )
+        .await;
+    r.assert_error(403, "access_denied");
+    s.userinfo(&p.access)
+        .await
+        .assert_error(403, "access_denied");
+    for path in [paths::OIDC_DISCOVERY, paths::AS_METADATA] {
+        let doc = s.discovery(path).await;
+        assert!(doc.get("introspection_endpoint").is_none(), "{path}: {doc}");
+        assert!(doc
+            .get("introspection_endpoint_auth_methods_supported")
+            .is_none());
+        assert!(doc.get("userinfo_endpoint").is_none(), "{path}: {doc}");
+        assert!(doc.get("revocation_endpoint").is_some());
+    }
+    // Revocation is unaffected; an empty list enables everything again.
+    s.revoke_as("client-a", &p.access).await.assert_revoke_ok();
+    s.set("featureFlags", json!([])).await;
+    assert!(!s.active(&p.access).await);
+    let q = s.mint("client-a").await;
+    assert_eq!(s.userinfo(&q.access).await.status, StatusCode::OK);
+    let doc = s.discovery(paths::OIDC_DISCOVERY).await;
+    assert!(doc.get("introspection_endpoint").is_some() && doc.get("userinfo_endpoint").is_some());
+}
+
+/// Issue 8: the Config API stores a change at once; the running server applies it on its
+/// periodic reload.
+#[tokio::test]
+async fn config_reload_delay_applies_stored_settings_on_the_timer() {
+    // A reload period no test outlives: stored and read back, not in force.
+    let slow = Server::with(ServeOptions {
+        config_reload_delay: Duration::from_secs(3600),
+        ..Default::default()
+    });
+    slow.set("featureFlags", json!(["userinfo", "introspection"]))
+        .await;
+    assert_eq!(
+        slow.state.settings.stored().feature_flags,
+        ["userinfo", "introspection"]
+    );
+    assert!(slow.state.settings.effective().revoke_enabled());
+    let p = slow.mint("client-a").await;
+    slow.revoke_as("client-a", &p.access)
+        .await
+        .assert_revoke_ok();
+    assert!(slow
+        .discovery(paths::OIDC_DISCOVERY)
+        .await
+        .get("revocation_endpoint")
+        .is_some());
+    // A short period: the change comes into force on its own.
+    let quick = Server::with(ServeOptions {
+        config_reload_delay: Duration::from_millis(200),
+        ..Default::default()
+    });
+    quick
+        .set("featureFlags", json!(["userinfo", "introspection"]))
+        .await;
+    assert!(
+        eventually(|| async {
+            let p = quick.mint("client-a").await;
+            quick.revoke_as("client-a", &p.access).await.status == StatusCode::FORBIDDEN
+        })
+        .await,
+        "the stored change was never applied"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Secure by default over a real socket: timeouts, connection cap, sweep, data dir
+// ---------------------------------------------------------------------------------------------
+
+/// A generous bound for waiting on a socket, so a test that fails cannot hang.
+const SOCKET_BOUND: Duration = Duration::from_secs(20);
+
+/// Reads until the server closes the connection; `None` if it did not within the bound.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Option<Vec<u8>> {
+    use tokio::io::AsyncReadExt as _;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(SOCKET_BOUND, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok().map(|()| out)
+}
+
+async fn spawn_with(options: ServeOptions) -> revspec::server::RunningServer {
+    revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
+        .await
+        .expect("spawn")
+}
+
+/// Finding 4: a client that never finishes its headers is disconnected after the header-read
+/// timeout (hyper's timer is on).
+#[tokio::test]
+async fn half_sent_headers_are_disconnected() {
+    use tokio::io::AsyncWriteExt as _;
+    let server = spawn_with(ServeOptions {
+        limits: Limits {
+            header_read_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: 1\r\n")
+        .await
+        .unwrap();
+    let answer = read_until_closed(&mut slow).await;
+    assert!(answer.is_some(), "the half-sent request was kept open");
+    let answer = String::from_utf8_lossy(answer.as_deref().unwrap_or_default()).into_owned();
+    assert!(!answer.contains("200 OK"), "{answer}");
+    // The server still serves complete requests.
+    let r = http_client()
+        .get(format!("{}{}", server.base_url, paths::HEALTH))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server.shutdown().await;
+}
+
+/// Finding 4: a request whose body never completes is answered 408 with an RFC 6749 error
+/// after the request timeout.
+#[tokio::test]
+async fn a_request_that_never_completes_gets_408() {
+    use tokio::io::AsyncWriteExt as _;
+    let server = spawn_with(ServeOptions {
+        limits: Limits {
+            request_timeout: Duration::from_millis(300),
+            ..Limits::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let mut slow = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let head = format!(
+        "POST {} HTTP/1.1\r\nHost: x\r\nAuthorization: {}\r\nContent-Type: {FORM}\r\nContent-Length: 100\r\nConnection: close\r\n\r\ntoken=",
+        paths::REVOKE,
+        basic("client-a", "secret-a")
+    );
+    slow.write_all(head.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut slow)
+        .await
+        .expect("an answer within the bound");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"error\":\"invalid_request\""), "{answer}");
+    server.shutdown().await;
+}
+
+/// Finding 4: at most `max_connections` connections are served; one more is closed at once,
+/// and a slot is free again once a connection ends.
+#[tokio::test]
+async fn connections_beyond_the_cap_are_closed() {
+    use tokio::io::AsyncWriteExt as _;
+    let server = spawn_with(ServeOptions {
+        limits: Limits {
+            max_connections: 2,
+            ..Limits::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let health = format!("GET {} HTTP/1.1\r\nHost: x\r\n\r\n", paths::HEALTH);
+    // Two kept-alive connections, each proven served.
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut c = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        c.write_all(health.as_bytes()).await.unwrap();
+        let mut buf = [0u8; 512];
+        let n = tokio::time::timeout(
+            SOCKET_BOUND,
+            tokio::io::AsyncReadExt::read(&mut c, &mut buf),
+        )
+        .await
+        .expect("served")
+        .unwrap();
+        assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+        held.push(c);
+    }
+    // The third is closed without an answer.
+    let mut third = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let _ = third.write_all(health.as_bytes()).await;
+    let answer = read_until_closed(&mut third)
+        .await
+        .expect("closed within the bound");
+    assert!(
+        answer.is_empty(),
+        "served beyond the cap: {}",
+        String::from_utf8_lossy(&answer)
+    );
+    // Once one held connection goes, a new one is served (the slot is freed when the server
+    // notices the close, so retry a bounded number of times).
+    drop(held.pop());
+    let mut served = false;
+    for _ in 0..200 {
+        let mut c = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let close = format!(
+            "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+            paths::HEALTH
+        );
+        let _ = c.write_all(close.as_bytes()).await;
+        let answer = read_until_closed(&mut c).await.unwrap_or_default();
+        if String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200") {
+            served = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(served, "the freed slot was never reused");
+    drop(held);
+    server.shutdown().await;
+}
+
+/// Finding 8: expired tokens are removed from the store while the server runs.
+#[tokio::test]
+async fn expired_tokens_are_swept_while_running() {
+    let mut config = ServerConfig::demo();
+    config.settings.access_token_lifetime = 1;
+    config.settings.refresh_token_lifetime = 1;
+    let server = spawn_with(ServeOptions {
+        config: Some(config),
+        limits: Limits {
+            sweep_interval: Duration::from_millis(100),
+            ..Limits::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let http = http_client();
+    for _ in 0..3 {
+        socket_mint(&http, &server.base_url).await;
+    }
+    assert!(server.state.store.len() >= 6);
+    assert!(
+        eventually(|| async { server.state.store.is_empty() }).await,
+        "{} expired tokens still held",
+        server.state.store.len()
+    );
+    server.shutdown().await;
+}
+
+/// Finding 7: `--data-dir` keeps settings and client scopes changed through the Config API,
+/// in a database only the server's user can read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_dir_keeps_settings_and_client_scopes() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("revspec-data");
+    let options = ServeOptions {
+        data_dir: Some(dir.clone()),
+        ..Default::default()
+    };
+    let http = http_client();
+    let admin_token = |base: String, scope: &'static str| {
+        let http = http.clone();
+        async move {
+            let r = http
+                .post(format!("{base}{}", paths::TOKEN))
+                .basic_auth("config-admin", Some("config-secret"))
+                .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+                .send()
+                .await
+                .unwrap();
+            let v: Value = r.json().await.unwrap();
+            v["access_token"].as_str().unwrap().to_owned()
+        }
+    };
+    let server = spawn_with(options.clone()).await;
+    let base = server.base_url.clone();
+    let write = admin_token(base.clone(), PROPERTIES_WRITE_SCOPE).await;
+    let clients = admin_token(base.clone(), CLIENTS_WRITE_SCOPE).await;
+    let r = http
+        .patch(format!("{base}{}", paths::CONFIG))
+        .bearer_auth(&write)
+        .header("content-type", "application/json-patch+json")
+        .body(json!([{"op": "replace", "path": "/featureFlags", "value": ["userinfo", "introspection"]}]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = http
+        .patch(format!("{base}{}/client-c", paths::CLIENTS))
+        .bearer_auth(&clients)
+        .header("content-type", "application/json-patch+json")
+        .body(json!([{"op": "replace", "path": "/scopes", "value": ["openid"]}]).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    server.shutdown().await;
+
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700, "data dir mode");
+        assert_eq!(
+            mode(&dir.join(revspec::server::store::DB_FILE)),
+            0o600,
+            "database mode"
+        );
+    }
+
+    let server = spawn_with(options).await;
+    let base = server.base_url.clone();
+    // The flag is still disabled: revocation is refused, discovery does not publish it.
+    let p = socket_mint(&http, &base).await;
+    let r = socket_revoke(&http, &base, &p.access).await;
+    assert_eq!(r.status(), 403, "the disabled flag came back enabled");
+    let doc: Value = http
+        .get(format!("{base}{}", paths::OIDC_DISCOVERY))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc.get("revocation_endpoint").is_none());
+    // The removed revoke_any_token scope stayed removed.
+    assert_eq!(server.state.client("client-c").unwrap().scopes, ["openid"]);
+    let clients = admin_token(base.clone(), CLIENTS_WRITE_SCOPE).await;
+    let v: Value = http
+        .get(format!("{base}{}/client-c", paths::CLIENTS))
+        .bearer_auth(&clients)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["scopes"], json!(["openid"]));
+    server.shutdown().await;
+}
+
+/// Background jobs of faults and quirks end with the server: a pending resurrection is
+/// finished before `shutdown` returns, and nothing holds the state afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_jobs_do_not_outlive_the_server() {
+    for (fault, quirks) in [
+        (Some(Fault::Resurrection), vec![]),
+        (Some(Fault::LateOverRevocation), vec![]),
+        (None, vec![Quirk::RevocationDelay]),
+    ] {
+        let server = spawn_with(ServeOptions {
+            fault,
+            quirks,
+            ..Default::default()
+        })
+        .await;
+        let http = http_client();
+        let p = socket_mint(&http, &server.base_url).await;
+        assert_eq!(
+            socket_revoke(&http, &server.base_url, &p.access)
+                .await
+                .status(),
+            200
+        );
+        assert!(server.state.jobs.spawned() >= 1, "{fault:?}: no job");
+        let state = Arc::downgrade(&server.state);
+        server.shutdown().await;
+        assert_eq!(
+            state.strong_count(),
+            0,
+            "{fault:?}: the state outlived shutdown"
+        );
+    }
 }

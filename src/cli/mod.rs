@@ -119,18 +119,69 @@ pub struct ServeArgs {
     /// TOML file with clients, users and settings (default: the built-in demo).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Keep tokens in an embedded database in this directory (default: in memory).
+    /// Keep tokens, settings and client scopes in an embedded database in this directory
+    /// (created 0700, the database 0600; default: in memory).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Break exactly the rules of this fault (see --list-faults).
     #[arg(long)]
     pub fault: Option<String>,
+    /// Behave in this conformant but unusual way (repeatable; see --list-quirks).
+    #[arg(long = "quirk")]
+    pub quirks: Vec<String>,
     /// Rhai revoke interception script (see scripts/revoke.rhai).
     #[arg(long)]
     pub revoke_script: Option<PathBuf>,
+    /// What a failing revoke script means: veto (Janssen: 200, nothing revoked) or
+    /// unavailable (fail closed: 503 temporarily_unavailable).
+    #[arg(long, default_value = "veto")]
+    pub script_failure: crate::server::script::ScriptFailure,
+    /// Apply settings stored through the Config API on a periodic reload every DURATION, like
+    /// Janssen (0: at once).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    pub config_reload_delay: std::time::Duration,
+    /// How long a client may take to send a request's headers (also the keep-alive idle time).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_read_timeout: std::time::Duration,
+    /// How long one request may take, body upload included (then 408).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub request_timeout: std::time::Duration,
+    /// How many connections are served at once (more are closed at once).
+    #[arg(long, default_value_t = 512)]
+    pub max_connections: usize,
+    /// The most operations in one Config API JSON Patch.
+    #[arg(long, default_value_t = 32)]
+    pub max_patch_operations: usize,
+    /// The largest document (bytes) a Config API JSON Patch may produce.
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub max_patch_bytes: usize,
+    /// The most tokens one grant holds (beyond it a refresh drops the oldest access tokens).
+    #[arg(long, default_value_t = 100)]
+    pub max_tokens_per_grant: usize,
+    /// The most space-separated tokens in one revocation request.
+    #[arg(long, default_value_t = 20)]
+    pub max_tokens_per_request: usize,
+    /// How often expired tokens are removed from the store.
+    #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+    pub sweep_interval: std::time::Duration,
+    /// The most operations one revoke script call may take.
+    #[arg(long, default_value_t = 20_000)]
+    pub script_max_operations: u64,
+    /// The largest array a revoke script may build.
+    #[arg(long, default_value_t = 1024)]
+    pub script_max_array: usize,
+    /// The largest map a revoke script may build.
+    #[arg(long, default_value_t = 1024)]
+    pub script_max_map: usize,
+    /// The longest string (bytes) a revoke script may build.
+    #[arg(long, default_value_t = 8 * 1024)]
+    pub script_max_string: usize,
     /// Print every fault with the rule IDs it breaks, and exit.
     #[arg(long)]
     pub list_faults: bool,
+    /// Print every quirk with what a target profile must say to check it, and exit.
+    #[arg(long)]
+    pub list_quirks: bool,
 }
 
 #[derive(Debug, clap::Args)]

@@ -18,8 +18,15 @@ pub const PROPERTIES_READ_SCOPE: &str =
     "https://jans.io/oauth/jans-auth-server/config/properties.readonly";
 /// The Config API scope that allows changing clients.
 pub const CLIENTS_WRITE_SCOPE: &str = "https://jans.io/oauth/config/openid/clients.write";
+/// The scope that lets a protected resource introspect any client's tokens (others learn only
+/// about their own).
+pub const INTROSPECT_ANY_SCOPE: &str = "introspect_any";
 /// The Janssen feature flag of the revocation endpoint.
 pub const REVOKE_TOKEN_FLAG: &str = "revoke_token";
+/// The Janssen feature flag of the introspection endpoint.
+pub const INTROSPECTION_FLAG: &str = "introspection";
+/// The Janssen feature flag of the userinfo endpoint.
+pub const USERINFO_FLAG: &str = "userinfo";
 
 /// How a client authenticates (its registered `token_endpoint_auth_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,13 +133,18 @@ impl Settings {
         Ok(())
     }
 
-    /// Janssen's rule: an empty list enables everything; otherwise the flag must be listed.
-    pub fn revoke_enabled(&self) -> bool {
+    /// Janssen's rule: an empty list enables everything; otherwise the flag must be listed
+    /// (case-insensitively).
+    pub fn feature_enabled(&self, flag: &str) -> bool {
         self.feature_flags.is_empty()
             || self
                 .feature_flags
                 .iter()
-                .any(|f| f.eq_ignore_ascii_case(REVOKE_TOKEN_FLAG))
+                .any(|f| f.eq_ignore_ascii_case(flag))
+    }
+
+    pub fn revoke_enabled(&self) -> bool {
+        self.feature_enabled(REVOKE_TOKEN_FLAG)
     }
 }
 
@@ -199,6 +211,12 @@ impl ServerConfig {
                     None,
                     AuthMethod::None,
                     &["openid", "profile"],
+                ),
+                client(
+                    "resource-server",
+                    Some("resource-secret"),
+                    AuthMethod::ClientSecretBasic,
+                    &[INTROSPECT_ANY_SCOPE],
                 ),
                 client(
                     "config-admin",
@@ -272,6 +290,10 @@ mod tests {
         assert!(!s.revoke_enabled());
         s.feature_flags.push("REVOKE_TOKEN".into());
         assert!(s.revoke_enabled());
+        assert!(s.feature_enabled(USERINFO_FLAG));
+        assert!(!s.feature_enabled(INTROSPECTION_FLAG));
+        s.feature_flags.clear();
+        assert!(s.feature_enabled(INTROSPECTION_FLAG));
     }
 
     #[test]

@@ -1,12 +1,18 @@
 //! A Janssen-compatible slice of the Config API: read and JSON-Patch (RFC 6902) the auth
 //! server properties that govern revocation, and read or patch a client (its scopes), so a
-//! harness can set up every Janssen case on a live server. Changes apply at once.
+//! harness can set up every Janssen case on a live server.
 //!
-//! Authorization is a bearer access token issued by this server's token endpoint that holds
-//! the properties scope (or the clients scope for clients).
+//! A change is stored at once (a GET reads it back); the running server applies stored
+//! settings on its reload timer (`reload`), and client scopes at once. With a data directory
+//! both are persisted. Authorization is a bearer access token issued by this server that holds
+//! the properties scope (or the clients scope for clients) and whose client still holds it.
+//!
+//! A patch is bounded (operations, size of the document after every operation, no `copy` or
+//! `move` from the root) and applied to a copy outside every lock; only the result is stored.
 
 use super::config::{Settings, CLIENTS_WRITE_SCOPE, PROPERTIES_READ_SCOPE, PROPERTIES_WRITE_SCOPE};
 use super::error::OAuthError;
+use super::limits::Limits;
 use super::oauth::bearer_access_token;
 use super::request::read_body;
 use super::AppState;
@@ -14,15 +20,16 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Request};
 use axum::Json;
+use json_patch::{Patch, PatchOperation};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
 fn require_scope(state: &AppState, headers: &HeaderMap, any_of: &[&str]) -> Result<(), OAuthError> {
     let record = bearer_access_token(state, headers)?;
-    if any_of
-        .iter()
-        .any(|s| record.scopes.iter().any(|have| have == s))
-    {
+    // The token's scopes that its client still holds: removing a scope from a client takes
+    // effect on the tokens it already has.
+    let live = state.live_scopes(&record);
+    if any_of.iter().any(|s| live.iter().any(|have| have == s)) {
         Ok(())
     } else {
         Err(OAuthError::insufficient_scope(format!(
@@ -39,7 +46,7 @@ fn config_json(state: &AppState, settings: &Settings) -> Value {
     v
 }
 
-async fn json_patch_body(req: Request<Body>) -> Result<json_patch::Patch, OAuthError> {
+async fn json_patch_body(req: Request<Body>) -> Result<Patch, OAuthError> {
     let (parts, body) = req.into_parts();
     let content_type = parts
         .headers
@@ -58,7 +65,70 @@ async fn json_patch_body(req: Request<Body>) -> Result<json_patch::Patch, OAuthE
         .map_err(|e| OAuthError::invalid_request(format!("not an RFC 6902 JSON Patch: {e}")))
 }
 
-/// `GET /jans-config-api/api/v1/jans-auth-server/config`.
+/// An `io::Write` that only counts, and fails once past a limit (so a huge document is never
+/// serialized whole).
+struct SizeCheck {
+    written: usize,
+    limit: usize,
+}
+
+impl std::io::Write for SizeCheck {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.written += buf.len();
+        if self.written > self.limit {
+            return Err(std::io::ErrorKind::FileTooLarge.into());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn within(doc: &Value, limit: usize) -> bool {
+    serde_json::to_writer(SizeCheck { written: 0, limit }, doc).is_ok()
+}
+
+/// Applies `patch` to `doc` one operation at a time within the limits. `doc` is the caller's
+/// copy: on an error it is left half-patched and must be discarded.
+pub fn apply_bounded(doc: &mut Value, patch: &Patch, limits: &Limits) -> Result<(), OAuthError> {
+    if patch.0.len() > limits.max_patch_operations {
+        return Err(OAuthError::invalid_request(format!(
+            "a patch may hold at most {} operations",
+            limits.max_patch_operations
+        )));
+    }
+    for op in &patch.0 {
+        let from_root = match op {
+            PatchOperation::Copy(c) => c.from.is_root(),
+            PatchOperation::Move(m) => m.from.is_root(),
+            _ => false,
+        };
+        if from_root {
+            return Err(OAuthError::invalid_request(
+                "copy and move from the document root are not allowed",
+            ));
+        }
+        json_patch::patch_unsafe(doc, std::slice::from_ref(op))
+            .map_err(|e| OAuthError::invalid_request(format!("patch failed: {e}")))?;
+        // A copy can double the document: check after every operation, not only at the end.
+        if !within(doc, limits.max_patch_document_bytes) {
+            return Err(OAuthError::invalid_request(format!(
+                "the patched document exceeds {} bytes",
+                limits.max_patch_document_bytes
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn store_error(e: super::store::StoreError) -> OAuthError {
+    tracing::error!("{e}");
+    OAuthError::server_error("the configuration could not be saved")
+}
+
+/// `GET /jans-config-api/api/v1/jans-auth-server/config`: the stored settings.
 pub async fn get_config(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -68,7 +138,7 @@ pub async fn get_config(
         &headers,
         &[PROPERTIES_READ_SCOPE, PROPERTIES_WRITE_SCOPE],
     )?;
-    Ok(Json(config_json(&state, &state.settings())))
+    Ok(Json(config_json(&state, &state.settings.stored())))
 }
 
 /// `PATCH /jans-config-api/api/v1/jans-auth-server/config` with a JSON Patch.
@@ -78,11 +148,11 @@ pub async fn patch_config(
 ) -> Result<Json<Value>, OAuthError> {
     require_scope(&state, req.headers(), &[PROPERTIES_WRITE_SCOPE])?;
     let patch = json_patch_body(req).await?;
-    let mut guard = state.settings.write().unwrap_or_else(|p| p.into_inner());
-    let mut doc =
-        serde_json::to_value(&*guard).map_err(|_| OAuthError::server_error("settings"))?;
-    json_patch::patch(&mut doc, &patch)
-        .map_err(|e| OAuthError::invalid_request(format!("patch failed: {e}")))?;
+    // Writers take turns (no lost update); readers and every other endpoint never wait.
+    let _turn = state.config_write.lock().await;
+    let mut doc = serde_json::to_value(state.settings.stored())
+        .map_err(|_| OAuthError::server_error("settings"))?;
+    apply_bounded(&mut doc, &patch, &state.limits)?;
     let updated: Settings = serde_json::from_value(doc).map_err(|e| {
         OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
     })?;
@@ -90,8 +160,7 @@ pub async fn patch_config(
         OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
     })?;
     tracing::info!(?updated, "auth server configuration patched");
-    *guard = updated.clone();
-    drop(guard);
+    state.store_settings(updated.clone()).map_err(store_error)?;
     Ok(Json(config_json(&state, &updated)))
 }
 
@@ -125,13 +194,12 @@ pub async fn patch_client(
 ) -> Result<Json<Value>, OAuthError> {
     require_scope(&state, req.headers(), &[CLIENTS_WRITE_SCOPE])?;
     let patch = json_patch_body(req).await?;
-    let mut clients = state.clients.write().unwrap_or_else(|p| p.into_inner());
-    let client = clients
-        .get_mut(&client_id)
+    let _turn = state.config_write.lock().await;
+    let client = state
+        .client(&client_id)
         .ok_or_else(|| OAuthError::invalid_request("no such client"))?;
     let mut doc = json!({ "scopes": client.scopes });
-    json_patch::patch(&mut doc, &patch)
-        .map_err(|e| OAuthError::invalid_request(format!("patch failed: {e}")))?;
+    apply_bounded(&mut doc, &patch, &state.limits)?;
     let scopes: Vec<String> = doc
         .as_object()
         .filter(|o| o.len() == 1)
@@ -140,6 +208,71 @@ pub async fn patch_client(
         .ok_or_else(|| {
             OAuthError::invalid_request("only /scopes (a list of strings) may be patched")
         })?;
-    client.scopes = scopes;
-    Ok(Json(client_json(client)))
+    if !state
+        .set_client_scopes(&client_id, scopes)
+        .map_err(store_error)?
+    {
+        return Err(OAuthError::invalid_request("no such client"));
+    }
+    let client = state
+        .client(&client_id)
+        .ok_or_else(|| OAuthError::invalid_request("no such client"))?;
+    Ok(Json(client_json(&client)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn patch(ops: Value) -> Patch {
+        serde_json::from_value(ops).unwrap()
+    }
+
+    #[test]
+    fn doubling_copies_stop_at_the_size_limit() {
+        let limits = Limits::default();
+        let mut doc = json!({"featureFlags": ["a"], "x": 1});
+        // Copying one element appends one element: linear, allowed.
+        let linear: Vec<Value> = (0..30)
+            .map(|_| json!({"op": "copy", "from": "/featureFlags/0", "path": "/featureFlags/-"}))
+            .collect();
+        assert!(apply_bounded(&mut doc.clone(), &patch(json!(linear)), &limits).is_ok());
+        // Copying the array into itself doubles it (2^12 here, 2^n for n operations).
+        let doubling: Vec<Value> = (0..12)
+            .map(|_| json!({"op": "copy", "from": "/featureFlags", "path": "/featureFlags/-"}))
+            .collect();
+        let err = apply_bounded(&mut doc, &patch(json!(doubling)), &limits).unwrap_err();
+        assert!(err.description.contains("exceeds 16384 bytes"), "{err:?}");
+    }
+
+    #[test]
+    fn root_copy_and_move_and_long_patches_are_refused() {
+        let limits = Limits::default();
+        for op in ["copy", "move"] {
+            let mut doc = json!({"a": 1});
+            let err = apply_bounded(
+                &mut doc,
+                &patch(json!([{"op": op, "from": "", "path": "/b"}])),
+                &limits,
+            )
+            .unwrap_err();
+            assert!(err.description.contains("root"), "{op}: {err:?}");
+        }
+        let many: Vec<Value> = (0..=limits.max_patch_operations)
+            .map(|_| json!({"op": "test", "path": "/a", "value": 1}))
+            .collect();
+        let err = apply_bounded(&mut json!({"a": 1}), &patch(json!(many)), &limits).unwrap_err();
+        assert!(err.description.contains("at most 32 operations"), "{err:?}");
+        let enough: Vec<Value> = (0..limits.max_patch_operations)
+            .map(|_| json!({"op": "test", "path": "/a", "value": 1}))
+            .collect();
+        assert!(apply_bounded(&mut json!({"a": 1}), &patch(json!(enough)), &limits).is_ok());
+    }
+
+    #[test]
+    fn size_check_counts_exactly() {
+        let doc = json!("abc"); // 5 bytes serialized
+        assert!(within(&doc, 5));
+        assert!(!within(&doc, 4));
+    }
 }

@@ -100,6 +100,15 @@ impl OAuthError {
         }
     }
 
+    /// The request (headers to answer) took longer than the server's request timeout.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "invalid_request",
+            "the request was not completed in time",
+        )
+    }
+
     pub fn server_error(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -144,10 +153,17 @@ impl IntoResponse for OAuthError {
                 HeaderValue::from_static("Basic realm=\"revspec\""),
             );
         }
+        // RFC 6750 3: a protected resource's refusals name the Bearer scheme and the error.
         if self.status == StatusCode::UNAUTHORIZED && self.code == "invalid_token" {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static("Bearer realm=\"revspec\", error=\"invalid_token\""),
+            );
+        }
+        if self.status == StatusCode::FORBIDDEN && self.code == "insufficient_scope" {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"revspec\", error=\"insufficient_scope\""),
             );
         }
         if let Some(seconds) = self.retry_after {
@@ -175,5 +191,18 @@ mod tests {
             .to_str()
             .unwrap();
         assert_eq!(challenge, format!("Basic realm=\"{REALM}\""));
+    }
+
+    #[test]
+    fn insufficient_scope_carries_the_rfc6750_challenge() {
+        let response = OAuthError::insufficient_scope("more").into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"revspec\", error=\"insufficient_scope\""
+        );
+        let timeout = OAuthError::request_timeout().into_response();
+        assert_eq!(timeout.status(), StatusCode::REQUEST_TIMEOUT);
+        assert!(timeout.headers().get(header::WWW_AUTHENTICATE).is_none());
     }
 }

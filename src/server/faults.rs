@@ -95,7 +95,7 @@ faults! {
         ["rfc6749-2.3-one-auth-method"];
     QueryHonoured = "query-honoured", "credentials and token in the URL query of a POST are honoured",
         ["rfc6749-2.3.1-no-query-credentials"];
-    GetRevokes = "get-revokes", "a GET with the token in the query revokes it",
+    GetRevokes = "get-revokes", "a GET with the token in the query revokes it, however the client authenticates (Basic header or query credentials)",
         ["rfc7009-2.1-post-only"];
     JsonAccepted = "json-accepted", "a JSON body is accepted as a revocation",
         ["rfc7009-2.1-form-only"];
@@ -107,6 +107,37 @@ faults! {
         ["jans-script-veto"];
     MetadataOmitsRevocation = "metadata-omits-revocation", "RFC 8414 metadata omits revocation_endpoint",
         ["rfc8414-revocation-endpoint"];
+    QueryCredentialsHonoured = "query-credentials-honoured", "client_id and client_secret in the URL query of a POST are honoured (the token still comes from the body)",
+        ["rfc6749-2.3.1-no-query-credentials"];
+    SettingNeverApplied = "setting-never-applied", "the Config API stores and reads back changes, but the running server never applies them",
+        ["jans-all-enabled", "jans-all-own-client", "jans-all-variants", "jans-cross-client-no-scope", "jans-cross-client-allowed",
+         "jans-flag-disabled", "jans-flag-disabled-discovery", "jans-flag-auth-first", "jans-flag-empty-means-enabled"];
+    RevocationNoop = "revocation-noop", "every revocation answers 200 and revokes nothing",
+        ["rfc7009-2-refresh-revocable", "rfc7009-2-access-revocable", "rfc7009-2.1-immediate", "rfc7009-2.1-hint-optional",
+         "rfc7009-2.1-hint-fallback", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.1-rt-cascade", "rfc7009-2.2-idempotent",
+         "rfc7009-2.2-grant-isolation", "rfc7009-2.3-cors", "rfc7009-2.1-public-client", "rfc8414-auth-methods",
+         "jans-grant-cascade-rt", "jans-grant-cascade-at", "jans-grant-cascade-isolation", "jans-all-enabled", "jans-all-own-client",
+         "jans-cross-client-allowed", "jans-flag-empty-means-enabled", "jans-multi-token", "jans-script-veto"];
+    LateOverRevocation = "late-over-revocation", "300 ms after each successful revocation a background job also revokes every other grant of the token's client",
+        ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation"];
+    Resurrection = "resurrection", "a revoked grant's tokens become active again 300 ms after the revocation (a stale replica re-syncing) and stay active",
+        ["rfc7009-2-refresh-revocable", "rfc7009-2-access-revocable", "rfc7009-2.1-hint-optional", "rfc7009-2.1-hint-fallback",
+         "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.1-rt-cascade", "rfc7009-2.2-idempotent", "rfc7009-2.2-grant-isolation",
+         "rfc7009-2.3-cors", "rfc7009-2.1-public-client", "rfc8414-auth-methods", "jans-grant-cascade-rt", "jans-grant-cascade-at",
+         "jans-grant-cascade-isolation", "jans-all-enabled", "jans-all-own-client", "jans-cross-client-allowed",
+         "jans-flag-empty-means-enabled", "jans-multi-token", "jans-script-veto"];
+    NoHintAccessOnly = "no-hint-access-only", "without token_type_hint only access tokens are looked up: a refresh token sent without a hint gets 200 and stays active",
+        ["rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-rt-cascade", "rfc7009-2.1-public-client",
+         "rfc7009-2.2-grant-isolation", "rfc7009-2.2-idempotent", "rfc7009-2.2-unknown-hint-ignored", "rfc8414-auth-methods",
+         "jans-grant-cascade-rt", "jans-script-veto"];
+    MultiTokenFirstOnly = "multi-token-first-only", "of several space-separated tokens only the first is revoked",
+        ["jans-multi-token"];
+    UnavailableRevokes = "unavailable-revokes", "the simulated 503 (X-Revspec-Simulate: unavailable) still revokes the token",
+        ["rfc7009-2.2.1-retry-after"];
+    CorsPreflightNoPost = "cors-preflight-no-post", "the CORS preflight of the revocation endpoint does not allow POST",
+        ["rfc7009-2.3-cors"];
+    ForeignToken200 = "foreign-token-200", "another client's token is answered 200 (silently not revoked) instead of 400 invalid_request",
+        ["jans-cross-client-default"];
 }
 
 impl fmt::Display for Fault {

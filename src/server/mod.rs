@@ -1,35 +1,50 @@
 //! The reference server (`revspec serve`): an OAuth 2.0 server that passes every rule of the
-//! catalogue, built so that the harness and the load tester have a fast, configurable target.
+//! catalogue, built so that the harness and the load tester have a fast, configurable target,
+//! and secure by default (`docs/security.md`).
 //!
 //! [`router`] builds the axum app from an [`AppState`]; [`spawn`] binds it to a socket and
 //! serves it until the returned handle is dropped or shut down. Submodules own: the form and
 //! client-authentication parsing (`request`), the error type (`error`), the token store
-//! (`store`), the endpoints (`oauth`, `revoke`, `config_api`), faults (`faults`) and the
-//! revoke interception script (`script`).
+//! (`store`), stored versus effective settings (`reload`), the endpoints (`oauth`, `revoke`,
+//! `config_api`), faults (`faults`), quirks (`quirks`), the revoke interception script
+//! (`script`), resource limits (`limits`), the accept loop (`net`) and background jobs (`jobs`).
 
 pub mod config;
 pub mod config_api;
 pub mod error;
 pub mod faults;
+pub mod jobs;
+pub mod limits;
+pub mod net;
 pub mod oauth;
+pub mod quirks;
+pub mod reload;
 pub mod request;
 pub mod revoke;
 pub mod script;
 pub mod store;
 
-use axum::http::{header, HeaderValue, Method};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Method, Request, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use config::{Client, ServerConfig, Settings};
 use faults::Fault;
-use script::RevokeScript;
+use jobs::{Jobs, PausePoint};
+use limits::Limits;
+use quirks::Quirk;
+use reload::LiveSettings;
+use script::{RevokeScript, ScriptFailure};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use store::Store;
-use tokio::sync::oneshot;
+use tokio::sync::watch;
 
 /// The paths of the endpoints, as a Janssen server lays them out.
 pub mod paths {
@@ -50,22 +65,42 @@ pub struct ServeOptions {
     pub config: Option<ServerConfig>,
     pub data_dir: Option<PathBuf>,
     pub fault: Option<Fault>,
+    /// Conformant but unusual behaviours (`--quirk`, repeatable).
+    pub quirks: Vec<Quirk>,
+    /// How often the running server reloads the stored settings (0: a change applies at once).
+    pub config_reload_delay: Duration,
+    pub limits: Limits,
+    /// What a failing revoke script means (Janssen's veto by default).
+    pub script_failure: ScriptFailure,
     pub revoke_script: Option<PathBuf>,
     /// A revoke script given as source text (used when `revoke_script` is None).
     pub script_source: Option<String>,
+    /// TEST-ONLY: the refresh grant waits here between its lookup and its issue, so that a
+    /// test can make a revocation land in exactly that window. `revspec serve` never sets it.
+    #[doc(hidden)]
+    pub refresh_pause: Option<PausePoint>,
 }
 
 /// The state shared by every handler.
 pub struct AppState {
     pub issuer: String,
-    pub settings: RwLock<Settings>,
+    /// Stored (Config API) and effective (in force) auth server settings.
+    pub settings: LiveSettings,
     pub clients: RwLock<HashMap<String, Client>>,
     pub users: HashMap<String, String>,
     pub store: Store,
     pub fault: Option<Fault>,
-    pub script: Option<RevokeScript>,
+    pub quirks: Vec<Quirk>,
+    pub limits: Limits,
+    pub script: Option<Arc<RevokeScript>>,
+    pub script_failure: ScriptFailure,
     pub cors_allowed_origins: Vec<String>,
     pub simulate_unavailable_header: bool,
+    /// Delayed work of faults and quirks, finished at shutdown.
+    pub jobs: Jobs,
+    /// Serializes Config API writes (read, patch a copy, store) without blocking readers.
+    pub(crate) config_write: tokio::sync::Mutex<()>,
+    pub(crate) refresh_pause: Option<PausePoint>,
     /// Hashes of revoked tokens, kept only for the `revoked-token-400` fault.
     tombstones: std::sync::Mutex<std::collections::HashSet<store::TokenHash>>,
 }
@@ -78,19 +113,62 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// The key of the persisted settings in the data directory.
+const SETTINGS_KEY: &str = "settings";
+/// The key of the persisted client scopes (a JSON map client id -> scopes).
+const CLIENT_SCOPES_KEY: &str = "client_scopes";
+
 impl AppState {
     /// Builds the state; the issuer is the externally visible base URL.
     pub fn new(options: &ServeOptions, issuer: String) -> Result<Self, String> {
+        options.limits.validate()?;
         let config = options.config.clone().unwrap_or_else(ServerConfig::demo);
         let store = match &options.data_dir {
             Some(dir) => Store::open(dir, now()).map_err(|e| format!("{}: {e}", dir.display()))?,
             None => Store::in_memory(),
         };
         let script = match (&options.revoke_script, &options.script_source) {
-            (Some(path), _) => Some(RevokeScript::load(path)?),
-            (None, Some(source)) => Some(RevokeScript::compile(source, "built-in revoke script")?),
+            (Some(path), _) => Some(RevokeScript::load(path, &options.limits)?),
+            (None, Some(source)) => Some(RevokeScript::compile(
+                source,
+                "built-in revoke script",
+                &options.limits,
+            )?),
             (None, None) => None,
         };
+        // What an earlier run stored through the Config API wins over the configuration.
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| format!("data dir {what}: {e}");
+        let settings: Settings = match store
+            .load_meta(SETTINGS_KEY)
+            .map_err(|e| corrupt("settings", &e))?
+        {
+            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt("settings", &e))?,
+            None => config.settings.clone(),
+        };
+        let stored_scopes: HashMap<String, Vec<String>> = match store
+            .load_meta(CLIENT_SCOPES_KEY)
+            .map_err(|e| {
+            corrupt("client scopes", &e)
+        })? {
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| corrupt("client scopes", &e))?
+            }
+            None => HashMap::new(),
+        };
+        let mut clients: HashMap<String, Client> = config
+            .clients
+            .iter()
+            .map(|c| (c.id.clone(), c.clone()))
+            .collect();
+        for (id, scopes) in stored_scopes {
+            if let Some(client) = clients.get_mut(&id) {
+                client.scopes = scopes;
+            }
+        }
+        let mut reload_delay = options.config_reload_delay;
+        if options.quirks.contains(&Quirk::ConfigReloadDelay) {
+            reload_delay = reload_delay.max(quirks::QUIRK_RELOAD_DELAY);
+        }
         Ok(Self {
             issuer: config
                 .issuer
@@ -98,14 +176,12 @@ impl AppState {
                 .unwrap_or(issuer)
                 .trim_end_matches('/')
                 .to_owned(),
-            settings: RwLock::new(config.settings.clone()),
-            clients: RwLock::new(
-                config
-                    .clients
-                    .iter()
-                    .map(|c| (c.id.clone(), c.clone()))
-                    .collect(),
+            settings: LiveSettings::new(
+                settings,
+                reload_delay,
+                options.fault == Some(Fault::SettingNeverApplied),
             ),
+            clients: RwLock::new(clients),
             users: config
                 .users
                 .iter()
@@ -113,15 +189,25 @@ impl AppState {
                 .collect(),
             store,
             fault: options.fault,
-            script,
+            quirks: options.quirks.clone(),
+            limits: options.limits.clone(),
+            script: script.map(Arc::new),
+            script_failure: options.script_failure,
             cors_allowed_origins: config.cors_allowed_origins.clone(),
             simulate_unavailable_header: config.simulate_unavailable_header,
+            jobs: Jobs::default(),
+            config_write: tokio::sync::Mutex::new(()),
+            refresh_pause: options.refresh_pause.clone(),
             tombstones: Default::default(),
         })
     }
 
     pub fn has_fault(&self, fault: Fault) -> bool {
         self.fault == Some(fault)
+    }
+
+    pub fn has_quirk(&self, quirk: Quirk) -> bool {
+        self.quirks.contains(&quirk)
     }
 
     pub fn remember_revoked(&self, hash: store::TokenHash) {
@@ -138,11 +224,47 @@ impl AppState {
             .contains(&store::hash_token(token))
     }
 
+    /// The settings in force (what the endpoints act on).
     pub fn settings(&self) -> Settings {
-        self.settings
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.settings.effective()
+    }
+
+    /// Stores new settings (persisted with a data directory); they apply on the next reload.
+    pub fn store_settings(&self, settings: Settings) -> Result<(), store::StoreError> {
+        let bytes = serde_json::to_vec(&settings).unwrap_or_default();
+        self.store.save_meta(SETTINGS_KEY, &bytes)?;
+        self.settings.store(settings);
+        Ok(())
+    }
+
+    /// Sets a client's scopes (persisted first with a data directory, so memory never holds a
+    /// change the disk lost); `false` if there is no such client. Callers serialize writes.
+    pub fn set_client_scopes(
+        &self,
+        id: &str,
+        scopes: Vec<String>,
+    ) -> Result<bool, store::StoreError> {
+        let mut all: HashMap<String, Vec<String>> = {
+            let clients = self.clients.read().unwrap_or_else(|p| p.into_inner());
+            if !clients.contains_key(id) {
+                return Ok(false);
+            }
+            clients
+                .values()
+                .map(|c| (c.id.clone(), c.scopes.clone()))
+                .collect()
+        };
+        all.insert(id.to_owned(), scopes.clone());
+        let bytes = serde_json::to_vec(&all).unwrap_or_default();
+        self.store.save_meta(CLIENT_SCOPES_KEY, &bytes)?;
+        let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
+        Ok(match clients.get_mut(id) {
+            Some(client) => {
+                client.scopes = scopes;
+                true
+            }
+            None => false,
+        })
     }
 
     pub fn client(&self, id: &str) -> Option<Client> {
@@ -153,14 +275,32 @@ impl AppState {
             .cloned()
     }
 
+    /// The scopes a token may use now: those it was issued with that its client still holds.
+    pub fn live_scopes(&self, record: &store::TokenRecord) -> Vec<String> {
+        let registered = self
+            .client(&record.client_id)
+            .map(|c| c.scopes)
+            .unwrap_or_default();
+        record
+            .scopes
+            .iter()
+            .filter(|s| registered.contains(s))
+            .cloned()
+            .collect()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
     }
 }
 
-/// The whole app: OAuth endpoints, discovery, the Config API, and the fault layer.
+/// The whole app: OAuth endpoints, discovery, the Config API, the fault and quirk layers and
+/// the request timeout.
 pub fn router(state: Arc<AppState>) -> Router {
-    let cors = cors_layer(&state.cors_allowed_origins);
+    let cors = cors_layer(
+        &state.cors_allowed_origins,
+        state.has_fault(Fault::CorsPreflightNoPost),
+    );
     let revoke_route = Router::new()
         .route(paths::REVOKE, post(revoke::revoke).get(revoke::revoke_get))
         .layer(cors);
@@ -184,18 +324,64 @@ pub fn router(state: Arc<AppState>) -> Router {
             state.clone(),
             revoke::fault_layer,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            quirk_layer,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            timeout_layer,
+        ))
         .with_state(state)
 }
 
-fn cors_layer(origins: &[String]) -> tower_http::cors::CorsLayer {
+fn cors_layer(origins: &[String], no_post: bool) -> tower_http::cors::CorsLayer {
     let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    // The `cors-preflight-no-post` fault announces only GET.
+    let method = if no_post { Method::GET } else { Method::POST };
     tower_http::cors::CorsLayer::new()
         .allow_origin(origins)
-        .allow_methods([Method::POST])
+        .allow_methods([method])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
 }
 
-/// How long [`RunningServer::shutdown`] waits for the app state to be released.
+/// Answers 408 `invalid_request` when a request (body upload included) outlasts the limit.
+async fn timeout_layer(
+    State(state): State<Arc<AppState>>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(state.limits.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => error::OAuthError::request_timeout().into_response(),
+    }
+}
+
+/// Reshapes answers for the quirks that touch every endpoint.
+async fn quirk_layer(
+    State(state): State<Arc<AppState>>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let mut response = next.run(req).await;
+    if state.has_quirk(Quirk::TwoChallenges) && response.status() == StatusCode::UNAUTHORIZED {
+        let headers = response.headers_mut();
+        let bearer = headers
+            .get(header::WWW_AUTHENTICATE)
+            .filter(|v| v.as_bytes().starts_with(b"Bearer"))
+            .cloned()
+            .unwrap_or_else(|| HeaderValue::from_static("Bearer realm=\"revspec\""));
+        headers.remove(header::WWW_AUTHENTICATE);
+        headers.append(header::WWW_AUTHENTICATE, bearer);
+        headers.append(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"revspec\""),
+        );
+    }
+    response
+}
+
+/// How long [`RunningServer::shutdown`] waits for connections, jobs and the app state.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// A server running on a socket; dropping it (or [`RunningServer::shutdown`]) stops it.
@@ -203,25 +389,24 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     pub base_url: String,
     pub state: Arc<AppState>,
-    stop: Option<oneshot::Sender<()>>,
+    stop: Option<watch::Sender<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Stops accepting connections, waits for the server task to end and then for the app
-    /// state to be released, so that the token store (and the lock on its data directory) is
-    /// closed when this returns and a new server can open the same `--data-dir`.
+    /// Stops accepting connections, lets the open ones finish, stops the sweeper, finishes
+    /// the pending background jobs, and waits for the app state to be released, so that the
+    /// token store (and the lock on its data directory) is closed when this returns and a new
+    /// server can open the same `--data-dir`.
     pub async fn shutdown(mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
-        // axum's graceful shutdown returns once every connection task has dropped its close
-        // watcher, which each does just before it drops its connection (holding a clone of the
-        // app, hence of the state): on a multi-threaded runtime that clone can outlive the
-        // server task for a moment. Wait, bounded, for the last clone to go.
+        // A connection task drops its clone of the app (hence of the state) just after it
+        // ends: on a multi-threaded runtime that can be a moment after the server task.
         let state = Arc::downgrade(&self.state);
         drop(self);
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
@@ -234,7 +419,27 @@ impl RunningServer {
 impl Drop for RunningServer {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
+            let _ = stop.send(true);
+        }
+    }
+}
+
+/// Removes expired tokens every `sweep_interval` until `stop`.
+async fn sweep(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            changed = stop.changed() => {
+                if changed.is_err() || *stop.borrow() {
+                    return;
+                }
+            }
+            () = tokio::time::sleep(state.limits.sweep_interval) => {
+                match state.store.sweep_expired(now()) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!("swept {n} expired tokens"),
+                    Err(e) => tracing::error!("sweep: {e}"),
+                }
+            }
         }
     }
 }
@@ -248,15 +453,16 @@ pub async fn spawn(addr: SocketAddr, options: &ServeOptions) -> Result<RunningSe
     let base_url = format!("http://{addr}");
     let state = Arc::new(AppState::new(options, base_url.clone())?);
     let app = router(state.clone());
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let server = axum::serve(listener, app).with_graceful_shutdown(async {
-            let _ = stopped.await;
-        });
-        if let Err(e) = server.await {
-            tracing::error!("server error: {e}");
-        }
-    });
+    let (stop, stopped) = watch::channel(false);
+    let task = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let sweeper = tokio::spawn(sweep(state.clone(), stopped.clone()));
+            net::serve(listener, app, &state.limits, stopped, SHUTDOWN_GRACE).await;
+            let _ = sweeper.await;
+            state.jobs.finish(SHUTDOWN_GRACE).await;
+        })
+    };
     Ok(RunningServer {
         addr,
         base_url,
@@ -320,6 +526,23 @@ pub fn banner(state: &AppState, demo: bool) -> String {
             fault.rules().join(", ")
         ));
     }
+    for quirk in &state.quirks {
+        out.push_str(&format!(
+            "QUIRK: {} ({})\n",
+            quirk.name(),
+            quirk.description()
+        ));
+    }
+    let l = &state.limits;
+    out.push_str(&format!(
+        "  limits: header read {:?}, request {:?}, {} connections, {} tokens per grant, {} per revocation, sweep every {:?}\n",
+        l.header_read_timeout,
+        l.request_timeout,
+        l.max_connections,
+        l.max_tokens_per_grant,
+        l.max_tokens_per_request,
+        l.sweep_interval
+    ));
     if let Some(script) = &state.script {
         out.push_str(&format!("  revoke script: {script:?}\n"));
     }

@@ -1,10 +1,19 @@
 //! The OAuth endpoints around revocation: token (client_credentials, password, refresh_token),
 //! RFC 7662 introspection, userinfo, and discovery (OpenID and RFC 8414 metadata).
+//!
+//! Authorization follows each client's registration as it is now: a refresh grant and a bearer
+//! token carry only the scopes their client still holds. Introspection tells a caller about its
+//! own tokens only, unless it holds `introspect_any`; a public client cannot introspect. The
+//! `introspection` and `userinfo` feature flags gate their endpoints as Janssen's do (403
+//! `access_denied`, and discovery stops publishing the endpoint).
 
-use super::config::{AuthMethod, Client};
+use super::config::{
+    AuthMethod, Client, INTROSPECTION_FLAG, INTROSPECT_ANY_SCOPE, REVOKE_TOKEN_FLAG, USERINFO_FLAG,
+};
 use super::error::OAuthError;
 use super::faults::Fault;
-use super::request::{self, Form};
+use super::quirks::Quirk;
+use super::request::{self, Form, Presented};
 use super::store::{TokenKind, TokenRecord};
 use super::{now, paths, AppState};
 use axum::body::Body;
@@ -26,8 +35,37 @@ pub async fn form_and_client(
     let form = Form::parse(headers, &bytes, allow_repeats)?;
     let presented = request::presented_credentials(headers, &form)?;
     let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
-    let client = request::authenticate(&presented, |id| clients.get(id))?.clone();
+    let client = request::authenticate(&presented, |id| clients.get(id))
+        .map_err(|e| auth_failure(state, &presented, e))?
+        .clone();
     Ok((form, client))
+}
+
+/// A failed client authentication as the server answers it: 401 with the Basic challenge, or
+/// with the `post-auth-failure-400` quirk a 400 without it for body credentials.
+pub fn auth_failure(state: &AppState, presented: &Presented, error: OAuthError) -> OAuthError {
+    if state.has_quirk(Quirk::PostAuthFailure400)
+        && matches!(presented, Presented::Post { .. })
+        && error.code == "invalid_client"
+    {
+        return OAuthError {
+            status: axum::http::StatusCode::BAD_REQUEST,
+            challenge: false,
+            ..error
+        };
+    }
+    error
+}
+
+/// 403 `access_denied` when a Janssen feature flag is off (Janssen's message).
+pub fn require_feature(state: &AppState, flag: &str) -> Result<(), OAuthError> {
+    if state.settings().feature_enabled(flag) {
+        Ok(())
+    } else {
+        Err(OAuthError::access_denied(
+            "the feature flag of this endpoint is disabled on this server",
+        ))
+    }
 }
 
 fn no_store(mut response: Response) -> Response {
@@ -131,20 +169,32 @@ pub async fn token(
             let scopes = granted_scopes(&client, form.get("scope"))?;
             let grant = super::store::new_grant_id();
             let subject = Some(username.to_owned());
-            let at = state
+            let mut issued = state
                 .store
-                .issue(access(grant, subject.clone(), scopes.clone()))
-                .map_err(store_error)?;
-            let rt = state
-                .store
-                .issue(refresh(grant, subject, scopes.clone()))
-                .map_err(store_error)?;
-            (at, Some(rt), scopes)
+                .issue_all(&[
+                    access(grant, subject.clone(), scopes.clone()),
+                    refresh(grant, subject, scopes.clone()),
+                ])
+                .map_err(store_error)?
+                .into_iter();
+            let at = issued.next().unwrap_or_default();
+            (at, issued.next(), scopes)
         }
         "refresh_token" => {
             let presented = form
                 .non_empty("refresh_token")
                 .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
+            let requested = form.non_empty("scope").map(scope_list);
+            if state.has_quirk(Quirk::RefreshScopeFirst) {
+                // The quirk: the registration is checked before the token is looked at.
+                if let Some(wanted) = &requested {
+                    if wanted.iter().any(|s| !client.has_scope(s)) {
+                        return Err(OAuthError::invalid_scope(
+                            "the requested scope is not allowed for this client",
+                        ));
+                    }
+                }
+            }
             let record = state
                 .store
                 .get(presented)
@@ -156,12 +206,18 @@ pub async fn token(
                 .ok_or_else(|| {
                     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
                 })?;
+            // What the grant may still carry: its scopes that the client holds now.
+            let allowed: Vec<String> = record
+                .scopes
+                .iter()
+                .filter(|s| client.has_scope(s))
+                .cloned()
+                .collect();
             // RFC 6749 6: a requested scope may only narrow the grant's scope.
-            let scopes = match form.non_empty("scope") {
-                None => record.scopes.clone(),
-                Some(text) => {
-                    let wanted = scope_list(text);
-                    if wanted.iter().any(|s| !record.scopes.contains(s)) {
+            let scopes = match requested {
+                None => allowed.clone(),
+                Some(wanted) => {
+                    if wanted.iter().any(|s| !allowed.contains(s)) {
                         return Err(OAuthError::invalid_scope(
                             "the requested scope exceeds the grant",
                         ));
@@ -176,17 +232,27 @@ pub async fn token(
                 scopes.clone(),
             )];
             if rotate {
-                records.push(refresh(
-                    record.grant_id,
-                    record.subject.clone(),
-                    record.scopes.clone(),
-                ));
+                records.push(refresh(record.grant_id, record.subject.clone(), allowed));
+            }
+            // Beyond the cap the grant's oldest access tokens go; the quirk keeps only one.
+            let max_access = if state.has_quirk(Quirk::RefreshReplacesAccess) {
+                1
+            } else {
+                state.limits.max_tokens_per_grant.saturating_sub(1)
+            };
+            if let Some(pause) = &state.refresh_pause {
+                pause.pause().await;
             }
             // Atomic with the check that the refresh token is still there: a revocation that
             // wins the race must not leave a new token alive in its grant.
             let mut issued = state
                 .store
-                .issue_while_present(&super::store::hash_token(presented), &records, rotate)
+                .issue_while_present(
+                    &super::store::hash_token(presented),
+                    &records,
+                    rotate,
+                    max_access,
+                )
                 .map_err(store_error)?
                 .ok_or_else(|| {
                     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
@@ -213,18 +279,33 @@ pub async fn token(
     Ok(no_store(Json(body).into_response()))
 }
 
-/// `POST /introspection` (RFC 7662): any registered client may ask.
+/// `POST /introspection` (RFC 7662): a confidential client learns about its own tokens, or
+/// about any token with `introspect_any`; every other token reads `{"active": false}`.
 pub async fn introspect(
     State(state): State<Arc<AppState>>,
     req: Request<Body>,
 ) -> Result<Response, OAuthError> {
+    require_feature(&state, INTROSPECTION_FLAG)?;
     let (parts, body) = req.into_parts();
-    let (form, _client) = form_and_client(&state, &parts.headers, body, false).await?;
+    let (form, client) = form_and_client(&state, &parts.headers, body, false).await?;
+    if client.auth_method == AuthMethod::None {
+        // A public client proves nothing about itself, so it may not learn about tokens.
+        return Err(request::auth_failed());
+    }
     let token = form
         .non_empty("token")
         .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let now = now();
-    let body = match state.store.get(token).filter(|r| !r.is_expired(now)) {
+    let may_see = |r: &TokenRecord| {
+        r.client_id == client.id
+            || (client.has_scope(INTROSPECT_ANY_SCOPE)
+                && !state.has_quirk(Quirk::IntrospectionOwnerOnly))
+    };
+    let body = match state
+        .store
+        .get(token)
+        .filter(|r| !r.is_expired(now) && may_see(r))
+    {
         Some(r) => {
             let mut v = json!({
                 "active": true,
@@ -273,7 +354,16 @@ pub async fn userinfo(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, OAuthError> {
+    // Janssen checks the flag before it looks at the token.
+    require_feature(&state, USERINFO_FLAG)?;
     let record = bearer_access_token(&state, &headers)?;
+    if state.has_quirk(Quirk::Userinfo403)
+        && !state.live_scopes(&record).iter().any(|s| s == "openid")
+    {
+        return Err(OAuthError::insufficient_scope(
+            "the access token lacks the openid scope",
+        ));
+    }
     let sub = record.subject.unwrap_or(record.client_id);
     Ok(no_store(Json(json!({ "sub": sub })).into_response()))
 }
@@ -281,6 +371,8 @@ pub async fn userinfo(
 fn metadata(state: &AppState, for_oidc: bool) -> Value {
     let settings = state.settings();
     let methods = ["client_secret_basic", "client_secret_post", "none"];
+    // A public client cannot introspect: only the methods that work are published.
+    let introspection_methods = ["client_secret_basic", "client_secret_post"];
     let mut scopes: Vec<String> = state
         .clients
         .read()
@@ -293,11 +385,8 @@ fn metadata(state: &AppState, for_oidc: bool) -> Value {
     let mut doc = json!({
         "issuer": state.issuer,
         "token_endpoint": state.url(paths::TOKEN),
-        "introspection_endpoint": state.url(paths::INTROSPECTION),
-        "userinfo_endpoint": state.url(paths::USERINFO),
         "token_endpoint_auth_methods_supported": methods,
         "revocation_endpoint_auth_methods_supported": methods,
-        "introspection_endpoint_auth_methods_supported": methods,
         "grant_types_supported": ["client_credentials", "password", "refresh_token"],
         "response_types_supported": ["token"],
         "scopes_supported": scopes,
@@ -312,15 +401,33 @@ fn metadata(state: &AppState, for_oidc: bool) -> Value {
     if publish_revocation {
         doc["revocation_endpoint"] = Value::String(state.url(paths::REVOKE));
     }
+    if settings.feature_enabled(INTROSPECTION_FLAG) {
+        doc["introspection_endpoint"] = Value::String(state.url(paths::INTROSPECTION));
+        doc["introspection_endpoint_auth_methods_supported"] = json!(introspection_methods);
+    }
+    if settings.feature_enabled(USERINFO_FLAG) {
+        doc["userinfo_endpoint"] = Value::String(state.url(paths::USERINFO));
+    }
     doc
 }
 
+/// Both discovery documents; with the `discovery-503-when-disabled` quirk a 503 while the
+/// revocation endpoint is disabled.
+fn discovery(state: &AppState, for_oidc: bool) -> Result<Json<Value>, OAuthError> {
+    if state.has_quirk(Quirk::Discovery503WhenDisabled)
+        && !state.settings().feature_enabled(REVOKE_TOKEN_FLAG)
+    {
+        return Err(OAuthError::temporarily_unavailable(5));
+    }
+    Ok(Json(metadata(state, for_oidc)))
+}
+
 /// `GET /.well-known/openid-configuration`.
-pub async fn oidc_discovery(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(metadata(&state, true))
+pub async fn oidc_discovery(State(state): State<Arc<AppState>>) -> Result<Json<Value>, OAuthError> {
+    discovery(&state, true)
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
-pub async fn as_metadata(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(metadata(&state, false))
+pub async fn as_metadata(State(state): State<Arc<AppState>>) -> Result<Json<Value>, OAuthError> {
+    discovery(&state, false)
 }

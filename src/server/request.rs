@@ -4,13 +4,15 @@
 //! so bodies are read here with a size limit, decoded strictly (bad percent-encoding and
 //! non-UTF-8 are errors, a repeated parameter is an error) and every failure is an
 //! [`OAuthError`]. Client authentication follows Janssen: each client authenticates only with
-//! the method it is registered for; secrets are compared in constant time.
+//! the method it is registered for; secrets are compared as fixed-length digests in constant
+//! time, and every failure reads the same ([`CLIENT_AUTH_FAILED`]).
 
 use super::config::{AuthMethod, Client};
 use super::error::OAuthError;
 use axum::body::{Body, Bytes};
 use axum::http::{header, HeaderMap};
 use base64::Engine as _;
+use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use subtle::ConstantTimeEq;
 
@@ -43,6 +45,11 @@ impl Form {
     /// Removes a parameter.
     pub fn remove(&mut self, name: &str) {
         self.params.remove(name);
+    }
+
+    /// Keeps only the named parameters.
+    pub fn retain(&mut self, names: &[&str]) {
+        self.params.retain(|k, _| names.contains(&k.as_str()));
     }
 
     /// This form, with the parameters of `other` that it lacks.
@@ -157,9 +164,7 @@ pub fn presented_credentials(headers: &HeaderMap, form: &Form) -> Result<Present
         )),
         (Some((client_id, secret)), None) => Ok(Presented::Basic { client_id, secret }),
         (None, Some(secret)) => {
-            let client_id = form
-                .non_empty("client_id")
-                .ok_or_else(|| OAuthError::invalid_client("client_secret without client_id"))?;
+            let client_id = form.non_empty("client_id").ok_or_else(auth_failed)?;
             Ok(Presented::Post {
                 client_id: client_id.to_owned(),
                 secret: secret.to_owned(),
@@ -177,31 +182,55 @@ pub fn presented_credentials(headers: &HeaderMap, form: &Form) -> Result<Present
 /// Parses `Authorization: Basic ...`. Another scheme is ignored (`Ok(None)`); a broken Basic
 /// header is a failed client authentication.
 fn parse_basic(value: &[u8]) -> Result<Option<(String, String)>, OAuthError> {
-    let text = std::str::from_utf8(value)
-        .map_err(|_| OAuthError::invalid_client("the Authorization header is not UTF-8"))?;
+    let text = std::str::from_utf8(value).map_err(|_| auth_failed())?;
     let (scheme, rest) = text.trim().split_once(' ').unwrap_or((text.trim(), ""));
     if !scheme.eq_ignore_ascii_case("basic") {
         return Ok(None);
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(rest.trim())
-        .map_err(|_| OAuthError::invalid_client("the Basic credentials are not base64"))?;
-    let decoded = String::from_utf8(decoded)
-        .map_err(|_| OAuthError::invalid_client("the Basic credentials are not UTF-8"))?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or_else(|| OAuthError::invalid_client("the Basic credentials have no colon"))?;
+        .map_err(|_| auth_failed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| auth_failed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(auth_failed)?;
     // RFC 6749 2.3.1: id and secret are form-urlencoded before Basic encoding.
-    let id = decode_component(id.as_bytes())
-        .map_err(|_| OAuthError::invalid_client("bad client id encoding"))?;
-    let secret = decode_component(secret.as_bytes())
-        .map_err(|_| OAuthError::invalid_client("bad secret encoding"))?;
+    let id = decode_component(id.as_bytes()).map_err(|_| auth_failed())?;
+    let secret = decode_component(secret.as_bytes()).map_err(|_| auth_failed())?;
     Ok(Some((id, secret)))
 }
 
-/// Compares secrets in constant time (the length is not hidden).
+/// The one description of every failed client authentication, so that the answer never tells
+/// an unknown client from a known one, a missing secret from a wrong one, or reveals the
+/// method a client is registered for.
+pub const CLIENT_AUTH_FAILED: &str = "client authentication failed";
+
+/// The error of every failed client authentication (401 with the Basic challenge).
+pub fn auth_failed() -> OAuthError {
+    OAuthError::invalid_client(CLIENT_AUTH_FAILED)
+}
+
+/// A secret reduced to a fixed-length digest, so that comparing two takes the same time
+/// whatever their lengths and wherever they differ.
+pub type SecretDigest = [u8; 32];
+
+pub fn secret_digest(secret: &str) -> SecretDigest {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// The digest compared against when the client is unknown or has no secret, so that such a
+/// request costs what a known client's does.
+fn dummy_digest() -> SecretDigest {
+    secret_digest("revspec: no such client")
+}
+
+/// Compares two digests in constant time (`subtle`; never `==`, which returns at the first
+/// differing byte).
+pub fn digests_match(expected: &SecretDigest, presented: &SecretDigest) -> bool {
+    bool::from(expected.ct_eq(presented))
+}
+
+/// Compares secrets over their digests, in constant time.
 pub fn secret_matches(expected: &str, presented: &str) -> bool {
-    bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
+    digests_match(&secret_digest(expected), &secret_digest(presented))
 }
 
 /// Checks presented credentials against a client registered with its one method.
@@ -209,34 +238,39 @@ pub fn authenticate<'a>(
     presented: &Presented,
     lookup: impl Fn(&str) -> Option<&'a Client>,
 ) -> Result<&'a Client, OAuthError> {
-    let unknown = || OAuthError::invalid_client("client authentication failed");
+    authenticate_with(presented, lookup, digests_match)
+}
+
+/// [`authenticate`] with the digest comparison passed in (tests count the comparisons).
+/// Every request that carries a secret makes exactly one comparison: a known client's secret,
+/// or the dummy for an unknown client, a client without a secret, or a client registered for
+/// another method; only then is the outcome decided.
+pub fn authenticate_with<'a>(
+    presented: &Presented,
+    lookup: impl Fn(&str) -> Option<&'a Client>,
+    mut compare: impl FnMut(&SecretDigest, &SecretDigest) -> bool,
+) -> Result<&'a Client, OAuthError> {
     match presented {
-        Presented::Nothing => Err(OAuthError::invalid_client(
-            "no client authentication included",
-        )),
+        Presented::Nothing => Err(auth_failed()),
         Presented::Basic { client_id, secret } | Presented::Post { client_id, secret } => {
-            let client = lookup(client_id).ok_or_else(unknown)?;
             let method = if matches!(presented, Presented::Basic { .. }) {
                 AuthMethod::ClientSecretBasic
             } else {
                 AuthMethod::ClientSecretPost
             };
-            if client.auth_method != method {
-                return Err(OAuthError::invalid_client(
-                    "the client is not registered for this authentication method",
-                ));
-            }
-            match &client.secret {
-                Some(expected) if secret_matches(expected, secret) => Ok(client),
-                _ => Err(unknown()),
+            let client = lookup(client_id);
+            let expected = client
+                .and_then(|c| c.secret.as_deref())
+                .map_or_else(dummy_digest, secret_digest);
+            let secret_ok = compare(&expected, &secret_digest(secret));
+            match client {
+                Some(c) if c.auth_method == method && c.secret.is_some() && secret_ok => Ok(c),
+                _ => Err(auth_failed()),
             }
         }
         Presented::PublicId { client_id } => match lookup(client_id) {
             Some(client) if client.auth_method == AuthMethod::None => Ok(client),
-            Some(_) => Err(OAuthError::invalid_client(
-                "a confidential client must authenticate",
-            )),
-            None => Err(unknown()),
+            _ => Err(auth_failed()),
         },
     }
 }
@@ -309,6 +343,130 @@ mod tests {
             presented_credentials(&h, &form).unwrap_err().code,
             "invalid_request"
         );
+    }
+
+    fn demo_clients() -> Vec<Client> {
+        crate::server::config::ServerConfig::demo().clients
+    }
+
+    /// Runs `authenticate_with`, recording every comparison it makes.
+    fn attempt(
+        presented: &Presented,
+    ) -> (
+        Result<String, OAuthError>,
+        Vec<(SecretDigest, SecretDigest)>,
+    ) {
+        let clients = demo_clients();
+        let mut compared = Vec::new();
+        let result = authenticate_with(
+            presented,
+            |id| clients.iter().find(|c| c.id == id),
+            |a, b| {
+                compared.push((*a, *b));
+                digests_match(a, b)
+            },
+        )
+        .map(|c| c.id.clone());
+        (result, compared)
+    }
+
+    fn basic(id: &str, secret: &str) -> Presented {
+        Presented::Basic {
+            client_id: id.into(),
+            secret: secret.into(),
+        }
+    }
+
+    fn post(id: &str, secret: &str) -> Presented {
+        Presented::Post {
+            client_id: id.into(),
+            secret: secret.into(),
+        }
+    }
+
+    #[test]
+    fn every_secret_is_compared_once_known_client_or_not() {
+        let (ok, compared) = attempt(&basic("client-a", "secret-a"));
+        assert_eq!(ok.unwrap(), "client-a");
+        assert_eq!(
+            compared,
+            vec![(secret_digest("secret-a"), secret_digest("secret-a"))]
+        );
+        // Unknown client, wrong method, public client with a secret: one comparison each,
+        // against the dummy digest or the real one, never skipped.
+        for (presented, expected) in [
+            (basic("nobody", "secret-a"), dummy_digest()),
+            (post("client-a", "secret-a"), secret_digest("secret-a")),
+            (basic("client-b", "secret-b"), secret_digest("secret-b")),
+            (post("public-client", "x"), dummy_digest()),
+            (basic("client-a", "wrong"), secret_digest("secret-a")),
+        ] {
+            let (result, compared) = attempt(&presented);
+            let err = result.unwrap_err();
+            assert_eq!(err.description, CLIENT_AUTH_FAILED, "{presented:?}");
+            assert_eq!(compared.len(), 1, "{presented:?}");
+            assert_eq!(compared[0].0, expected, "{presented:?}");
+        }
+    }
+
+    #[test]
+    fn every_failure_reads_the_same() {
+        let attempts = [
+            Presented::Nothing,
+            Presented::PublicId {
+                client_id: "client-a".into(),
+            },
+            Presented::PublicId {
+                client_id: "nobody".into(),
+            },
+            basic("nobody", "x"),
+            basic("client-a", "wrong"),
+            basic("client-b", "secret-b"),
+            post("client-a", "secret-a"),
+        ];
+        for presented in attempts {
+            let err = attempt(&presented).0.unwrap_err();
+            assert_eq!(
+                (
+                    err.status.as_u16(),
+                    err.code,
+                    err.description.as_ref(),
+                    err.challenge
+                ),
+                (401, "invalid_client", CLIENT_AUTH_FAILED, true),
+                "{presented:?}"
+            );
+        }
+        for raw in ["Basic !!!", "Basic Y2xpZW50", "Basic /w=="] {
+            let mut h = HeaderMap::new();
+            h.insert(header::AUTHORIZATION, HeaderValue::from_str(raw).unwrap());
+            let err = presented_credentials(&h, &Form::default()).unwrap_err();
+            assert_eq!(err.description, CLIENT_AUTH_FAILED, "{raw}");
+        }
+    }
+
+    /// Guards the one property no behaviour shows: secrets are compared with `subtle` over
+    /// digests, not with `==` over the strings.
+    #[test]
+    fn secret_comparison_is_constant_time_over_digests() {
+        let source = include_str!("request.rs");
+        let body = |name: &str| {
+            let start = source
+                .find(&format!("pub fn {name}("))
+                .unwrap_or_else(|| panic!("fn {name} not found"));
+            let end = start + source[start..].find("\n}\n").expect("end of fn");
+            &source[start..end]
+        };
+        let digests = body("digests_match");
+        assert!(digests.contains(".ct_eq("), "{digests}");
+        assert!(!digests.contains("=="), "{digests}");
+        let secrets = body("secret_matches");
+        assert!(
+            secrets.contains("digests_match(&secret_digest(expected), &secret_digest(presented))"),
+            "{secrets}"
+        );
+        assert!(digests_match(&secret_digest("a"), &secret_digest("a")));
+        assert!(!digests_match(&secret_digest("a"), &secret_digest("b")));
     }
 
     #[test]

@@ -7,23 +7,31 @@
 //! of the authenticated client (filtered by an access/refresh hint). A token of another client
 //! is revoked only with `allowRevokeForOtherClients` and the caller's `revoke_any_token` scope;
 //! otherwise the request is refused with 400 `invalid_request` before anything is revoked.
+//! A public client revokes only a token of its own that it presents: no `all`, never another
+//! client's token. One request names at most `max_tokens_per_request` tokens, every one is
+//! checked before any is revoked, and all are revoked in one store transaction.
 
-use super::config::REVOKE_ANY_TOKEN_SCOPE;
+use super::config::{AuthMethod, Client, Settings, REVOKE_ANY_TOKEN_SCOPE};
 use super::error::OAuthError;
 use super::faults::Fault;
+use super::quirks::{self, Quirk};
 use super::request::{self, Form, Presented};
-use super::store::{hash_token, TokenKind, TokenRecord};
+use super::script::{Decision, ScriptFailure};
+use super::store::{hash_token, Removed, TokenKind, TokenRecord, Victim};
 use super::{now, paths, AppState};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// How long the `lazy-revocation` fault waits before revoking.
 const LAZY_DELAY: Duration = Duration::from_millis(1500);
+/// How long after a revocation the `late-over-revocation` and `resurrection` faults act.
+const FAULT_AFTERMATH_DELAY: Duration = Duration::from_millis(300);
 /// The request header that makes the server answer 503 when `simulate_unavailable_header` is on.
 pub const SIMULATE_HEADER: &str = "x-revspec-simulate";
 
@@ -48,10 +56,14 @@ pub async fn revoke(
             state.has_fault(Fault::DuplicateParamAccepted),
         )?
     };
-    if state.has_fault(Fault::QueryHonoured) {
-        if let Some(query) = parts.uri.query() {
+    if let Some(query) = parts.uri.query() {
+        if state.has_fault(Fault::QueryHonoured) {
             let from_query = Form::parse_urlencoded(query.as_bytes(), true)?;
             form = form.merged_with(&from_query);
+        } else if state.has_fault(Fault::QueryCredentialsHonoured) {
+            let mut credentials = Form::parse_urlencoded(query.as_bytes(), true)?;
+            credentials.retain(&["client_id", "client_secret"]);
+            form = form.merged_with(&credentials);
         }
     }
     revoke_form(&state, &parts.headers, form).await
@@ -99,7 +111,7 @@ fn authenticate_for_revoke(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
-) -> Result<super::config::Client, OAuthError> {
+) -> Result<Client, OAuthError> {
     let mut form = form.clone();
     if state.has_fault(Fault::TwoAuthMethodsAccepted) && headers.contains_key(header::AUTHORIZATION)
     {
@@ -114,8 +126,7 @@ fn authenticate_for_revoke(
                 .non_empty("token")
                 .and_then(|t| state.store.get(t))
                 .and_then(|r| clients.get(&r.client_id).cloned());
-            return owner
-                .ok_or_else(|| OAuthError::invalid_client("no client authentication included"));
+            return owner.ok_or_else(request::auth_failed);
         }
         Presented::Basic { client_id, .. } if state.has_fault(Fault::WrongSecretAccepted) => {
             if let Some(c) = clients.get(client_id) {
@@ -123,13 +134,19 @@ fn authenticate_for_revoke(
             }
         }
         Presented::PublicId { .. } if state.has_fault(Fault::PublicClientRejected) => {
-            return Err(OAuthError::invalid_client("public clients may not revoke"));
+            return Err(request::auth_failed());
         }
         Presented::Post { .. } if state.has_fault(Fault::PostAuthBroken) => {
-            return Err(OAuthError::invalid_client("client authentication failed"));
+            return Err(super::oauth::auth_failure(
+                state,
+                &presented,
+                request::auth_failed(),
+            ));
         }
         Presented::Post { client_id, secret }
-            if state.has_fault(Fault::QueryHonoured) || state.has_fault(Fault::GetRevokes) =>
+            if state.has_fault(Fault::QueryHonoured)
+                || state.has_fault(Fault::QueryCredentialsHonoured)
+                || state.has_fault(Fault::GetRevokes) =>
         {
             // These faults take credentials from the query whatever method the client has.
             if let Some(c) = clients.get(client_id) {
@@ -143,7 +160,9 @@ fn authenticate_for_revoke(
         }
         _ => {}
     }
-    request::authenticate(&presented, |id| clients.get(id)).cloned()
+    request::authenticate(&presented, |id| clients.get(id))
+        .cloned()
+        .map_err(|e| super::oauth::auth_failure(state, &presented, e))
 }
 
 fn kind_of_hint(hint: Option<&str>) -> Option<TokenKind> {
@@ -151,6 +170,39 @@ fn kind_of_hint(hint: Option<&str>) -> Option<TokenKind> {
         Some("access_token") => Some(TokenKind::Access),
         Some("refresh_token") => Some(TokenKind::Refresh),
         _ => None,
+    }
+}
+
+/// Runs the revoke script on the blocking pool; a failure is a veto or a 503 as configured.
+async fn run_script(
+    state: &AppState,
+    client: &Client,
+    token: &str,
+    hint: Option<&str>,
+    headers: &HeaderMap,
+) -> Result<Option<Decision>, OAuthError> {
+    let Some(script) = state
+        .script
+        .clone()
+        .filter(|_| !state.has_fault(Fault::ScriptIgnored))
+    else {
+        return Ok(None);
+    };
+    let (client_id, token, hint, headers) = (
+        client.id.clone(),
+        token.to_owned(),
+        hint.map(str::to_owned),
+        headers.clone(),
+    );
+    let outcome = tokio::task::spawn_blocking(move || {
+        script.decide(&client_id, &token, hint.as_deref(), &headers)
+    })
+    .await
+    .unwrap_or_else(|e| Err(format!("panicked: {e}")));
+    match (outcome, state.script_failure) {
+        (Ok(decision), _) => Ok(Some(decision)),
+        (Err(_), ScriptFailure::Veto) => Ok(Some(Decision::default())),
+        (Err(_), ScriptFailure::Unavailable) => Err(OAuthError::temporarily_unavailable(1)),
     }
 }
 
@@ -181,21 +233,29 @@ async fn revoke_form(
     if let Some(refusal) = flag_refusal() {
         return Err(refusal);
     }
-    if state.simulate_unavailable_header
+    let simulate_unavailable = state.simulate_unavailable_header
         && headers
             .get(SIMULATE_HEADER)
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"unavailable"))
-    {
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"unavailable"));
+    // The `unavailable-revokes` fault answers 503 only after revoking.
+    if simulate_unavailable && !state.has_fault(Fault::UnavailableRevokes) {
         return Err(OAuthError::temporarily_unavailable(1));
     }
+    let finish = |extra: &[(String, String)]| {
+        if simulate_unavailable {
+            Err(OAuthError::temporarily_unavailable(1))
+        } else {
+            Ok(success(state, extra))
+        }
+    };
     let token = match form.get("token") {
-        None if state.has_fault(Fault::TokenOptional) => return Ok(success(state, &[])),
+        None if state.has_fault(Fault::TokenOptional) => return finish(&[]),
         None => {
             return Err(OAuthError::invalid_request(
                 "the token parameter is required",
             ))
         }
-        Some("") if state.has_fault(Fault::EmptyTokenAccepted) => return Ok(success(state, &[])),
+        Some("") if state.has_fault(Fault::EmptyTokenAccepted) => return finish(&[]),
         Some("") => return Err(OAuthError::invalid_request("the token parameter is empty")),
         Some(t) => t,
     };
@@ -207,20 +267,29 @@ async fn revoke_form(
             "unknown token_type_hint",
         ));
     }
+    let public = client.auth_method == AuthMethod::None;
+    let wants_all = token.eq_ignore_ascii_case("all") || hint == Some("all");
+    if public && wants_all {
+        // Anyone can name a public client: it must not be able to log out all its users.
+        return Err(OAuthError::invalid_request(
+            "a public client cannot revoke all its tokens",
+        ));
+    }
+    let values: Vec<&str> = token.split(' ').filter(|t| !t.is_empty()).collect();
+    if values.len() > state.limits.max_tokens_per_request {
+        return Err(OAuthError::invalid_request(format!(
+            "at most {} tokens per request",
+            state.limits.max_tokens_per_request
+        )));
+    }
     let mut extra_headers = Vec::new();
-    if let Some(script) = state
-        .script
-        .as_ref()
-        .filter(|_| !state.has_fault(Fault::ScriptIgnored))
-    {
-        let decision = script.decide(&client.id, token, hint, headers);
+    if let Some(decision) = run_script(state, &client, token, hint, headers).await? {
         extra_headers = decision.headers;
         if !decision.allow {
-            return Ok(success(state, &extra_headers));
+            return finish(&extra_headers);
         }
     }
 
-    let wants_all = token.eq_ignore_ascii_case("all") || hint == Some("all");
     let all_enabled =
         settings.allow_all_value_for_revoke_endpoint || state.has_fault(Fault::AllAlways);
     if wants_all && all_enabled && !state.has_fault(Fault::AllIgnored) {
@@ -230,19 +299,31 @@ async fn revoke_form(
         } else {
             vec![client.id.clone()]
         };
-        for id in clients {
-            state.store.revoke_client(&id, kind).map_err(store_error)?;
-        }
-        return Ok(success(state, &extra_headers));
+        let victims: Vec<Victim> = clients
+            .into_iter()
+            .map(|id| Victim::Client(id, kind))
+            .collect();
+        execute(state, victims)?;
+        return finish(&extra_headers);
     }
 
     // Validate every token before revoking any, so a refusal revokes nothing.
     let now = now();
-    let mut found: Vec<(String, TokenRecord)> = Vec::new();
-    for value in token.split(' ').filter(|t| !t.is_empty()) {
+    let values = if state.has_fault(Fault::MultiTokenFirstOnly) {
+        &values[..values.len().min(1)]
+    } else {
+        &values[..]
+    };
+    let mut found: Vec<(&str, TokenRecord)> = Vec::new();
+    for &value in values {
         let record = state.store.get(value).filter(|r| !r.is_expired(now));
         let record = match (record, kind_of_hint(hint)) {
             (Some(r), Some(k)) if state.has_fault(Fault::HintStrict) && r.kind != k => None,
+            (Some(r), None)
+                if state.has_fault(Fault::NoHintAccessOnly) && r.kind == TokenKind::Refresh =>
+            {
+                None
+            }
             (r, _) => r,
         };
         let Some(record) = record else {
@@ -255,27 +336,34 @@ async fn revoke_form(
             continue;
         };
         if record.client_id != client.id && !may_revoke_foreign(state, &settings, &client) {
+            if state.has_fault(Fault::ForeignToken200)
+                && !settings.allow_revoke_for_other_clients
+                && !client.has_scope(REVOKE_ANY_TOKEN_SCOPE)
+            {
+                continue;
+            }
             return Err(OAuthError::invalid_request(
                 "the token was not issued to this client",
             ));
         }
-        found.push((value.to_owned(), record));
+        found.push((value, record));
     }
-    for (value, record) in found {
-        revoke_one(state, &value, &record, hint).await?;
+    let mut victims = Vec::with_capacity(found.len());
+    for (value, record) in &found {
+        victims.extend(victim_of(state, value, record, hint));
+        if state.has_fault(Fault::RevokedToken400) {
+            state.remember_revoked(hash_token(value));
+        }
     }
-    Ok(success(state, &extra_headers))
+    execute(state, victims)?;
+    finish(&extra_headers)
 }
 
-fn may_revoke_foreign(
-    state: &AppState,
-    settings: &super::config::Settings,
-    client: &super::config::Client,
-) -> bool {
+fn may_revoke_foreign(state: &AppState, settings: &Settings, client: &Client) -> bool {
     if state.has_fault(Fault::CrossClientAllowed) {
         return true;
     }
-    if state.has_fault(Fault::CrossClientRefused) {
+    if state.has_fault(Fault::CrossClientRefused) || client.auth_method == AuthMethod::None {
         return false;
     }
     let setting = settings.allow_revoke_for_other_clients
@@ -289,49 +377,83 @@ fn store_error(e: super::store::StoreError) -> OAuthError {
     OAuthError::server_error("the token store failed")
 }
 
-/// Revokes one found token: its whole grant, unless a fault says otherwise.
-async fn revoke_one(
-    state: &Arc<AppState>,
+/// What revoking one found token removes: its whole grant, unless a fault says otherwise.
+fn victim_of(
+    state: &AppState,
     value: &str,
     record: &TokenRecord,
     hint: Option<&str>,
-) -> Result<(), OAuthError> {
-    let hash = hash_token(value);
-    let fault = state.fault;
-    match (fault, record.kind) {
-        (Some(Fault::RefreshIgnored), TokenKind::Refresh) if hint == Some("refresh_token") => {}
-        (Some(Fault::AccessIgnored), TokenKind::Access) if hint == Some("access_token") => {}
+) -> Option<Victim> {
+    match (state.fault, record.kind) {
+        (Some(Fault::RefreshIgnored), TokenKind::Refresh) if hint == Some("refresh_token") => None,
+        (Some(Fault::AccessIgnored), TokenKind::Access) if hint == Some("access_token") => None,
         (Some(Fault::NoCascadeRt), TokenKind::Refresh)
-        | (Some(Fault::NoCascadeAt), TokenKind::Access) => {
-            state.store.revoke_token(&hash).map_err(store_error)?;
+        | (Some(Fault::NoCascadeAt), TokenKind::Access) => Some(Victim::Token(hash_token(value))),
+        (Some(Fault::CascadeTooWide), _) => Some(Victim::Client(record.client_id.clone(), None)),
+        _ => Some(Victim::Grant(record.grant_id)),
+    }
+}
+
+/// Revokes `victims` in one store transaction, now or (with a delaying fault or quirk) in a
+/// background job, then schedules what the aftermath faults do.
+fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAuthError> {
+    if victims.is_empty() || state.has_fault(Fault::RevocationNoop) {
+        return Ok(());
+    }
+    let delay = if state.has_fault(Fault::LazyRevocation) {
+        LAZY_DELAY
+    } else if state.has_quirk(Quirk::RevocationDelay) {
+        quirks::QUIRK_REVOCATION_DELAY
+    } else {
+        Duration::ZERO
+    };
+    if delay.is_zero() {
+        let removed = state.store.revoke(&victims).map_err(store_error)?;
+        aftermath(state, removed);
+        return Ok(());
+    }
+    let job_state = state.clone();
+    state.jobs.spawn(async move {
+        tokio::time::sleep(delay).await;
+        match job_state.store.revoke(&victims) {
+            Ok(removed) => aftermath(&job_state, removed),
+            Err(e) => tracing::error!("delayed revocation: {e}"),
         }
-        (Some(Fault::CascadeTooWide), _) => {
-            state
-                .store
-                .revoke_client(&record.client_id, None)
-                .map_err(store_error)?;
-        }
-        (Some(Fault::LazyRevocation), _) => {
-            let state = state.clone();
-            let grant = record.grant_id;
-            tokio::spawn(async move {
-                tokio::time::sleep(LAZY_DELAY).await;
-                if let Err(e) = state.store.revoke_grant(grant) {
-                    tracing::error!("{e}");
+    });
+    Ok(())
+}
+
+/// The faults that act after a revocation: a late over-revocation, a resurrection.
+fn aftermath(state: &Arc<AppState>, removed: Removed) {
+    if removed.is_empty() {
+        return;
+    }
+    let job_state = state.clone();
+    match state.fault {
+        Some(Fault::LateOverRevocation) => {
+            let clients: HashSet<String> =
+                removed.iter().map(|(_, r)| r.client_id.clone()).collect();
+            state.jobs.spawn(async move {
+                tokio::time::sleep(FAULT_AFTERMATH_DELAY).await;
+                let victims: Vec<Victim> = clients
+                    .into_iter()
+                    .map(|c| Victim::Client(c, None))
+                    .collect();
+                if let Err(e) = job_state.store.revoke(&victims) {
+                    tracing::error!("late over-revocation: {e}");
                 }
             });
         }
-        _ => {
-            state
-                .store
-                .revoke_grant(record.grant_id)
-                .map_err(store_error)?;
+        Some(Fault::Resurrection) => {
+            state.jobs.spawn(async move {
+                tokio::time::sleep(FAULT_AFTERMATH_DELAY).await;
+                if let Err(e) = job_state.store.reinstate(&removed) {
+                    tracing::error!("resurrection: {e}");
+                }
+            });
         }
+        _ => {}
     }
-    if fault == Some(Fault::RevokedToken400) {
-        state.remember_revoked(hash);
-    }
-    Ok(())
 }
 
 /// 200 with an empty body, `Cache-Control: no-store` and `Pragma: no-cache`.
@@ -339,7 +461,15 @@ fn success(state: &AppState, extra_headers: &[(String, String)]) -> Response {
     let mut response = StatusCode::OK.into_response();
     let h = response.headers_mut();
     if !state.has_fault(Fault::NoCacheHeaders) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let cache_control = if state.has_quirk(Quirk::CacheControlExtra) {
+            "no-cache, no-store, max-age=0, must-revalidate"
+        } else {
+            "no-store"
+        };
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        );
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
     }
     for (name, value) in extra_headers {

@@ -4,14 +4,43 @@
 //! `token_type_hint` (or `()`) and `headers` (lower-case names). It returns `true`/`false`, or
 //! a map `#{ allow: bool, headers: #{ "X-Name": "value" } }` to add response headers. It runs
 //! after client authentication and before the token lookup. `false` means 200 and nothing
-//! revoked; an error (or running past the operation limit) counts as `false` and is logged.
+//! revoked. A script that fails (throws, returns something else, or runs past a limit) is
+//! logged and handled as [`ScriptFailure`] says. `print()` in a script logs through `tracing`.
+//!
+//! Every run is bounded: operations, call depth, and the size of every string, array and map
+//! it builds ([`crate::server::limits::Limits`]), and the endpoint runs it on tokio's blocking
+//! pool, never on an async worker. Rhai does not check a map's size when an entry is added by
+//! index assignment (`m[key] = v`); that growth is bounded by the operation and string limits
+//! instead (at most a few thousand entries of at most `script_max_string` bytes each).
 
+use super::limits::Limits;
 use axum::http::HeaderMap;
 use rhai::{Dynamic, Engine, Map, Scope, AST};
 use std::path::Path;
 
-/// The most operations one call may take, so a runaway script cannot stall the endpoint.
-const MAX_OPERATIONS: u64 = 100_000;
+/// What the revocation endpoint does when the script fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ScriptFailure {
+    /// Janssen's behaviour: a failing script counts as `false`, so the answer is 200 and
+    /// nothing is revoked (the caller is not told; open towards the caller, closed towards
+    /// the token).
+    #[default]
+    Veto,
+    /// Fail closed: 503 `temporarily_unavailable` with `Retry-After`, nothing revoked, so the
+    /// caller knows the revocation did not happen and retries.
+    Unavailable,
+}
+
+impl std::str::FromStr for ScriptFailure {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "veto" => Ok(Self::Veto),
+            "unavailable" => Ok(Self::Unavailable),
+            other => Err(format!("'{other}' is not veto or unavailable")),
+        }
+    }
+}
 
 /// What the script decided.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -34,24 +63,29 @@ impl std::fmt::Debug for RevokeScript {
     }
 }
 
-fn engine() -> Engine {
+fn engine(limits: &Limits, origin: &str) -> Engine {
     let mut engine = Engine::new();
-    engine.set_max_operations(MAX_OPERATIONS);
+    engine.set_max_operations(limits.script_max_operations);
     engine.set_max_call_levels(32);
-    engine.set_max_string_size(64 * 1024);
+    engine.set_max_expr_depths(64, 32);
+    engine.set_max_string_size(limits.script_max_string);
+    engine.set_max_array_size(limits.script_max_array);
+    engine.set_max_map_size(limits.script_max_map);
+    let origin = origin.to_owned();
+    engine.on_print(move |text| tracing::info!(script = %origin, "{text}"));
     engine
 }
 
 impl RevokeScript {
     /// Compiles a script file; the error names the file and the position.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    pub fn load(path: &Path, limits: &Limits) -> Result<Self, String> {
         let source =
             std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Self::compile(&source, &path.display().to_string())
+        Self::compile(&source, &path.display().to_string(), limits)
     }
 
-    pub fn compile(source: &str, origin: &str) -> Result<Self, String> {
-        let engine = engine();
+    pub fn compile(source: &str, origin: &str, limits: &Limits) -> Result<Self, String> {
+        let engine = engine(limits, origin);
         let ast = engine
             .compile(source)
             .map_err(|e| format!("{origin}: {e}"))?;
@@ -70,14 +104,15 @@ impl RevokeScript {
         })
     }
 
-    /// Runs the script for one request. Errors count as a veto and are logged (without the token).
+    /// Runs the script for one request (blocking: call it from the blocking pool). A failure
+    /// is logged (without the token) and returned as `Err` with the reason.
     pub fn decide(
         &self,
         client_id: &str,
         token: &str,
         hint: Option<&str>,
         headers: &HeaderMap,
-    ) -> Decision {
+    ) -> Result<Decision, String> {
         let mut header_map = Map::new();
         for (name, value) in headers {
             if let Ok(v) = value.to_str() {
@@ -98,16 +133,13 @@ impl RevokeScript {
             "revoke",
             (Dynamic::from_map(context),),
         );
-        match result {
-            Ok(value) => interpret(value).unwrap_or_else(|why| {
-                tracing::warn!(script = %self.origin, "revoke script returned {why}; treated as false");
-                Decision::default()
-            }),
-            Err(e) => {
-                tracing::warn!(script = %self.origin, error = %e, "revoke script failed; treated as false");
-                Decision::default()
-            }
+        let outcome = result
+            .map_err(|e| format!("failed: {e}"))
+            .and_then(|value| interpret(value).map_err(|why| format!("returned {why}")));
+        if let Err(why) = &outcome {
+            tracing::warn!(script = %self.origin, "revoke script {why}");
         }
+        outcome
     }
 }
 
@@ -143,14 +175,20 @@ mod tests {
 
     const EXAMPLE: &str = include_str!("../../scripts/revoke.rhai");
 
+    fn compile(source: &str) -> RevokeScript {
+        RevokeScript::compile(source, "t", &Limits::default()).unwrap()
+    }
+
     #[test]
     fn example_script_vetoes_on_header_and_adds_one() {
-        let script = RevokeScript::compile(EXAMPLE, "example").unwrap();
+        let script = compile(EXAMPLE);
         let mut headers = HeaderMap::new();
-        let allowed = script.decide("client-a", "t", None, &headers);
+        let allowed = script.decide("client-a", "t", None, &headers).unwrap();
         assert!(allowed.allow);
         headers.insert("x-revoke-veto", HeaderValue::from_static("true"));
-        let vetoed = script.decide("client-a", "t", Some("access_token"), &headers);
+        let vetoed = script
+            .decide("client-a", "t", Some("access_token"), &headers)
+            .unwrap();
         assert!(!vetoed.allow);
         assert!(vetoed
             .headers
@@ -159,19 +197,74 @@ mod tests {
     }
 
     #[test]
-    fn errors_and_bad_results_are_a_veto() {
+    fn errors_and_bad_results_are_failures() {
         let h = HeaderMap::new();
-        let throws = RevokeScript::compile("fn revoke(c) { throw \"no\" }", "t").unwrap();
-        assert!(!throws.decide("a", "t", None, &h).allow);
-        let loops = RevokeScript::compile("fn revoke(c) { loop {} }", "t").unwrap();
-        assert!(!loops.decide("a", "t", None, &h).allow);
-        let number = RevokeScript::compile("fn revoke(c) { 42 }", "t").unwrap();
-        assert!(!number.decide("a", "t", None, &h).allow);
+        for source in [
+            "fn revoke(c) { throw \"no\" }",
+            "fn revoke(c) { loop {} }",
+            "fn revoke(c) { 42 }",
+            "fn revoke(c) { #{ headers: #{} } }",
+        ] {
+            assert!(
+                compile(source).decide("a", "t", None, &h).is_err(),
+                "{source}"
+            );
+        }
+    }
+
+    #[test]
+    fn arrays_maps_and_strings_are_bounded() {
+        let h = HeaderMap::new();
+        // Each doubles or grows past the default limits well within the operation budget;
+        // unbounded, the array alone would reach a million elements.
+        for source in [
+            "fn revoke(c) { let a = [1]; for i in 0..20 { a += a; } true }",
+            "fn revoke(c) { let m = #{}; for i in 0..2000 { let n = #{}; n[`k${i}`] = i; m.mixin(n); } true }",
+            "fn revoke(c) { let s = \"x\"; for i in 0..20 { s += s; } true }",
+        ] {
+            let err = compile(source)
+                .decide("a", "t", None, &h)
+                .expect_err(source);
+            assert!(err.contains("too large") || err.contains("size"), "{source}: {err}");
+        }
+        // Growth through map index assignment (which Rhai does not size-check) is stopped by
+        // the operation limit, with keys no longer than the string limit.
+        let keys = compile(
+            "fn revoke(c) { let s = \"x\"; while s.len() < 4096 { s += s; } let m = #{}; for i in 0..100000 { m[`${s}${i}`] = i; } true }",
+        );
+        let err = keys.decide("a", "t", None, &h).unwrap_err();
+        assert!(err.contains("Too many operations"), "{err}");
+        // Below the limits the same shapes run.
+        let small =
+            compile("fn revoke(c) { let a = [1]; for i in 0..5 { a += a; } a.len() == 32 }");
+        assert!(small.decide("a", "t", None, &h).unwrap().allow);
+        let tight = Limits {
+            script_max_array: 16,
+            ..Limits::default()
+        };
+        // Rhai checks `a += a` before appending, so an array can reach twice the limit once
+        // before the next operation fails: 64 elements against a limit of 16.
+        let limited = RevokeScript::compile(
+            "fn revoke(c) { let a = [1]; for i in 0..6 { a += a; } true }",
+            "t",
+            &tight,
+        )
+        .unwrap();
+        assert!(limited.decide("a", "t", None, &h).is_err());
+    }
+
+    #[test]
+    fn script_failure_modes_parse() {
+        assert_eq!("veto".parse(), Ok(ScriptFailure::Veto));
+        assert_eq!("unavailable".parse(), Ok(ScriptFailure::Unavailable));
+        assert!("open".parse::<ScriptFailure>().is_err());
+        assert_eq!(ScriptFailure::default(), ScriptFailure::Veto);
     }
 
     #[test]
     fn script_without_revoke_function_is_refused() {
-        let err = RevokeScript::compile("fn other(x) { true }", "f.rhai").unwrap_err();
+        let err = RevokeScript::compile("fn other(x) { true }", "f.rhai", &Limits::default())
+            .unwrap_err();
         assert!(
             err.contains("f.rhai") && err.contains("fn revoke(context)"),
             "{err}"

@@ -1,0 +1,153 @@
+//! Quirks, the twin of faults: `revspec serve --quirk NAME` (repeatable) makes the reference
+//! server behave in a way that is conformant but unusual, as real servers do (a configuration
+//! reload delay, owner-only introspection, a 400 for a failed body-credentials login...). The
+//! harness is tested against each: a quirk must fail no rule beyond the ones it names, once the
+//! target profile says what [`Quirk::profile_note`] says.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+macro_rules! quirks {
+    ($($variant:ident = $name:literal, $what:literal,
+        note: $note:literal,
+        named: [$(($rule:literal, $verdict:literal)),* $(,)?];)+) => {
+        /// One conformant but unusual behaviour of the reference server.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Quirk { $(#[doc = $what] $variant,)+ }
+
+        impl Quirk {
+            /// Every quirk, in a stable order.
+            pub const ALL: &'static [Quirk] = &[$(Quirk::$variant,)+];
+
+            /// The stable name used on the command line and in reports.
+            pub fn name(self) -> &'static str { match self { $(Quirk::$variant => $name,)+ } }
+
+            /// What the server does differently.
+            pub fn description(self) -> &'static str { match self { $(Quirk::$variant => $what,)+ } }
+
+            /// What a target profile must say to check a server with this quirk ("" when
+            /// nothing: a harness must cope with it as it is).
+            pub fn profile_note(self) -> &'static str { match self { $(Quirk::$variant => $note,)+ } }
+
+            /// Rule IDs this quirk may legitimately leave non-PASS, with the verdict expected.
+            pub fn named_rules(self) -> &'static [(&'static str, &'static str)] {
+                match self { $(Quirk::$variant => &[$(($rule, $verdict)),*],)+ }
+            }
+        }
+    };
+}
+
+quirks! {
+    ConfigReloadDelay = "config-reload-delay",
+        "the Config API stores a change at once, but the running server applies stored settings on a periodic reload every 2 s (like --config-reload-delay 2s)",
+        note: "settings.settle of at least 5s",
+        named: [];
+    RefreshReplacesAccess = "refresh-replaces-access",
+        "a refresh grant revokes the grant's earlier access tokens: one live access token per grant",
+        note: "no plain refresh-grant probe where an access token's state matters (probe refresh tokens by introspection or with refresh_probe_scope)",
+        named: [];
+    IntrospectionOwnerOnly = "introspection-owner-only",
+        "only the client a token was issued to may introspect it; every other caller, even one holding introspect_any, reads {\"active\": false}",
+        note: "introspection_client = \"owner\" (a public client's tokens cannot be introspected: probe them through userinfo or a refresh attempt)",
+        named: [];
+    PostAuthFailure400 = "post-auth-failure-400",
+        "a failed client_secret_post authentication answers 400 invalid_client without WWW-Authenticate (Basic failures stay 401 with the challenge)",
+        note: "",
+        named: [];
+    TwoChallenges = "two-challenges",
+        "every 401 carries two WWW-Authenticate fields: Bearer realm=\"revspec\" first, then Basic realm=\"revspec\"",
+        note: "",
+        named: [];
+    RevocationDelay = "revocation-delay",
+        "every revocation (also cascade and revoke-all) takes effect 300 ms after the 200",
+        note: "timeouts.propagation_window = \"1s\"",
+        named: [("rfc7009-2.1-immediate", "warn")];
+    Discovery503WhenDisabled = "discovery-503-when-disabled",
+        "while the REVOKE_TOKEN flag is disabled, both discovery documents answer 503 with an RFC 6749-style JSON error",
+        note: "endpoints given explicitly in the profile (token, revocation, introspection, userinfo)",
+        named: [("jans-flag-disabled-discovery", "error")];
+    CacheControlExtra = "cache-control-extra",
+        "every 200 of the revocation endpoint carries Cache-Control: no-cache, no-store, max-age=0, must-revalidate and Pragma: no-cache",
+        note: "",
+        named: [];
+    RefreshScopeFirst = "refresh-scope-first",
+        "the refresh grant checks a requested scope against the client's registration before it looks at the refresh token, so invalid_scope comes even for a revoked or unknown refresh token",
+        note: "no refresh_probe_scope (that probe reads invalid_scope as a live token): probe refresh tokens by introspection",
+        named: [];
+    Userinfo403 = "userinfo-403",
+        "userinfo answers 403 insufficient_scope (with the RFC 6750 challenge) for a live access token without the openid scope",
+        note: "",
+        named: [];
+}
+
+/// The reload period of the `config-reload-delay` quirk.
+pub const QUIRK_RELOAD_DELAY: Duration = Duration::from_secs(2);
+/// How long after the 200 a revocation takes effect with the `revocation-delay` quirk.
+pub const QUIRK_REVOCATION_DELAY: Duration = Duration::from_millis(300);
+
+impl fmt::Display for Quirk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Quirk {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Quirk::ALL
+            .iter()
+            .copied()
+            .find(|q| q.name() == s)
+            .ok_or_else(|| format!("unknown quirk '{s}' (see `revspec serve --list-quirks`)"))
+    }
+}
+
+/// One line per quirk: name, what a profile must say, what it does.
+pub fn listing() -> String {
+    Quirk::ALL
+        .iter()
+        .map(|q| {
+            let note = match q.profile_note() {
+                "" => "-",
+                note => note,
+            };
+            format!("{}\t{}\t{}\n", q.name(), note, q.description())
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for q in Quirk::ALL {
+            assert!(seen.insert(q.name()), "duplicate {}", q.name());
+            assert_eq!(q.name().parse::<Quirk>().unwrap(), *q);
+            assert!(!q.description().is_empty());
+        }
+        assert!("nope".parse::<Quirk>().unwrap_err().contains("nope"));
+    }
+
+    #[test]
+    fn notes_and_named_rules_are_where_the_quirk_needs_them() {
+        assert_eq!(
+            Quirk::Discovery503WhenDisabled.named_rules(),
+            &[("jans-flag-disabled-discovery", "error")]
+        );
+        assert!(Quirk::IntrospectionOwnerOnly
+            .profile_note()
+            .contains("introspection_client = \"owner\""));
+        assert!(Quirk::ConfigReloadDelay
+            .profile_note()
+            .contains("settings.settle"));
+        assert!(Quirk::TwoChallenges.named_rules().is_empty());
+        let listing = listing();
+        assert_eq!(listing.lines().count(), Quirk::ALL.len());
+        assert!(listing.contains("two-challenges\t-\t"));
+    }
+}

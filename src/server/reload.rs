@@ -1,0 +1,168 @@
+//! Stored versus effective settings, modelled on Janssen's periodic configuration reload.
+//!
+//! The Config API writes the *stored* settings (a GET reads them back at once). The endpoints
+//! act on the *effective* settings, which the server reloads from the stored ones on a periodic
+//! timer: every `reload_delay`, counted from the start. A zero delay applies a change at once.
+//!
+//! The timer is evaluated when the settings are read rather than by a task: a change stored at
+//! time `t` becomes effective at the first tick after `t`, exactly as a periodic reload would
+//! apply it, and there is nothing to stop at shutdown.
+
+use super::config::Settings;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The settings of a running server.
+#[derive(Debug)]
+pub struct LiveSettings {
+    inner: Mutex<Inner>,
+    reload_delay: Duration,
+    /// The `setting-never-applied` fault: the effective settings never change.
+    frozen: bool,
+    start: Instant,
+}
+
+#[derive(Debug)]
+struct Inner {
+    stored: Settings,
+    effective: Settings,
+    /// Stored changes the timer has not applied yet, oldest first, with when they were stored.
+    pending: Vec<(Instant, Settings)>,
+}
+
+impl LiveSettings {
+    pub fn new(initial: Settings, reload_delay: Duration, frozen: bool) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                stored: initial.clone(),
+                effective: initial,
+                pending: Vec::new(),
+            }),
+            reload_delay,
+            frozen,
+            start: Instant::now(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How often stored settings are applied (zero: at once).
+    pub fn reload_delay(&self) -> std::time::Duration {
+        self.reload_delay
+    }
+
+    /// What the Config API shows: the last stored settings.
+    pub fn stored(&self) -> Settings {
+        self.lock().stored.clone()
+    }
+
+    /// What the endpoints act on: the stored settings as of the last reload tick.
+    pub fn effective(&self) -> Settings {
+        self.effective_at(Instant::now())
+    }
+
+    fn tick_of(&self, at: Instant) -> u128 {
+        at.saturating_duration_since(self.start).as_nanos() / self.reload_delay.as_nanos()
+    }
+
+    fn effective_at(&self, now: Instant) -> Settings {
+        let mut inner = self.lock();
+        if !inner.pending.is_empty() && !self.reload_delay.is_zero() {
+            let current_tick = self.tick_of(now);
+            // A change stored during tick k is applied by the reload that starts tick k + 1.
+            let due = inner
+                .pending
+                .iter()
+                .take_while(|(stored_at, _)| self.tick_of(*stored_at) < current_tick)
+                .count();
+            if due > 0 {
+                let applied = inner.pending.drain(..due).next_back().map(|(_, s)| s);
+                if let Some(settings) = applied {
+                    inner.effective = settings;
+                }
+            }
+        }
+        inner.effective.clone()
+    }
+
+    /// Stores new settings; they take effect at once with no reload delay, else on the next tick.
+    pub fn store(&self, settings: Settings) {
+        let mut inner = self.lock();
+        inner.stored = settings.clone();
+        if self.frozen {
+            return;
+        }
+        if self.reload_delay.is_zero() {
+            inner.effective = settings;
+        } else {
+            inner.pending.push((Instant::now(), settings));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_flag(flag: &str) -> Settings {
+        Settings {
+            feature_flags: vec![flag.into()],
+            ..Settings::default()
+        }
+    }
+
+    #[test]
+    fn no_delay_applies_at_once() {
+        let live = LiveSettings::new(Settings::default(), Duration::ZERO, false);
+        live.store(with_flag("userinfo"));
+        assert_eq!(live.stored(), with_flag("userinfo"));
+        assert_eq!(live.effective(), with_flag("userinfo"));
+    }
+
+    #[test]
+    fn a_change_takes_effect_at_the_first_tick_after_it_was_stored() {
+        let delay = Duration::from_secs(10);
+        let live = LiveSettings::new(Settings::default(), delay, false);
+        let start = live.start;
+        // Stored 3 s into tick 0 (as if at that instant).
+        live.lock()
+            .pending
+            .push((start + Duration::from_secs(3), with_flag("a")));
+        live.lock().stored = with_flag("a");
+        assert_eq!(live.stored(), with_flag("a"));
+        assert_eq!(
+            live.effective_at(start + Duration::from_secs(9)),
+            Settings::default()
+        );
+        assert_eq!(
+            live.effective_at(start + Duration::from_secs(10)),
+            with_flag("a")
+        );
+        // Two changes within one tick: the later one wins at the next tick.
+        live.lock()
+            .pending
+            .push((start + Duration::from_secs(21), with_flag("b")));
+        live.lock()
+            .pending
+            .push((start + Duration::from_secs(22), with_flag("c")));
+        assert_eq!(
+            live.effective_at(start + Duration::from_secs(29)),
+            with_flag("a")
+        );
+        assert_eq!(
+            live.effective_at(start + Duration::from_secs(30)),
+            with_flag("c")
+        );
+        assert!(live.lock().pending.is_empty());
+    }
+
+    #[test]
+    fn frozen_settings_store_but_never_apply() {
+        let live = LiveSettings::new(Settings::default(), Duration::ZERO, true);
+        live.store(with_flag("userinfo"));
+        assert_eq!(live.stored(), with_flag("userinfo"));
+        assert_eq!(live.effective(), Settings::default());
+    }
+}
