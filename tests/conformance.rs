@@ -14,6 +14,7 @@ use revspec::conformance::run::{reference_options, reference_profile, CheckError
 use revspec::conformance::{run_plan, RunPlan, Selection};
 use revspec::report::{RunRecord, Verdict};
 use revspec::server::faults::Fault;
+use revspec::server::quirks::Quirk;
 use revspec::server::ServeOptions;
 use revspec::sut::TargetProfile;
 use std::collections::{BTreeMap, BTreeSet};
@@ -172,6 +173,38 @@ fn no_tweak() -> Tweak {
     Arc::new(|_| {})
 }
 
+fn quirky(quirk: Quirk) -> ServeOptions {
+    ServeOptions {
+        quirks: vec![quirk],
+        ..reference_options(None)
+    }
+}
+
+/// What the profile must say for a quirk (its `profile_note`).
+fn tweak_for(quirk: Quirk) -> Tweak {
+    match quirk {
+        Quirk::ConfigReloadDelay => Arc::new(|p| p.settings.settle = Some(Duration::from_secs(6))),
+        Quirk::IntrospectionOwnerOnly => Arc::new(|p| {
+            p.probes.introspection_client = "owner".into();
+            // Nobody may introspect a public client's tokens on such a server.
+            p.capabilities.public_client = false;
+        }),
+        Quirk::RevocationDelay => {
+            Arc::new(|p| p.timeouts.propagation_window = Duration::from_secs(1))
+        }
+        Quirk::Discovery503WhenDisabled => Arc::new(|p| {
+            let at = |path: &str| Some(format!("{}{path}", p.issuer));
+            p.endpoints = Some(revspec::sut::profile::EndpointOverrides {
+                revocation: at(revspec::server::paths::REVOKE),
+                token: at(revspec::server::paths::TOKEN),
+                introspection: at(revspec::server::paths::INTROSPECTION),
+                userinfo: at(revspec::server::paths::USERINFO),
+            });
+        }),
+        _ => no_tweak(),
+    }
+}
+
 fn rotating_server() -> ServeOptions {
     let mut config = revspec::server::config::ServerConfig::demo();
     config.settings.refresh_token_rotation = true;
@@ -253,6 +286,57 @@ fn cases() -> Vec<Case> {
             both_concurrencies: false,
         },
     ];
+    // Calibration refuses a probe that cannot be believed on an unusual server.
+    cases.extend([
+        Case {
+            name: "calibration_refuses_introspection_by_one_client_on_an_owner_only_server".into(),
+            profile: "rfc7009",
+            options: quirky(Quirk::IntrospectionOwnerOnly),
+            tweak: no_tweak(),
+            expect: Expect::Refused("probes.introspection_client = \"owner\""),
+            both_concurrencies: false,
+        },
+        Case {
+            name: "calibration_refuses_a_passive_probe_when_the_scope_is_checked_first".into(),
+            profile: "rfc7009",
+            options: quirky(Quirk::RefreshScopeFirst),
+            tweak: Arc::new(|p| {
+                p.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
+                p.probes.refresh_probe_scope = Some("revspec-probe-scope-outside-every-grant".into());
+            }),
+            expect: Expect::Refused("a never-issued value reads inactive: it reads active"),
+            both_concurrencies: false,
+        },
+        Case {
+            name: "calibration_refuses_a_refresh_probe_that_replaces_the_access_token".into(),
+            profile: "rfc7009",
+            options: quirky(Quirk::RefreshReplacesAccess),
+            tweak: Arc::new(|p| p.probes.refresh_token = revspec::sut::ProbeKind::Refresh),
+            expect: Expect::Refused("made the earlier access token inactive"),
+            both_concurrencies: false,
+        },
+        Case {
+            name: "calibration_refuses_userinfo_answering_403_for_live_tokens".into(),
+            profile: "rfc7009",
+            options: quirky(Quirk::Userinfo403),
+            tweak: Arc::new(|p| {
+                p.probes.access_token = revspec::sut::ProbeKind::Userinfo;
+                p.clients.primary.scope = Some("profile".into());
+            }),
+            expect: Expect::Refused("userinfo cannot observe this token"),
+            both_concurrencies: false,
+        },
+    ]);
+    for quirk in Quirk::ALL {
+        cases.push(Case {
+            name: format!("quirk_{}", quirk.name().replace('-', "_")),
+            profile: "janssen",
+            options: quirky(*quirk),
+            tweak: tweak_for(*quirk),
+            expect: Expect::Broken(quirk.named_rules().iter().map(|(r, _)| r.to_string()).collect()),
+            both_concurrencies: true,
+        });
+    }
     for fault in Fault::ALL {
         cases.push(Case {
             name: format!("fault_{}", fault.name().replace('-', "_")),

@@ -420,7 +420,18 @@ impl SettingsSession {
                     .await?;
                 continue;
             }
-            if setting.holds(value) {
+            if *setting == Setting::FeatureFlagsEmpty {
+                // An empty list and a list holding revoke_token both enable the endpoint, so
+                // confirming "enabled" proves nothing unless the endpoint was disabled just
+                // before: go through a confirmed disabled list first.
+                if !self.originals.iter().any(|(p, _)| p == property) {
+                    self.originals.push((property.into(), value.cloned()));
+                }
+                let detour = Setting::RevokeTokenFlagDisabled.wanted(value);
+                self.write_read_back(target, property, Some(&detour)).await?;
+                self.confirm_and_record(target, property, Some(detour), "set (on the way to [])")
+                    .await?;
+            } else if setting.holds(value) {
                 self.confirm_and_record(target, property, value.cloned(), "already")
                     .await?;
                 continue;
@@ -434,6 +445,9 @@ impl SettingsSession {
             self.confirm_and_record(target, property, Some(wanted), "set")
                 .await?;
         }
+        // A confirmation revokes tokens; let its delayed side effects (a background job, a
+        // replica) land before the group's scenarios mint theirs.
+        tokio::time::sleep(target.profile.timeouts.stay_active_settle).await;
         Ok(())
     }
 
