@@ -330,6 +330,45 @@ fn needs_confirming(case: &CaseRecord) -> bool {
     !clean && (!case.tokens.is_empty() || case.verdict == Verdict::Error)
 }
 
+/// Runs each scenario that did not come out clean again, alone, after a quiet pause (so no
+/// other scenario runs beside it and no earlier request's delayed effect lands in it), and
+/// keeps that result. At any concurrency, this is what makes a verdict independent of what
+/// ran next to the scenario.
+async fn confirm_alone(
+    ctx: &Arc<RunContext>,
+    features: &[(String, String)],
+    mut cases: Vec<CaseRecord>,
+) -> Result<Vec<CaseRecord>, CheckError> {
+    let t = &ctx.target.profile.timeouts;
+    let quiet = t.stay_active_settle.max(t.propagation_window);
+    let suspects: Vec<ScenarioKey> = cases
+        .iter()
+        .filter(|c| needs_confirming(c))
+        .filter_map(key_of)
+        .collect();
+    for key in suspects {
+        if ctx.target.http.unusable().is_some() {
+            break;
+        }
+        tokio::time::sleep(quiet).await;
+        let again = run_scenarios(ctx, features, HashSet::from([key]), 1).await?;
+        for again in again {
+            if let Some(first) = cases
+                .iter_mut()
+                .find(|c| c.location == again.location && c.scenario == again.scenario)
+            {
+                let first_verdict = first.verdict;
+                *first = CaseRecord {
+                    confirmed_alone: true,
+                    first_verdict: Some(first_verdict),
+                    ..again
+                };
+            }
+        }
+    }
+    Ok(cases)
+}
+
 fn key_of(case: &CaseRecord) -> Option<ScenarioKey> {
     let (path, line) = case.location.rsplit_once(':')?;
     Some((path.to_owned(), line.parse().ok()?, case.scenario.clone()))
@@ -339,9 +378,10 @@ fn key_of(case: &CaseRecord) -> Option<ScenarioKey> {
 ///
 /// The phases: connect and mint once (the target is usable); calibrate every probe (a probe
 /// that cannot be believed stops the run); run the scenarios that need no setting change,
-/// `concurrency` at a time; run again alone each of them whose result another could have
-/// caused; then, one group at a time, put a group's settings in place, confirm them, and run
-/// its scenarios alone; finally restore every changed setting.
+/// `concurrency` at a time; run again alone, after a quiet pause, each of them whose result
+/// another could have caused; then, one group at a time, put a group's settings in place,
+/// confirm them, run its scenarios one by one and confirm alone what did not come out clean;
+/// finally restore every changed setting.
 pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
     let started_wall = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     let started = Instant::now();
@@ -406,29 +446,9 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         cases: Mutex::new(Vec::new()),
         progress,
     });
-    let mut cases = run_scenarios(&ctx, &features, parts.free, plan.concurrency).await?;
+    let first = run_scenarios(&ctx, &features, parts.free, plan.concurrency).await?;
+    let mut cases = confirm_alone(&ctx, &features, first).await?;
     tracing::info!(elapsed = ?started.elapsed(), "scenarios without setting changes done");
-    if plan.concurrency > 1 {
-        let suspects: HashSet<ScenarioKey> = cases
-            .iter()
-            .filter(|c| needs_confirming(c))
-            .filter_map(key_of)
-            .collect();
-        let alone = run_scenarios(&ctx, &features, suspects, 1).await?;
-        for again in alone {
-            if let Some(first) = cases
-                .iter_mut()
-                .find(|c| c.location == again.location && c.scenario == again.scenario)
-            {
-                let first_verdict = first.verdict;
-                *first = CaseRecord {
-                    confirmed_alone: true,
-                    first_verdict: Some(first_verdict),
-                    ..again
-                };
-            }
-        }
-    }
     let mut session = SettingsSession::new(&ctx.target);
     for (settings, keys) in parts.groups {
         let state = if settings.is_empty() || ctx.target.http.unusable().is_some() {
@@ -440,7 +460,8 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
             }
         };
         *ctx.group.lock().unwrap_or_else(|p| p.into_inner()) = state;
-        cases.extend(run_scenarios(&ctx, &features, keys, 1).await?);
+        let group = run_scenarios(&ctx, &features, keys, 1).await?;
+        cases.extend(confirm_alone(&ctx, &features, group).await?);
         tracing::info!(elapsed = ?started.elapsed(), ?settings, "settings group done");
     }
     if let Some(ticker) = ticker {

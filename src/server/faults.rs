@@ -113,23 +113,13 @@ faults! {
         ["jans-all-enabled", "jans-all-own-client", "jans-all-variants", "jans-cross-client-no-scope", "jans-cross-client-allowed",
          "jans-flag-disabled", "jans-flag-disabled-discovery", "jans-flag-auth-first", "jans-flag-empty-means-enabled"];
     RevocationNoop = "revocation-noop", "every revocation answers 200 and revokes nothing",
-        ["rfc7009-2-refresh-revocable", "rfc7009-2-access-revocable", "rfc7009-2.1-immediate", "rfc7009-2.1-hint-optional",
-         "rfc7009-2.1-hint-fallback", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.1-rt-cascade", "rfc7009-2.2-idempotent",
-         "rfc7009-2.2-grant-isolation", "rfc7009-2.3-cors", "rfc7009-2.1-public-client", "rfc8414-auth-methods",
-         "jans-grant-cascade-rt", "jans-grant-cascade-at", "jans-grant-cascade-isolation", "jans-all-enabled", "jans-all-own-client",
-         "jans-cross-client-allowed", "jans-flag-empty-means-enabled", "jans-multi-token", "jans-script-veto"];
+        ["jans-all-disabled", "jans-all-enabled", "jans-all-own-client", "jans-all-variants", "jans-cross-client-allowed", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only", "jans-flag-empty-means-enabled", "jans-grant-cascade-at", "jans-grant-cascade-isolation", "jans-grant-cascade-rt", "jans-multi-token", "jans-script-veto", "rfc6749-2.3-one-auth-method", "rfc6749-2.3.1-no-query-credentials", "rfc6749-3.2-duplicate-param", "rfc7009-2-access-revocable", "rfc7009-2-refresh-revocable", "rfc7009-2.1-client-auth-required", "rfc7009-2.1-empty-token", "rfc7009-2.1-form-only", "rfc7009-2.1-hint-fallback", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-post-only", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.1-token-required", "rfc7009-2.1-wrong-secret", "rfc7009-2.2-grant-isolation", "rfc7009-2.2-idempotent", "rfc7009-2.2-invalid-token-200", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.2.1-retry-after", "rfc7009-2.3-cors", "rfc8414-auth-methods"];
     LateOverRevocation = "late-over-revocation", "300 ms after each successful revocation a background job also revokes every other grant of the token's client",
         ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation"];
     Resurrection = "resurrection", "a revoked grant's tokens become active again 300 ms after the revocation (a stale replica re-syncing) and stay active",
-        ["rfc7009-2-refresh-revocable", "rfc7009-2-access-revocable", "rfc7009-2.1-hint-optional", "rfc7009-2.1-hint-fallback",
-         "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.1-rt-cascade", "rfc7009-2.2-idempotent", "rfc7009-2.2-grant-isolation",
-         "rfc7009-2.3-cors", "rfc7009-2.1-public-client", "rfc8414-auth-methods", "jans-grant-cascade-rt", "jans-grant-cascade-at",
-         "jans-grant-cascade-isolation", "jans-all-enabled", "jans-all-own-client", "jans-cross-client-allowed",
-         "jans-flag-empty-means-enabled", "jans-multi-token", "jans-script-veto"];
+        ["jans-all-disabled", "jans-all-enabled", "jans-all-own-client", "jans-cross-client-allowed", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only", "jans-flag-empty-means-enabled", "jans-grant-cascade-at", "jans-grant-cascade-isolation", "jans-grant-cascade-rt", "jans-multi-token", "jans-script-veto", "rfc6749-2.3-one-auth-method", "rfc6749-2.3.1-no-query-credentials", "rfc6749-3.2-duplicate-param", "rfc7009-2-access-revocable", "rfc7009-2-refresh-revocable", "rfc7009-2.1-client-auth-required", "rfc7009-2.1-empty-token", "rfc7009-2.1-form-only", "rfc7009-2.1-hint-fallback", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-post-only", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.1-token-required", "rfc7009-2.1-wrong-secret", "rfc7009-2.2-grant-isolation", "rfc7009-2.2-idempotent", "rfc7009-2.2-invalid-token-200", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.2.1-retry-after", "rfc7009-2.3-cors", "rfc8414-auth-methods"];
     NoHintAccessOnly = "no-hint-access-only", "without token_type_hint only access tokens are looked up: a refresh token sent without a hint gets 200 and stays active",
-        ["rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-rt-cascade", "rfc7009-2.1-public-client",
-         "rfc7009-2.2-grant-isolation", "rfc7009-2.2-idempotent", "rfc7009-2.2-unknown-hint-ignored", "rfc8414-auth-methods",
-         "jans-grant-cascade-rt", "jans-script-veto"];
+        ["jans-grant-cascade-isolation", "jans-grant-cascade-rt", "jans-script-veto", "rfc6749-2.3.1-no-query-credentials", "rfc7009-2.1-client-auth-required", "rfc7009-2.1-form-only", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-post-only", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.2-grant-isolation", "rfc7009-2.2-idempotent", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.3-cors", "rfc8414-auth-methods"];
     MultiTokenFirstOnly = "multi-token-first-only", "of several space-separated tokens only the first is revoked",
         ["jans-multi-token"];
     UnavailableRevokes = "unavailable-revokes", "the simulated 503 (X-Revspec-Simulate: unavailable) still revokes the token",

@@ -464,7 +464,9 @@ async fn calibrate_one(
             role.name(),
             client.id
         );
-        let hint = if *role != Role::Primary && probe.name() == "introspection" {
+        let hint = if probe.name() == "introspection"
+            && target.introspecting_role(*role) != Some(*role)
+        {
             " (does the server let only a token's owner introspect it? then set probes.introspection_client = \"owner\")"
         } else {
             ""
