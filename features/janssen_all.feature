@@ -66,3 +66,16 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     When the primary client sends the revocation form "token=all"
     Then record whether the access token is still active
     And record whether the second refresh token is still active
+
+  @rule:jans-all-public-client @SHOULD @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true @requires:public-client
+  Scenario: A public client cannot revoke every token of the client
+    A public client (identified by `client_id` alone) cannot revoke every token of the client
+    with `token=all`: anyone can name a public client, so the request must revoke nothing (a 400
+    or a silent 200).
+
+    Given the setting allowAllValueForRevokeEndpoint is true
+    And an access token and a refresh token from one grant of the public client
+    When the public client sends the revocation form "token=all&token_type_hint=all"
+    Then the response status is 200 or a 4xx
+    And every token of the public client is still active
+    And as a positive control, the public client's refresh token can still be revoked by its client

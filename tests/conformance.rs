@@ -508,7 +508,10 @@ const NO_FAULT: &[(&str, &str)] = &[
 /// Every rule of the catalogue is proven failable: some fault names it, a fault changes what
 /// an INFO rule records, or a written reason says why not.
 fn every_rule_can_be_failed() -> Result<(), String> {
-    let named: BTreeSet<&str> = Fault::ALL.iter().flat_map(|f| f.rules().iter().copied()).collect();
+    let named: BTreeSet<&str> = Fault::ALL
+        .iter()
+        .flat_map(|f| f.rules().iter().copied())
+        .collect();
     let unproven: Vec<String> = revspec::conformance::catalogue::rules()
         .into_iter()
         .map(|r| r.id)
@@ -521,7 +524,9 @@ fn every_rule_can_be_failed() -> Result<(), String> {
     if unproven.is_empty() {
         Ok(())
     } else {
-        Err(format!("  rules no fault can fail and no reason covers: {unproven:?}\n"))
+        Err(format!(
+            "  rules no fault can fail and no reason covers: {unproven:?}\n"
+        ))
     }
 }
 
@@ -550,7 +555,10 @@ async fn main() {
         .collect()
         .await;
     if only.is_none() {
-        results.push(("every_rule_can_be_failed".to_owned(), every_rule_can_be_failed()));
+        results.push((
+            "every_rule_can_be_failed".to_owned(),
+            every_rule_can_be_failed(),
+        ));
     }
     results.sort_by(|a, b| a.0.cmp(&b.0));
     let (mut passed, mut failed) = (0, 0);

@@ -90,6 +90,37 @@ fn touching<T: Copy>(
         .collect()
 }
 
+/// The rules whose checks a quirk exercises: what a server behaving so must still pass.
+fn quirk_exercises(quirk: crate::server::quirks::Quirk) -> &'static [&'static str] {
+    use crate::server::quirks::Quirk as Q;
+    match quirk {
+        Q::ConfigReloadDelay => &[
+            "jans-all-enabled",
+            "jans-all-disabled",
+            "jans-all-own-client",
+            "jans-cross-client-default",
+            "jans-cross-client-no-scope",
+            "jans-cross-client-scope-only",
+            "jans-cross-client-allowed",
+            "jans-flag-disabled",
+            "jans-flag-disabled-discovery",
+            "jans-flag-empty-means-enabled",
+        ],
+        Q::RefreshReplacesAccess => &["jans-grant-cascade-rt", "jans-grant-cascade-at"],
+        Q::IntrospectionOwnerOnly => &["rfc7009-2.1-own-tokens-only", "jans-cross-client-default"],
+        Q::PostAuthFailure400 => &["rfc7009-2.1-wrong-secret", "jans-flag-auth-first"],
+        Q::TwoChallenges => &[
+            "rfc6749-5.2-invalid-client-scheme",
+            "jans-invalid-client-realm",
+        ],
+        Q::RevocationDelay => &["rfc7009-2.1-immediate"],
+        Q::Discovery503WhenDisabled => &["jans-flag-disabled-discovery", "jans-flag-disabled"],
+        Q::CacheControlExtra => &["jans-success-headers"],
+        Q::RefreshScopeFirst => &["rfc7009-2-refresh-revocable"],
+        Q::Userinfo403 => &["rfc7009-2-access-revocable"],
+    }
+}
+
 /// The reference server's faults and quirks that touch `rule`.
 pub fn faults_and_quirks(rule: &str) -> Vec<Touch> {
     use crate::server::faults::Fault;
@@ -101,8 +132,14 @@ pub fn faults_and_quirks(rule: &str) -> Vec<Touch> {
         Fault::description,
         Fault::rules,
     );
-    // Quirks join with one line once they land:
-    // out.extend(touching("quirk", Quirk::ALL, rule, Quirk::name, Quirk::description, Quirk::named_rules));
+    out.extend(touching(
+        "quirk",
+        crate::server::quirks::Quirk::ALL,
+        rule,
+        crate::server::quirks::Quirk::name,
+        crate::server::quirks::Quirk::description,
+        quirk_exercises,
+    ));
     out.sort_by_key(|t| (t.kind, t.name));
     out
 }
@@ -238,6 +275,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_quirk_exercises_rules_of_the_catalogue() {
+        let ids: Vec<String> = crate::conformance::catalogue::rules()
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        for q in crate::server::quirks::Quirk::ALL {
+            let touched = quirk_exercises(*q);
+            assert!(!touched.is_empty(), "{} exercises no rule", q.name());
+            for r in touched {
+                assert!(
+                    ids.iter().any(|id| id == r),
+                    "{}: {r} is not a rule",
+                    q.name()
+                );
+            }
+        }
+        assert!(faults_and_quirks("jans-success-headers")
+            .iter()
+            .any(|t| t.name == "cache-control-extra"));
+    }
+
+    #[test]
     fn every_rule_of_the_catalogue_has_an_explanation_and_no_other() {
         let explained = parse(EXPLAIN_TOML).unwrap();
         let ids: Vec<String> = catalogue::rules().into_iter().map(|r| r.id).collect();
@@ -306,6 +365,8 @@ mod tests {
             names.contains(&"no-realm") && names.contains(&"no-www-authenticate"),
             "{names:?}"
         );
-        assert!(touches.iter().all(|t| t.kind == "fault"));
+        assert!(touches
+            .iter()
+            .any(|t| t.kind == "quirk" && t.name == "two-challenges"));
     }
 }

@@ -126,6 +126,8 @@ faults! {
         ["rfc7009-2.2.1-retry-after"];
     CorsPreflightNoPost = "cors-preflight-no-post", "the CORS preflight of the revocation endpoint does not allow POST",
         ["rfc7009-2.3-cors"];
+    PublicClientAll = "public-client-all", "a public client (client_id alone) may revoke every token of the client with token=all",
+        ["jans-all-public-client"];
     ForeignToken200 = "foreign-token-200", "another client's token is answered 200 (silently not revoked) instead of 400 invalid_request",
         ["jans-cross-client-default"];
 }

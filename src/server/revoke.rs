@@ -269,7 +269,7 @@ async fn revoke_form(
     }
     let public = client.auth_method == AuthMethod::None;
     let wants_all = token.eq_ignore_ascii_case("all") || hint == Some("all");
-    if public && wants_all {
+    if public && wants_all && !state.has_fault(Fault::PublicClientAll) {
         // Anyone can name a public client: it must not be able to log out all its users.
         return Err(OAuthError::invalid_request(
             "a public client cannot revoke all its tokens",
