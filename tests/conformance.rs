@@ -26,7 +26,7 @@ const LOOPBACK_WARNINGS: &[&str] = &["rfc7009-2-https"];
 /// Rules a single reference server cannot exercise (the cluster case does).
 const SINGLE_SERVER_SKIPS: &[&str] = &["cluster-propagation"];
 /// How many check runs go at once.
-const PARALLEL_RUNS: usize = 10;
+const PARALLEL_RUNS: usize = 32;
 
 /// The reference profile with shorter waits: the faults' delayed effects come within 300 ms.
 fn quick(profile: &mut TargetProfile) {
