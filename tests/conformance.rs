@@ -302,7 +302,8 @@ fn cases() -> Vec<Case> {
             options: quirky(Quirk::RefreshScopeFirst),
             tweak: Arc::new(|p| {
                 p.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
-                p.probes.refresh_probe_scope = Some("revspec-probe-scope-outside-every-grant".into());
+                p.probes.refresh_probe_scope =
+                    Some("revspec-probe-scope-outside-every-grant".into());
             }),
             expect: Expect::Refused("a never-issued value reads inactive: it reads active"),
             both_concurrencies: false,
@@ -333,7 +334,13 @@ fn cases() -> Vec<Case> {
             profile: "janssen",
             options: quirky(*quirk),
             tweak: tweak_for(*quirk),
-            expect: Expect::Broken(quirk.named_rules().iter().map(|(r, _)| r.to_string()).collect()),
+            expect: Expect::Broken(
+                quirk
+                    .named_rules()
+                    .iter()
+                    .map(|(r, _)| r.to_string())
+                    .collect(),
+            ),
             both_concurrencies: true,
         });
     }

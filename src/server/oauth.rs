@@ -30,14 +30,19 @@ pub async fn form_and_client(
     headers: &HeaderMap,
     body: Body,
     allow_repeats: bool,
-) -> Result<(Form, Client), OAuthError> {
+) -> Result<(Form, Arc<Client>), OAuthError> {
     let bytes = request::read_body(body).await?;
     let form = Form::parse(headers, &bytes, allow_repeats)?;
     let presented = request::presented_credentials(headers, &form)?;
     let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
-    let client = request::authenticate(&presented, |id| clients.get(id))
-        .map_err(|e| auth_failure(state, &presented, e))?
-        .clone();
+    let client = request::authenticate(&presented, |id| clients.get(id).map(|c| &**c))
+        .map(|c| {
+            clients
+                .get(&c.id)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(c.clone()))
+        })
+        .map_err(|e| auth_failure(state, &presented, e))?;
     Ok((form, client))
 }
 

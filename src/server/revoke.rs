@@ -18,11 +18,10 @@ use super::quirks::{self, Quirk};
 use super::request::{self, Form, Presented};
 use super::script::{Decision, ScriptFailure};
 use super::store::{hash_token, Removed, TokenKind, TokenRecord, Victim};
-use super::{now, paths, AppState};
+use super::{now, AppState};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -111,13 +110,20 @@ fn authenticate_for_revoke(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
-) -> Result<Client, OAuthError> {
-    let mut form = form.clone();
-    if state.has_fault(Fault::TwoAuthMethodsAccepted) && headers.contains_key(header::AUTHORIZATION)
+) -> Result<Arc<Client>, OAuthError> {
+    // Only this fault needs a changed copy of the form.
+    let without_secret;
+    let form = if state.has_fault(Fault::TwoAuthMethodsAccepted)
+        && headers.contains_key(header::AUTHORIZATION)
     {
-        form.remove("client_secret");
-    }
-    let presented = request::presented_credentials(headers, &form)?;
+        let mut copy = form.clone();
+        copy.remove("client_secret");
+        without_secret = copy;
+        &without_secret
+    } else {
+        form
+    };
+    let presented = request::presented_credentials(headers, form)?;
     let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
     match &presented {
         Presented::Nothing if state.has_fault(Fault::NoClientAuth) => {
@@ -160,8 +166,13 @@ fn authenticate_for_revoke(
         }
         _ => {}
     }
-    request::authenticate(&presented, |id| clients.get(id))
-        .cloned()
+    request::authenticate(&presented, |id| clients.get(id).map(|c| &**c))
+        .map(|c| {
+            clients
+                .get(&c.id)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(c.clone()))
+        })
         .map_err(|e| super::oauth::auth_failure(state, &presented, e))
 }
 
@@ -487,15 +498,9 @@ fn success(state: &AppState, extra_headers: &[(String, String)]) -> Response {
 }
 
 /// Applies the faults that reshape error answers of the revocation endpoint.
-pub async fn fault_layer(
-    State(state): State<Arc<AppState>>,
-    req: Request<Body>,
-    next: Next,
-) -> Response {
-    let is_revoke = req.uri().path() == paths::REVOKE && req.method() != Method::OPTIONS;
-    let mut response = next.run(req).await;
+pub fn reshape_fault(state: &AppState, is_revoke: bool, response: &mut Response) {
     if !is_revoke || state.fault.is_none() || response.status().as_u16() < 400 {
-        return response;
+        return;
     }
     let h = response.headers_mut();
     match state.fault {
@@ -510,5 +515,4 @@ pub async fn fault_layer(
         }
         _ => {}
     }
-    response
 }

@@ -428,7 +428,8 @@ impl SettingsSession {
                     self.originals.push((property.into(), value.cloned()));
                 }
                 let detour = Setting::RevokeTokenFlagDisabled.wanted(value);
-                self.write_read_back(target, property, Some(&detour)).await?;
+                self.write_read_back(target, property, Some(&detour))
+                    .await?;
                 self.confirm_and_record(target, property, Some(detour), "set (on the way to [])")
                     .await?;
             } else if setting.holds(value) {
