@@ -138,23 +138,21 @@ impl AppState {
         };
         // What an earlier run stored through the Config API wins over the configuration.
         let corrupt = |what: &str, e: &dyn std::fmt::Display| format!("data dir {what}: {e}");
-        let settings: Settings = match store
-            .load_meta(SETTINGS_KEY)
+        // The local backends answer at once: nothing here waits on the async runtime.
+        let load_meta = |key| futures::executor::block_on(store.load_meta(key));
+        let settings: Settings = match load_meta(SETTINGS_KEY)
             .map_err(|e| corrupt("settings", &e))?
         {
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt("settings", &e))?,
             None => config.settings.clone(),
         };
-        let stored_scopes: HashMap<String, Vec<String>> = match store
-            .load_meta(CLIENT_SCOPES_KEY)
-            .map_err(|e| {
-            corrupt("client scopes", &e)
-        })? {
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| corrupt("client scopes", &e))?
-            }
-            None => HashMap::new(),
-        };
+        let stored_scopes: HashMap<String, Vec<String>> =
+            match load_meta(CLIENT_SCOPES_KEY).map_err(|e| corrupt("client scopes", &e))? {
+                Some(bytes) => {
+                    serde_json::from_slice(&bytes).map_err(|e| corrupt("client scopes", &e))?
+                }
+                None => HashMap::new(),
+            };
         let mut clients: HashMap<String, Client> = config
             .clients
             .iter()
@@ -230,16 +228,16 @@ impl AppState {
     }
 
     /// Stores new settings (persisted with a data directory); they apply on the next reload.
-    pub fn store_settings(&self, settings: Settings) -> Result<(), store::StoreError> {
+    pub async fn store_settings(&self, settings: Settings) -> Result<(), store::StoreError> {
         let bytes = serde_json::to_vec(&settings).unwrap_or_default();
-        self.store.save_meta(SETTINGS_KEY, &bytes)?;
+        self.store.save_meta(SETTINGS_KEY, &bytes).await?;
         self.settings.store(settings);
         Ok(())
     }
 
     /// Sets a client's scopes (persisted first with a data directory, so memory never holds a
     /// change the disk lost); `false` if there is no such client. Callers serialize writes.
-    pub fn set_client_scopes(
+    pub async fn set_client_scopes(
         &self,
         id: &str,
         scopes: Vec<String>,
@@ -256,7 +254,7 @@ impl AppState {
         };
         all.insert(id.to_owned(), scopes.clone());
         let bytes = serde_json::to_vec(&all).unwrap_or_default();
-        self.store.save_meta(CLIENT_SCOPES_KEY, &bytes)?;
+        self.store.save_meta(CLIENT_SCOPES_KEY, &bytes).await?;
         let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
         Ok(match clients.get_mut(id) {
             Some(client) => {
@@ -476,7 +474,7 @@ async fn sweep(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                 }
             }
             () = tokio::time::sleep(state.limits.sweep_interval) => {
-                match state.store.sweep_expired(now()) {
+                match state.store.sweep_expired(now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!("swept {n} expired tokens"),
                     Err(e) => tracing::error!("sweep: {e}"),

@@ -153,6 +153,7 @@ pub async fn token(
             let at = state
                 .store
                 .issue(access(grant, None, scopes.clone()))
+                .await
                 .map_err(store_error)?;
             (at, None, scopes)
         }
@@ -180,6 +181,7 @@ pub async fn token(
                     access(grant, subject.clone(), scopes.clone()),
                     refresh(grant, subject, scopes.clone()),
                 ])
+                .await
                 .map_err(store_error)?
                 .into_iter();
             let at = issued.next().unwrap_or_default();
@@ -203,6 +205,8 @@ pub async fn token(
             let record = state
                 .store
                 .get(presented)
+                .await
+                .map_err(store_error)?
                 .filter(|r| {
                     r.kind == TokenKind::Refresh
                         && !r.is_expired(issued_at)
@@ -258,6 +262,7 @@ pub async fn token(
                     rotate,
                     max_access,
                 )
+                .await
                 .map_err(store_error)?
                 .ok_or_else(|| {
                     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
@@ -309,6 +314,8 @@ pub async fn introspect(
     let body = match state
         .store
         .get(token)
+        .await
+        .map_err(store_error)?
         .filter(|r| !r.is_expired(now) && may_see(r))
     {
         Some(r) => {
@@ -333,7 +340,7 @@ pub async fn introspect(
 }
 
 /// Finds the active access token named by `Authorization: Bearer`.
-pub fn bearer_access_token(
+pub async fn bearer_access_token(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<TokenRecord, OAuthError> {
@@ -350,6 +357,8 @@ pub fn bearer_access_token(
     state
         .store
         .get(token.trim())
+        .await
+        .map_err(store_error)?
         .filter(|r| r.kind == TokenKind::Access && !r.is_expired(now()))
         .ok_or_else(|| OAuthError::invalid_token("the access token is invalid, expired or revoked"))
 }
@@ -361,7 +370,7 @@ pub async fn userinfo(
 ) -> Result<Response, OAuthError> {
     // Janssen checks the flag before it looks at the token.
     require_feature(&state, USERINFO_FLAG)?;
-    let record = bearer_access_token(&state, &headers)?;
+    let record = bearer_access_token(&state, &headers).await?;
     if state.has_quirk(Quirk::Userinfo403)
         && !state.live_scopes(&record).iter().any(|s| s == "openid")
     {

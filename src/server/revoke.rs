@@ -106,7 +106,7 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn authenticate_for_revoke(
+async fn authenticate_for_revoke(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
@@ -124,15 +124,20 @@ fn authenticate_for_revoke(
         form
     };
     let presented = request::presented_credentials(headers, form)?;
+    // The `no-client-auth` fault trusts the token to say whose it is (looked up before the
+    // registry is locked: a lookup may wait).
+    let mut owner = None;
+    if presented == Presented::Nothing && state.has_fault(Fault::NoClientAuth) {
+        if let Some(t) = form.non_empty("token") {
+            owner = state.store.get(t).await.map_err(store_error)?;
+        }
+    }
     let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
     match &presented {
         Presented::Nothing if state.has_fault(Fault::NoClientAuth) => {
-            // The fault: trust the token to say whose it is.
-            let owner = form
-                .non_empty("token")
-                .and_then(|t| state.store.get(t))
-                .and_then(|r| clients.get(&r.client_id).cloned());
-            return owner.ok_or_else(request::auth_failed);
+            return owner
+                .and_then(|r| clients.get(&r.client_id).cloned())
+                .ok_or_else(request::auth_failed);
         }
         Presented::Basic { client_id, .. } if state.has_fault(Fault::WrongSecretAccepted) => {
             if let Some(c) = clients.get(client_id) {
@@ -240,7 +245,7 @@ async fn revoke_form(
             return Err(refusal);
         }
     }
-    let client = authenticate_for_revoke(state, headers, &form)?;
+    let client = authenticate_for_revoke(state, headers, &form).await?;
     if let Some(refusal) = flag_refusal() {
         return Err(refusal);
     }
@@ -306,7 +311,11 @@ async fn revoke_form(
     if wants_all && all_enabled && !state.has_fault(Fault::AllIgnored) {
         let kind = kind_of_hint(hint);
         let clients = if state.has_fault(Fault::AllTooWide) {
-            state.store.clients_with_tokens()
+            state
+                .store
+                .clients_with_tokens()
+                .await
+                .map_err(store_error)?
         } else {
             vec![client.id.clone()]
         };
@@ -314,7 +323,7 @@ async fn revoke_form(
             .into_iter()
             .map(|id| Victim::Client(id, kind))
             .collect();
-        execute(state, victims)?;
+        execute(state, victims).await?;
         return finish(&extra_headers);
     }
 
@@ -327,7 +336,12 @@ async fn revoke_form(
     };
     let mut found: Vec<(&str, TokenRecord)> = Vec::new();
     for &value in values {
-        let record = state.store.get(value).filter(|r| !r.is_expired(now));
+        let record = state
+            .store
+            .get(value)
+            .await
+            .map_err(store_error)?
+            .filter(|r| !r.is_expired(now));
         let record = match (record, kind_of_hint(hint)) {
             (Some(r), Some(k)) if state.has_fault(Fault::HintStrict) && r.kind != k => None,
             (Some(r), None)
@@ -366,7 +380,7 @@ async fn revoke_form(
             state.remember_revoked(hash_token(value));
         }
     }
-    execute(state, victims)?;
+    execute(state, victims).await?;
     finish(&extra_headers)
 }
 
@@ -406,9 +420,10 @@ fn victim_of(
 }
 
 /// Revokes `victims` in one store transaction, now or (with a delaying fault or quirk) in a
-/// background job, then schedules what the aftermath faults do.
-fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAuthError> {
-    if victims.is_empty() || state.has_fault(Fault::RevocationNoop) {
+/// background job, then schedules what the aftermath faults do. With nothing to revoke it
+/// still asks the store, which answers once whatever removed the tokens is durable.
+async fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAuthError> {
+    if state.has_fault(Fault::RevocationNoop) {
         return Ok(());
     }
     let delay = if state.has_fault(Fault::LazyRevocation) {
@@ -418,15 +433,15 @@ fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAuthError
     } else {
         Duration::ZERO
     };
-    if delay.is_zero() {
-        let removed = state.store.revoke(&victims).map_err(store_error)?;
+    if delay.is_zero() || victims.is_empty() {
+        let removed = state.store.revoke(&victims).await.map_err(store_error)?;
         aftermath(state, removed);
         return Ok(());
     }
     let job_state = state.clone();
     state.jobs.spawn(async move {
         tokio::time::sleep(delay).await;
-        match job_state.store.revoke(&victims) {
+        match job_state.store.revoke(&victims).await {
             Ok(removed) => aftermath(&job_state, removed),
             Err(e) => tracing::error!("delayed revocation: {e}"),
         }
@@ -450,7 +465,7 @@ fn aftermath(state: &Arc<AppState>, removed: Removed) {
                     .into_iter()
                     .map(|c| Victim::Client(c, None))
                     .collect();
-                if let Err(e) = job_state.store.revoke(&victims) {
+                if let Err(e) = job_state.store.revoke(&victims).await {
                     tracing::error!("late over-revocation: {e}");
                 }
             });
@@ -458,7 +473,7 @@ fn aftermath(state: &Arc<AppState>, removed: Removed) {
         Some(Fault::Resurrection) => {
             state.jobs.spawn(async move {
                 tokio::time::sleep(FAULT_AFTERMATH_DELAY).await;
-                if let Err(e) = job_state.store.reinstate(&removed) {
+                if let Err(e) = job_state.store.reinstate(&removed).await {
                     tracing::error!("resurrection: {e}");
                 }
             });
