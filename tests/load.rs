@@ -30,6 +30,7 @@ async fn smoke(name: &str, fault: Option<Fault>) -> revspec::load::summary::Load
         report_dir: dir.path().to_owned(),
         baseline: None,
         progress: false,
+        record_acks: None,
     };
     let summary = run_plan(plan).await.expect("the load run completes");
     server.shutdown().await;
@@ -119,6 +120,7 @@ async fn a_target_without_refresh_tokens_is_refused_before_traffic() {
         report_dir: dir.path().to_owned(),
         baseline: None,
         progress: false,
+        record_acks: None,
     };
     let err = run_plan(plan).await.unwrap_err().to_string();
     assert!(err.contains("refresh tokens"), "{err}");

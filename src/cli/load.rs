@@ -54,6 +54,7 @@ async fn load(args: LoadArgs) -> Result<i32, LoadError> {
         report_dir,
         baseline,
         progress: true,
+        record_acks: args.record_acks.clone(),
     };
     let baseline = plan.baseline.clone();
     let result = run_plan(plan).await;

@@ -254,6 +254,11 @@ pub struct LoadArgs {
     /// With no --target: start the reference server with this fault.
     #[arg(long)]
     pub fault: Option<String>,
+    /// Write every acknowledged operation (issued tokens, revocations answered 200, and each
+    /// revocation just before it is sent) to FILE as JSON lines, as they happen. The file holds
+    /// live tokens: for crash tests on loopback.
+    #[arg(long, value_name = "FILE")]
+    pub record_acks: Option<PathBuf>,
 }
 
 /// Runs a parsed command line; returns the exit code.

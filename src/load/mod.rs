@@ -47,6 +47,8 @@ pub struct LoadPlan {
     pub baseline: Option<LoadSummary>,
     /// Print a progress line every few seconds.
     pub progress: bool,
+    /// Write the record of acknowledged operations here (see [`transactions::AckRecord`]).
+    pub record_acks: Option<PathBuf>,
 }
 
 /// Checks, before any traffic, that the target can serve every transaction of the profile,
@@ -97,7 +99,14 @@ pub async fn run_plan(plan: LoadPlan) -> Result<LoadSummary, LoadError> {
         })?;
     let mut session = preflight(&target, &plan.profile).await?;
     let target = Arc::new(target);
-    let state = Arc::new(LoadState::new(target.clone(), &plan.profile).map_err(LoadError::Usage)?);
+    let acks = plan
+        .record_acks
+        .as_deref()
+        .map(transactions::AckRecord::create)
+        .transpose()
+        .map_err(LoadError::Usage)?;
+    let state =
+        Arc::new(LoadState::new(target.clone(), &plan.profile, acks).map_err(LoadError::Usage)?);
     std::fs::create_dir_all(&plan.report_dir)
         .map_err(|e| LoadError::Usage(format!("{}: {e}", plan.report_dir.display())))?;
     let attack = transactions::build_attack(&state, &plan.profile, &plan.report_dir)

@@ -40,10 +40,42 @@ pub struct LoadState {
     pub delays_ms: Mutex<Vec<f64>>,
     /// A few examples of revocations that did not hold (kind only; tokens never shown).
     pub examples: Mutex<Vec<String>>,
+    /// The record of acknowledged operations (`--record-acks`), if asked for.
+    acks: Option<AckRecord>,
+}
+
+/// `--record-acks FILE`: one JSON line per operation the target acknowledged, written (one
+/// `write` per line, no user-space buffer) as it happens, so the record survives a crash of
+/// the target and holds every 200 the load tester saw. It holds live tokens: for tests on
+/// loopback only. Lines: `{"op":"issued","access_token":..,"refresh_token":..}` after a 200
+/// from the token endpoint; `{"op":"revoking","token":..}` just before a revocation is sent,
+/// and `{"op":"revoked","token":..}` after its 200 (`"token":"all"` for a revoke-all).
+pub struct AckRecord(Mutex<std::fs::File>);
+
+impl AckRecord {
+    pub fn create(path: &Path) -> Result<Self, String> {
+        std::fs::File::create(path)
+            .map(|f| Self(Mutex::new(f)))
+            .map_err(|e| format!("--record-acks {}: {e}", path.display()))
+    }
+
+    fn write(&self, line: &Value) {
+        use std::io::Write as _;
+        let mut text = line.to_string();
+        text.push('\n');
+        let mut file = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = file.write_all(text.as_bytes()) {
+            tracing::error!("--record-acks: {e}");
+        }
+    }
 }
 
 impl LoadState {
-    pub fn new(target: Arc<Target>, profile: &LoadProfile) -> Result<Self, String> {
+    pub fn new(
+        target: Arc<Target>,
+        profile: &LoadProfile,
+        acks: Option<AckRecord>,
+    ) -> Result<Self, String> {
         let primary = target
             .credentials(Role::Primary)
             .cloned()
@@ -71,6 +103,7 @@ impl LoadState {
             probe_errors: AtomicU64::new(0),
             delays_ms: Mutex::new(Vec::new()),
             examples: Mutex::new(Vec::new()),
+            acks,
         })
     }
 
@@ -307,7 +340,11 @@ async fn mint(
     let url = token_url(state);
     let v = post(user, state, &url, name, form).await?;
     let get = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
-    Ok(v.and_then(|v| get(&v, "access_token").map(|at| (at, get(&v, "refresh_token")))))
+    let minted = v.and_then(|v| get(&v, "access_token").map(|at| (at, get(&v, "refresh_token"))));
+    if let (Some(acks), Some((at, rt))) = (&state.acks, &minted) {
+        acks.write(&serde_json::json!({"op": "issued", "access_token": at, "refresh_token": rt}));
+    }
+    Ok(minted)
 }
 
 /// Revokes through the user's node; the node's index when the answer was a complete 200.
@@ -318,7 +355,19 @@ async fn revoke(
     form: Vec<(String, String)>,
 ) -> TResult<Option<usize>> {
     let (url, node) = revoke_url(state, user);
-    Ok(post(user, state, &url, name, form).await?.map(|_| node))
+    let token = form
+        .iter()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    if let Some(acks) = &state.acks {
+        acks.write(&serde_json::json!({"op": "revoking", "token": token}));
+    }
+    let answered = post(user, state, &url, name, form).await?.map(|_| node);
+    if let (Some(acks), Some(_)) = (&state.acks, answered) {
+        acks.write(&serde_json::json!({"op": "revoked", "token": token}));
+    }
+    Ok(answered)
 }
 
 fn held(user: &mut GooseUser) -> &mut Held {

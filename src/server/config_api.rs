@@ -24,8 +24,12 @@ use json_patch::{Patch, PatchOperation};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-fn require_scope(state: &AppState, headers: &HeaderMap, any_of: &[&str]) -> Result<(), OAuthError> {
-    let record = bearer_access_token(state, headers)?;
+async fn require_scope(
+    state: &AppState,
+    headers: &HeaderMap,
+    any_of: &[&str],
+) -> Result<(), OAuthError> {
+    let record = bearer_access_token(state, headers).await?;
     // The token's scopes that its client still holds: removing a scope from a client takes
     // effect on the tokens it already has.
     let live = state.live_scopes(&record);
@@ -137,7 +141,8 @@ pub async fn get_config(
         &state,
         &headers,
         &[PROPERTIES_READ_SCOPE, PROPERTIES_WRITE_SCOPE],
-    )?;
+    )
+    .await?;
     Ok(Json(config_json(&state, &state.settings.stored())))
 }
 
@@ -146,7 +151,7 @@ pub async fn patch_config(
     State(state): State<Arc<AppState>>,
     req: Request<Body>,
 ) -> Result<Json<Value>, OAuthError> {
-    require_scope(&state, req.headers(), &[PROPERTIES_WRITE_SCOPE])?;
+    require_scope(&state, req.headers(), &[PROPERTIES_WRITE_SCOPE]).await?;
     let patch = json_patch_body(req).await?;
     // Writers take turns (no lost update); readers and every other endpoint never wait.
     let _turn = state.config_write.lock().await;
@@ -160,7 +165,10 @@ pub async fn patch_config(
         OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
     })?;
     tracing::info!(?updated, "auth server configuration patched");
-    state.store_settings(updated.clone()).map_err(store_error)?;
+    state
+        .store_settings(updated.clone())
+        .await
+        .map_err(store_error)?;
     Ok(Json(config_json(&state, &updated)))
 }
 
@@ -179,7 +187,7 @@ pub async fn get_client(
     Path(client_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, OAuthError> {
-    require_scope(&state, &headers, &[CLIENTS_WRITE_SCOPE])?;
+    require_scope(&state, &headers, &[CLIENTS_WRITE_SCOPE]).await?;
     let client = state
         .client(&client_id)
         .ok_or_else(|| OAuthError::invalid_request("no such client"))?;
@@ -192,7 +200,7 @@ pub async fn patch_client(
     Path(client_id): Path<String>,
     req: Request<Body>,
 ) -> Result<Json<Value>, OAuthError> {
-    require_scope(&state, req.headers(), &[CLIENTS_WRITE_SCOPE])?;
+    require_scope(&state, req.headers(), &[CLIENTS_WRITE_SCOPE]).await?;
     let patch = json_patch_body(req).await?;
     let _turn = state.config_write.lock().await;
     let client = state
@@ -210,6 +218,7 @@ pub async fn patch_client(
         })?;
     if !state
         .set_client_scopes(&client_id, scopes)
+        .await
         .map_err(store_error)?
     {
         return Err(OAuthError::invalid_request("no such client"));

@@ -25,14 +25,13 @@ pub mod script;
 pub mod store;
 
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{header, HeaderValue, Method, Request, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use config::{Client, ServerConfig, Settings};
 use faults::Fault;
+use futures::FutureExt as _;
 use jobs::{Jobs, PausePoint};
 use limits::Limits;
 use quirks::Quirk;
@@ -86,7 +85,8 @@ pub struct AppState {
     pub issuer: String,
     /// Stored (Config API) and effective (in force) auth server settings.
     pub settings: LiveSettings,
-    pub clients: RwLock<HashMap<String, Client>>,
+    /// Shared, so that a request holds its client without copying it.
+    pub clients: RwLock<HashMap<String, Arc<Client>>>,
     pub users: HashMap<String, String>,
     pub store: Store,
     pub fault: Option<Fault>,
@@ -138,23 +138,21 @@ impl AppState {
         };
         // What an earlier run stored through the Config API wins over the configuration.
         let corrupt = |what: &str, e: &dyn std::fmt::Display| format!("data dir {what}: {e}");
-        let settings: Settings = match store
-            .load_meta(SETTINGS_KEY)
+        // The local backends answer at once: nothing here waits on the async runtime.
+        let load_meta = |key| futures::executor::block_on(store.load_meta(key));
+        let settings: Settings = match load_meta(SETTINGS_KEY)
             .map_err(|e| corrupt("settings", &e))?
         {
             Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt("settings", &e))?,
             None => config.settings.clone(),
         };
-        let stored_scopes: HashMap<String, Vec<String>> = match store
-            .load_meta(CLIENT_SCOPES_KEY)
-            .map_err(|e| {
-            corrupt("client scopes", &e)
-        })? {
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| corrupt("client scopes", &e))?
-            }
-            None => HashMap::new(),
-        };
+        let stored_scopes: HashMap<String, Vec<String>> =
+            match load_meta(CLIENT_SCOPES_KEY).map_err(|e| corrupt("client scopes", &e))? {
+                Some(bytes) => {
+                    serde_json::from_slice(&bytes).map_err(|e| corrupt("client scopes", &e))?
+                }
+                None => HashMap::new(),
+            };
         let mut clients: HashMap<String, Client> = config
             .clients
             .iter()
@@ -181,7 +179,7 @@ impl AppState {
                 reload_delay,
                 options.fault == Some(Fault::SettingNeverApplied),
             ),
-            clients: RwLock::new(clients),
+            clients: RwLock::new(clients.into_iter().map(|(k, c)| (k, Arc::new(c))).collect()),
             users: config
                 .users
                 .iter()
@@ -225,21 +223,21 @@ impl AppState {
     }
 
     /// The settings in force (what the endpoints act on).
-    pub fn settings(&self) -> Settings {
-        self.settings.effective()
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings.effective_shared()
     }
 
     /// Stores new settings (persisted with a data directory); they apply on the next reload.
-    pub fn store_settings(&self, settings: Settings) -> Result<(), store::StoreError> {
+    pub async fn store_settings(&self, settings: Settings) -> Result<(), store::StoreError> {
         let bytes = serde_json::to_vec(&settings).unwrap_or_default();
-        self.store.save_meta(SETTINGS_KEY, &bytes)?;
+        self.store.save_meta(SETTINGS_KEY, &bytes).await?;
         self.settings.store(settings);
         Ok(())
     }
 
     /// Sets a client's scopes (persisted first with a data directory, so memory never holds a
     /// change the disk lost); `false` if there is no such client. Callers serialize writes.
-    pub fn set_client_scopes(
+    pub async fn set_client_scopes(
         &self,
         id: &str,
         scopes: Vec<String>,
@@ -256,18 +254,18 @@ impl AppState {
         };
         all.insert(id.to_owned(), scopes.clone());
         let bytes = serde_json::to_vec(&all).unwrap_or_default();
-        self.store.save_meta(CLIENT_SCOPES_KEY, &bytes)?;
+        self.store.save_meta(CLIENT_SCOPES_KEY, &bytes).await?;
         let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
         Ok(match clients.get_mut(id) {
             Some(client) => {
-                client.scopes = scopes;
+                Arc::make_mut(client).scopes = scopes;
                 true
             }
             None => false,
         })
     }
 
-    pub fn client(&self, id: &str) -> Option<Client> {
+    pub fn client(&self, id: &str) -> Option<Arc<Client>> {
         self.clients
             .read()
             .unwrap_or_else(|p| p.into_inner())
@@ -279,7 +277,7 @@ impl AppState {
     pub fn live_scopes(&self, record: &store::TokenRecord) -> Vec<String> {
         let registered = self
             .client(&record.client_id)
-            .map(|c| c.scopes)
+            .map(|c| c.scopes.clone())
             .unwrap_or_default();
         record
             .scopes
@@ -296,15 +294,12 @@ impl AppState {
 
 /// The whole app: OAuth endpoints, discovery, the Config API, the fault and quirk layers and
 /// the request timeout.
+///
+/// The routes carry no per-route layers: one [`Gate`] in front of them applies the request
+/// timeout, the CORS policy (revocation endpoint only) and the answer-reshaping faults and
+/// quirks (only when one is configured), so a request pays for one wrapper, not one per layer.
 pub fn router(state: Arc<AppState>) -> Router {
-    let cors = cors_layer(
-        &state.cors_allowed_origins,
-        state.has_fault(Fault::CorsPreflightNoPost),
-    );
-    let revoke_route = Router::new()
-        .route(paths::REVOKE, post(revoke::revoke).get(revoke::revoke_get))
-        .layer(cors);
-    Router::new()
+    let routes = Router::new()
         .route(paths::TOKEN, post(oauth::token))
         .route(paths::INTROSPECTION, post(oauth::introspect))
         .route(paths::USERINFO, get(oauth::userinfo).post(oauth::userinfo))
@@ -319,20 +314,21 @@ pub fn router(state: Arc<AppState>) -> Router {
             get(config_api::get_client).patch(config_api::patch_client),
         )
         .route(paths::HEALTH, get(|| async { "ok" }))
-        .merge(revoke_route)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            revoke::fault_layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            quirk_layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            timeout_layer,
-        ))
-        .with_state(state)
+        .route(paths::REVOKE, post(revoke::revoke).get(revoke::revoke_get))
+        .with_state(state.clone());
+    let cors = tower::Layer::layer(
+        &cors_layer(
+            &state.cors_allowed_origins,
+            state.has_fault(Fault::CorsPreflightNoPost),
+        ),
+        routes.clone(),
+    );
+    Router::new().fallback_service(Gate {
+        reshape: state.fault.is_some() || state.has_quirk(Quirk::TwoChallenges),
+        state,
+        routes,
+        cors,
+    })
 }
 
 fn cors_layer(origins: &[String], no_post: bool) -> tower_http::cors::CorsLayer {
@@ -345,25 +341,70 @@ fn cors_layer(origins: &[String], no_post: bool) -> tower_http::cors::CorsLayer 
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
 }
 
-/// Answers 408 `invalid_request` when a request (body upload included) outlasts the limit.
-async fn timeout_layer(
-    State(state): State<Arc<AppState>>,
-    req: Request<Body>,
-    next: Next,
-) -> Response {
-    match tokio::time::timeout(state.limits.request_timeout, next.run(req)).await {
-        Ok(response) => response,
-        Err(_) => error::OAuthError::request_timeout().into_response(),
+/// What `tower_http`'s CORS layer adds to every answer it passes; added by hand to the
+/// revocation answers that skip the layer (no `Origin`, not a preflight).
+const CORS_VARY: HeaderValue = HeaderValue::from_static(
+    "origin, access-control-request-method, access-control-request-headers",
+);
+
+/// The one wrapper around every route (see [`router`]).
+#[derive(Clone)]
+struct Gate {
+    state: Arc<AppState>,
+    routes: Router,
+    cors: tower_http::cors::Cors<Router>,
+    /// A fault or quirk reshapes answers.
+    reshape: bool,
+}
+
+impl tower::Service<Request<Body>> for Gate {
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Self::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Body>) -> Self::Future {
+        let revoke_path = req.uri().path() == paths::REVOKE;
+        let is_revoke = revoke_path && req.method() != Method::OPTIONS;
+        // Only a cross-origin request (or its preflight) needs the CORS layer.
+        let cross_origin = revoke_path
+            && (req.method() == Method::OPTIONS || req.headers().contains_key(header::ORIGIN));
+        let answer = if cross_origin {
+            tower::ServiceExt::oneshot(self.cors.clone(), req).left_future()
+        } else {
+            tower::ServiceExt::oneshot(self.routes.clone(), req).right_future()
+        };
+        let state = self.state.clone();
+        let reshape = self.reshape;
+        Box::pin(async move {
+            let mut response =
+                match tokio::time::timeout(state.limits.request_timeout, answer).await {
+                    Ok(Ok(response)) => response,
+                    Ok(Err(never)) => match never {},
+                    // The timeout's own answer is never reshaped.
+                    Err(_) => return Ok(error::OAuthError::request_timeout().into_response()),
+                };
+            if revoke_path && !cross_origin {
+                response.headers_mut().append(header::VARY, CORS_VARY);
+            }
+            if reshape {
+                revoke::reshape_fault(&state, is_revoke, &mut response);
+                reshape_quirk(&state, &mut response);
+            }
+            Ok(response)
+        })
     }
 }
 
 /// Reshapes answers for the quirks that touch every endpoint.
-async fn quirk_layer(
-    State(state): State<Arc<AppState>>,
-    req: Request<Body>,
-    next: Next,
-) -> Response {
-    let mut response = next.run(req).await;
+fn reshape_quirk(state: &AppState, response: &mut Response) {
     if state.has_quirk(Quirk::TwoChallenges) && response.status() == StatusCode::UNAUTHORIZED {
         let headers = response.headers_mut();
         let bearer = headers
@@ -378,7 +419,6 @@ async fn quirk_layer(
             HeaderValue::from_static("Basic realm=\"revspec\""),
         );
     }
-    response
 }
 
 /// How long [`RunningServer::shutdown`] waits for connections, jobs and the app state.
@@ -434,7 +474,7 @@ async fn sweep(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
                 }
             }
             () = tokio::time::sleep(state.limits.sweep_interval) => {
-                match state.store.sweep_expired(now()) {
+                match state.store.sweep_expired(now()).await {
                     Ok(0) => {}
                     Ok(n) => tracing::debug!("swept {n} expired tokens"),
                     Err(e) => tracing::error!("sweep: {e}"),

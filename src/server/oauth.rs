@@ -30,14 +30,19 @@ pub async fn form_and_client(
     headers: &HeaderMap,
     body: Body,
     allow_repeats: bool,
-) -> Result<(Form, Client), OAuthError> {
+) -> Result<(Form, Arc<Client>), OAuthError> {
     let bytes = request::read_body(body).await?;
     let form = Form::parse(headers, &bytes, allow_repeats)?;
     let presented = request::presented_credentials(headers, &form)?;
     let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
-    let client = request::authenticate(&presented, |id| clients.get(id))
-        .map_err(|e| auth_failure(state, &presented, e))?
-        .clone();
+    let client = request::authenticate(&presented, |id| clients.get(id).map(|c| &**c))
+        .map(|c| {
+            clients
+                .get(&c.id)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(c.clone()))
+        })
+        .map_err(|e| auth_failure(state, &presented, e))?;
     Ok((form, client))
 }
 
@@ -148,6 +153,7 @@ pub async fn token(
             let at = state
                 .store
                 .issue(access(grant, None, scopes.clone()))
+                .await
                 .map_err(store_error)?;
             (at, None, scopes)
         }
@@ -175,6 +181,7 @@ pub async fn token(
                     access(grant, subject.clone(), scopes.clone()),
                     refresh(grant, subject, scopes.clone()),
                 ])
+                .await
                 .map_err(store_error)?
                 .into_iter();
             let at = issued.next().unwrap_or_default();
@@ -198,6 +205,8 @@ pub async fn token(
             let record = state
                 .store
                 .get(presented)
+                .await
+                .map_err(store_error)?
                 .filter(|r| {
                     r.kind == TokenKind::Refresh
                         && !r.is_expired(issued_at)
@@ -253,6 +262,7 @@ pub async fn token(
                     rotate,
                     max_access,
                 )
+                .await
                 .map_err(store_error)?
                 .ok_or_else(|| {
                     OAuthError::invalid_grant("the refresh token is invalid, expired or revoked")
@@ -304,6 +314,8 @@ pub async fn introspect(
     let body = match state
         .store
         .get(token)
+        .await
+        .map_err(store_error)?
         .filter(|r| !r.is_expired(now) && may_see(r))
     {
         Some(r) => {
@@ -328,7 +340,7 @@ pub async fn introspect(
 }
 
 /// Finds the active access token named by `Authorization: Bearer`.
-pub fn bearer_access_token(
+pub async fn bearer_access_token(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<TokenRecord, OAuthError> {
@@ -345,6 +357,8 @@ pub fn bearer_access_token(
     state
         .store
         .get(token.trim())
+        .await
+        .map_err(store_error)?
         .filter(|r| r.kind == TokenKind::Access && !r.is_expired(now()))
         .ok_or_else(|| OAuthError::invalid_token("the access token is invalid, expired or revoked"))
 }
@@ -356,7 +370,7 @@ pub async fn userinfo(
 ) -> Result<Response, OAuthError> {
     // Janssen checks the flag before it looks at the token.
     require_feature(&state, USERINFO_FLAG)?;
-    let record = bearer_access_token(&state, &headers)?;
+    let record = bearer_access_token(&state, &headers).await?;
     if state.has_quirk(Quirk::Userinfo403)
         && !state.live_scopes(&record).iter().any(|s| s == "openid")
     {

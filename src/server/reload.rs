@@ -9,7 +9,7 @@
 //! apply it, and there is nothing to stop at shutdown.
 
 use super::config::Settings;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The settings of a running server.
@@ -25,7 +25,8 @@ pub struct LiveSettings {
 #[derive(Debug)]
 struct Inner {
     stored: Settings,
-    effective: Settings,
+    /// Shared, so a request reads the settings in force without copying them.
+    effective: Arc<Settings>,
     /// Stored changes the timer has not applied yet, oldest first, with when they were stored.
     pending: Vec<(Instant, Settings)>,
 }
@@ -35,7 +36,7 @@ impl LiveSettings {
         Self {
             inner: Mutex::new(Inner {
                 stored: initial.clone(),
-                effective: initial,
+                effective: Arc::new(initial),
                 pending: Vec::new(),
             }),
             reload_delay,
@@ -60,6 +61,11 @@ impl LiveSettings {
 
     /// What the endpoints act on: the stored settings as of the last reload tick.
     pub fn effective(&self) -> Settings {
+        Settings::clone(&self.effective_at(Instant::now()))
+    }
+
+    /// [`Self::effective`] without a copy (what a request reads).
+    pub fn effective_shared(&self) -> Arc<Settings> {
         self.effective_at(Instant::now())
     }
 
@@ -67,7 +73,7 @@ impl LiveSettings {
         at.saturating_duration_since(self.start).as_nanos() / self.reload_delay.as_nanos()
     }
 
-    fn effective_at(&self, now: Instant) -> Settings {
+    fn effective_at(&self, now: Instant) -> Arc<Settings> {
         let mut inner = self.lock();
         if !inner.pending.is_empty() && !self.reload_delay.is_zero() {
             let current_tick = self.tick_of(now);
@@ -80,7 +86,7 @@ impl LiveSettings {
             if due > 0 {
                 let applied = inner.pending.drain(..due).next_back().map(|(_, s)| s);
                 if let Some(settings) = applied {
-                    inner.effective = settings;
+                    inner.effective = Arc::new(settings);
                 }
             }
         }
@@ -95,7 +101,7 @@ impl LiveSettings {
             return;
         }
         if self.reload_delay.is_zero() {
-            inner.effective = settings;
+            inner.effective = Arc::new(settings);
         } else {
             inner.pending.push((Instant::now(), settings));
         }
@@ -133,11 +139,11 @@ mod tests {
         live.lock().stored = with_flag("a");
         assert_eq!(live.stored(), with_flag("a"));
         assert_eq!(
-            live.effective_at(start + Duration::from_secs(9)),
+            *live.effective_at(start + Duration::from_secs(9)),
             Settings::default()
         );
         assert_eq!(
-            live.effective_at(start + Duration::from_secs(10)),
+            *live.effective_at(start + Duration::from_secs(10)),
             with_flag("a")
         );
         // Two changes within one tick: the later one wins at the next tick.
@@ -148,11 +154,11 @@ mod tests {
             .pending
             .push((start + Duration::from_secs(22), with_flag("c")));
         assert_eq!(
-            live.effective_at(start + Duration::from_secs(29)),
+            *live.effective_at(start + Duration::from_secs(29)),
             with_flag("a")
         );
         assert_eq!(
-            live.effective_at(start + Duration::from_secs(30)),
+            *live.effective_at(start + Duration::from_secs(30)),
             with_flag("c")
         );
         assert!(live.lock().pending.is_empty());

@@ -18,11 +18,10 @@ use super::quirks::{self, Quirk};
 use super::request::{self, Form, Presented};
 use super::script::{Decision, ScriptFailure};
 use super::store::{hash_token, Removed, TokenKind, TokenRecord, Victim};
-use super::{now, paths, AppState};
+use super::{now, AppState};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -107,26 +106,38 @@ fn enc(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-fn authenticate_for_revoke(
+async fn authenticate_for_revoke(
     state: &AppState,
     headers: &HeaderMap,
     form: &Form,
-) -> Result<Client, OAuthError> {
-    let mut form = form.clone();
-    if state.has_fault(Fault::TwoAuthMethodsAccepted) && headers.contains_key(header::AUTHORIZATION)
+) -> Result<Arc<Client>, OAuthError> {
+    // Only this fault needs a changed copy of the form.
+    let without_secret;
+    let form = if state.has_fault(Fault::TwoAuthMethodsAccepted)
+        && headers.contains_key(header::AUTHORIZATION)
     {
-        form.remove("client_secret");
+        let mut copy = form.clone();
+        copy.remove("client_secret");
+        without_secret = copy;
+        &without_secret
+    } else {
+        form
+    };
+    let presented = request::presented_credentials(headers, form)?;
+    // The `no-client-auth` fault trusts the token to say whose it is (looked up before the
+    // registry is locked: a lookup may wait).
+    let mut owner = None;
+    if presented == Presented::Nothing && state.has_fault(Fault::NoClientAuth) {
+        if let Some(t) = form.non_empty("token") {
+            owner = state.store.get(t).await.map_err(store_error)?;
+        }
     }
-    let presented = request::presented_credentials(headers, &form)?;
     let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
     match &presented {
         Presented::Nothing if state.has_fault(Fault::NoClientAuth) => {
-            // The fault: trust the token to say whose it is.
-            let owner = form
-                .non_empty("token")
-                .and_then(|t| state.store.get(t))
-                .and_then(|r| clients.get(&r.client_id).cloned());
-            return owner.ok_or_else(request::auth_failed);
+            return owner
+                .and_then(|r| clients.get(&r.client_id).cloned())
+                .ok_or_else(request::auth_failed);
         }
         Presented::Basic { client_id, .. } if state.has_fault(Fault::WrongSecretAccepted) => {
             if let Some(c) = clients.get(client_id) {
@@ -160,8 +171,13 @@ fn authenticate_for_revoke(
         }
         _ => {}
     }
-    request::authenticate(&presented, |id| clients.get(id))
-        .cloned()
+    request::authenticate(&presented, |id| clients.get(id).map(|c| &**c))
+        .map(|c| {
+            clients
+                .get(&c.id)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(c.clone()))
+        })
         .map_err(|e| super::oauth::auth_failure(state, &presented, e))
 }
 
@@ -229,7 +245,7 @@ async fn revoke_form(
             return Err(refusal);
         }
     }
-    let client = authenticate_for_revoke(state, headers, &form)?;
+    let client = authenticate_for_revoke(state, headers, &form).await?;
     if let Some(refusal) = flag_refusal() {
         return Err(refusal);
     }
@@ -295,7 +311,11 @@ async fn revoke_form(
     if wants_all && all_enabled && !state.has_fault(Fault::AllIgnored) {
         let kind = kind_of_hint(hint);
         let clients = if state.has_fault(Fault::AllTooWide) {
-            state.store.clients_with_tokens()
+            state
+                .store
+                .clients_with_tokens()
+                .await
+                .map_err(store_error)?
         } else {
             vec![client.id.clone()]
         };
@@ -303,7 +323,7 @@ async fn revoke_form(
             .into_iter()
             .map(|id| Victim::Client(id, kind))
             .collect();
-        execute(state, victims)?;
+        execute(state, victims).await?;
         return finish(&extra_headers);
     }
 
@@ -316,7 +336,12 @@ async fn revoke_form(
     };
     let mut found: Vec<(&str, TokenRecord)> = Vec::new();
     for &value in values {
-        let record = state.store.get(value).filter(|r| !r.is_expired(now));
+        let record = state
+            .store
+            .get(value)
+            .await
+            .map_err(store_error)?
+            .filter(|r| !r.is_expired(now));
         let record = match (record, kind_of_hint(hint)) {
             (Some(r), Some(k)) if state.has_fault(Fault::HintStrict) && r.kind != k => None,
             (Some(r), None)
@@ -355,7 +380,7 @@ async fn revoke_form(
             state.remember_revoked(hash_token(value));
         }
     }
-    execute(state, victims)?;
+    execute(state, victims).await?;
     finish(&extra_headers)
 }
 
@@ -395,9 +420,10 @@ fn victim_of(
 }
 
 /// Revokes `victims` in one store transaction, now or (with a delaying fault or quirk) in a
-/// background job, then schedules what the aftermath faults do.
-fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAuthError> {
-    if victims.is_empty() || state.has_fault(Fault::RevocationNoop) {
+/// background job, then schedules what the aftermath faults do. With nothing to revoke it
+/// still asks the store, which answers once whatever removed the tokens is durable.
+async fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAuthError> {
+    if state.has_fault(Fault::RevocationNoop) {
         return Ok(());
     }
     let delay = if state.has_fault(Fault::LazyRevocation) {
@@ -407,15 +433,15 @@ fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAuthError
     } else {
         Duration::ZERO
     };
-    if delay.is_zero() {
-        let removed = state.store.revoke(&victims).map_err(store_error)?;
+    if delay.is_zero() || victims.is_empty() {
+        let removed = state.store.revoke(&victims).await.map_err(store_error)?;
         aftermath(state, removed);
         return Ok(());
     }
     let job_state = state.clone();
     state.jobs.spawn(async move {
         tokio::time::sleep(delay).await;
-        match job_state.store.revoke(&victims) {
+        match job_state.store.revoke(&victims).await {
             Ok(removed) => aftermath(&job_state, removed),
             Err(e) => tracing::error!("delayed revocation: {e}"),
         }
@@ -439,7 +465,7 @@ fn aftermath(state: &Arc<AppState>, removed: Removed) {
                     .into_iter()
                     .map(|c| Victim::Client(c, None))
                     .collect();
-                if let Err(e) = job_state.store.revoke(&victims) {
+                if let Err(e) = job_state.store.revoke(&victims).await {
                     tracing::error!("late over-revocation: {e}");
                 }
             });
@@ -447,7 +473,7 @@ fn aftermath(state: &Arc<AppState>, removed: Removed) {
         Some(Fault::Resurrection) => {
             state.jobs.spawn(async move {
                 tokio::time::sleep(FAULT_AFTERMATH_DELAY).await;
-                if let Err(e) = job_state.store.reinstate(&removed) {
+                if let Err(e) = job_state.store.reinstate(&removed).await {
                     tracing::error!("resurrection: {e}");
                 }
             });
@@ -487,15 +513,9 @@ fn success(state: &AppState, extra_headers: &[(String, String)]) -> Response {
 }
 
 /// Applies the faults that reshape error answers of the revocation endpoint.
-pub async fn fault_layer(
-    State(state): State<Arc<AppState>>,
-    req: Request<Body>,
-    next: Next,
-) -> Response {
-    let is_revoke = req.uri().path() == paths::REVOKE && req.method() != Method::OPTIONS;
-    let mut response = next.run(req).await;
+pub fn reshape_fault(state: &AppState, is_revoke: bool, response: &mut Response) {
     if !is_revoke || state.fault.is_none() || response.status().as_u16() < 400 {
-        return response;
+        return;
     }
     let h = response.headers_mut();
     match state.fault {
@@ -510,5 +530,4 @@ pub async fn fault_layer(
         }
         _ => {}
     }
-    response
 }

@@ -1,20 +1,32 @@
-//! The token store: opaque tokens kept only as SHA-256 hashes, indexed by token, by grant, by
-//! client and by expiry, so that revoking one token, one grant or all of a client's tokens costs
-//! what it touches, not what the store holds, and expired tokens can be swept without a scan.
+//! The token store: opaque tokens kept only as SHA-256 hashes, with the operations the server
+//! needs expressed as whole units ([`TokenBackend`]): issue the tokens of a grant, look one up,
+//! revoke tokens, grants or all of a client's tokens, put revoked tokens back (a fault), sweep
+//! the expired ones, and keep the Config API's settings. Each unit is atomic in its backend, so
+//! a backend never has to "read an index, then write": that is what lets a shared backend
+//! (Redis: a Lua script or MULTI per unit, TTLs for expiry) sit beside the local ones.
 //!
-//! The in-memory index answers every read. Every change (one revocation request, one issue, one
-//! sweep) is one store transaction: one hold of the index lock and, with a data directory, one
-//! committed redb write transaction made before the index changes. The index is rebuilt from the
-//! database at start, so a restart neither resurrects a revoked token nor forgets an issued one.
-//! The same database keeps the settings and client scopes changed through the Config API
-//! (see [`Store::load_meta`]); it is created `0600` in a folder created `0700`.
+//! The local backend ([`LocalStore`]) answers from an in-memory index (`index`): by token, by
+//! grant, by client and by expiry, so revoking one token, one grant or all of a client's
+//! tokens costs what it touches, not what the store holds. With a data directory every change
+//! is also written through to an embedded redb database (`journal`) with group commit:
+//! concurrent changes share one fsync'd commit, and a change's unit returns only once it is
+//! durable, so every 200 the server sends is durable when it is sent. The index is rebuilt
+//! from the database at start (rows in `codec`'s compact form), so a restart neither
+//! resurrects a revoked token nor forgets an issued one. The database is created `0600` in a
+//! folder created `0700`.
+
+mod codec;
+mod index;
+mod journal;
 
 use base64::Engine as _;
+use index::Index;
+use journal::{Journal, Op};
 use rand::RngCore as _;
 use redb::{ReadableDatabase as _, ReadableTable as _, TableDefinition};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::future::Future;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -102,150 +114,71 @@ redb_from!(
     redb::CommitError
 );
 
-/// The tokens of one grant.
-#[derive(Debug, Default)]
-struct Grant {
-    client_id: String,
-    members: HashSet<TokenHash>,
-    /// Access tokens in issue order; may still name tokens removed since (skipped when read).
-    access_order: VecDeque<TokenHash>,
-    access_count: usize,
+/// The operations of a token backend, each one atomic unit. A unit that changes something
+/// returns only when the change is durable in the backend (so the answer built on it may be
+/// sent), and a unit that finds nothing to change still returns only when every change it
+/// could have observed is durable (so "already revoked" is never acknowledged early).
+pub trait TokenBackend: Send + Sync {
+    /// Stores the tokens of one issue (a grant's first tokens).
+    fn issue(
+        &self,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores `tokens` only while `parent` is stored, in the parent's grant; with
+    /// `remove_parent` also removes the parent; then drops the grant's oldest access tokens so
+    /// that at most `max_access` remain. `false` (nothing changed) when `parent` is gone. The
+    /// refresh grant uses it, so a refresh racing the revocation of its refresh token cannot
+    /// leave a live token in the revoked grant.
+    fn issue_while_present(
+        &self,
+        parent: TokenHash,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+        remove_parent: bool,
+        max_access: usize,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The stored token with this hash.
+    fn get(
+        &self,
+        hash: TokenHash,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// Removes everything `victims` name, as one unit; returns what was removed. An empty
+    /// list changes nothing and waits for what is pending (see the trait's doc).
+    fn revoke(
+        &self,
+        victims: Vec<Victim>,
+    ) -> impl Future<Output = Result<Removed, StoreError>> + Send;
+
+    /// Puts removed tokens back (only the `resurrection` fault does this).
+    fn reinstate(&self, removed: Removed) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes every token expired at `now` (a backend with its own expiry may do nothing);
+    /// returns how many.
+    fn sweep_expired(&self, now: u64) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// The clients that hold tokens (used by the `all-too-wide` fault).
+    fn clients_with_tokens(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// A value the Config API stored under `key` (settings, client scopes), if persisted.
+    fn load_meta(
+        &self,
+        key: String,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// Persists a Config API value (durable when this returns).
+    fn save_meta(
+        &self,
+        key: String,
+        value: Vec<u8>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-#[derive(Default)]
-struct Index {
-    tokens: HashMap<TokenHash, TokenRecord>,
-    grants: HashMap<u64, Grant>,
-    by_client: HashMap<String, HashSet<u64>>,
-    expiry: BTreeSet<(u64, TokenHash)>,
-}
-
-impl Index {
-    fn insert(&mut self, hash: TokenHash, record: TokenRecord) {
-        let grant = self.grants.entry(record.grant_id).or_insert_with(|| Grant {
-            client_id: record.client_id.clone(),
-            ..Grant::default()
-        });
-        if grant.members.insert(hash) && record.kind == TokenKind::Access {
-            grant.access_order.push_back(hash);
-            grant.access_count += 1;
-        }
-        self.by_client
-            .entry(record.client_id.clone())
-            .or_default()
-            .insert(record.grant_id);
-        self.expiry.insert((record.expires_at, hash));
-        if let Some(old) = self.tokens.insert(hash, record) {
-            self.expiry.remove(&(old.expires_at, hash));
-        }
-    }
-
-    fn drop_grant_entry(&mut self, grant_id: u64, client_id: &str) {
-        self.grants.remove(&grant_id);
-        if let Some(set) = self.by_client.get_mut(client_id) {
-            set.remove(&grant_id);
-            if set.is_empty() {
-                self.by_client.remove(client_id);
-            }
-        }
-    }
-
-    /// Removes one token; drops its grant from the indexes when it was the last one.
-    fn remove(&mut self, hash: &TokenHash) -> Option<TokenRecord> {
-        let record = self.tokens.remove(hash)?;
-        self.expiry.remove(&(record.expires_at, *hash));
-        let mut emptied = false;
-        if let Some(grant) = self.grants.get_mut(&record.grant_id) {
-            grant.members.remove(hash);
-            if record.kind == TokenKind::Access {
-                grant.access_count = grant.access_count.saturating_sub(1);
-                // Keep the order list from growing with removed entries.
-                if grant.access_order.len() > 2 * grant.access_count + 16 {
-                    let members = &grant.members;
-                    grant.access_order.retain(|h| members.contains(h));
-                }
-            }
-            emptied = grant.members.is_empty();
-        }
-        if emptied {
-            self.drop_grant_entry(record.grant_id, &record.client_id);
-        }
-        Some(record)
-    }
-
-    /// Removes a whole grant, in time linear in its own size.
-    fn remove_grant(&mut self, grant_id: u64) -> Removed {
-        let Some(grant) = self.grants.get(&grant_id) else {
-            return Vec::new();
-        };
-        let client_id = grant.client_id.clone();
-        let members: Vec<TokenHash> = grant.members.iter().copied().collect();
-        self.drop_grant_entry(grant_id, &client_id);
-        members
-            .into_iter()
-            .filter_map(|hash| {
-                let record = self.tokens.remove(&hash)?;
-                self.expiry.remove(&(record.expires_at, hash));
-                Some((hash, record))
-            })
-            .collect()
-    }
-
-    /// The hashes `victims` name, each once.
-    fn victims(&self, victims: &[Victim]) -> Vec<TokenHash> {
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        let mut add = |h: &TokenHash| {
-            if seen.insert(*h) {
-                out.push(*h);
-            }
-        };
-        for victim in victims {
-            match victim {
-                Victim::Token(h) if self.tokens.contains_key(h) => add(h),
-                Victim::Token(_) => {}
-                Victim::Grant(g) => self
-                    .grants
-                    .get(g)
-                    .into_iter()
-                    .flat_map(|g| g.members.iter())
-                    .for_each(&mut add),
-                Victim::Client(client, kind) => self
-                    .by_client
-                    .get(client)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|g| self.grants.get(g))
-                    .flat_map(|g| g.members.iter())
-                    .filter(|h| {
-                        kind.is_none_or(|k| self.tokens.get(*h).is_some_and(|r| r.kind == k))
-                    })
-                    .for_each(&mut add),
-            }
-        }
-        out
-    }
-
-    /// The oldest access tokens of a grant beyond the first `keep` newest ones.
-    fn excess_access(&self, grant_id: u64, keep: usize) -> Vec<TokenHash> {
-        let Some(grant) = self.grants.get(&grant_id) else {
-            return Vec::new();
-        };
-        let excess = grant.access_count.saturating_sub(keep);
-        grant
-            .access_order
-            .iter()
-            .filter(|h| grant.members.contains(*h))
-            .take(excess)
-            .copied()
-            .collect()
-    }
-}
-
-/// The token store.
-pub struct Store {
+/// The local backend: the in-memory index, written through to redb with a data directory.
+pub struct LocalStore {
     index: RwLock<Index>,
-    disk: Option<Arc<redb::Database>>,
+    journal: Option<Journal>,
     transactions: AtomicU64,
 }
 
@@ -290,18 +223,16 @@ fn create_private_file(path: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-impl Store {
-    /// A store that lives in memory only.
-    pub fn in_memory() -> Self {
+impl LocalStore {
+    fn in_memory() -> Self {
         Self {
             index: RwLock::new(Index::default()),
-            disk: None,
+            journal: None,
             transactions: AtomicU64::new(0),
         }
     }
 
-    /// A store persisted under `dir` (created if needed); loads what an earlier run left.
-    pub fn open(dir: &Path, now: u64) -> Result<Self, StoreError> {
+    fn open(dir: &Path, now: u64) -> Result<Self, StoreError> {
         let io = |e: std::io::Error| StoreError(format!("{}: {e}", dir.display()));
         create_private_dir(dir).map_err(io)?;
         let path = dir.join(DB_FILE);
@@ -321,7 +252,7 @@ impl Store {
                 let Ok(hash) = <TokenHash>::try_from(key.value()) else {
                     continue;
                 };
-                let record: TokenRecord = serde_json::from_slice(value.value())
+                let record = codec::decode(value.value())
                     .map_err(|e| StoreError(format!("corrupt token row: {e}")))?;
                 if record.is_expired(now) {
                     expired.push(hash);
@@ -330,46 +261,22 @@ impl Store {
                 }
             }
         }
-        // Issue order is not stored: after a restart "oldest" means earliest issued.
-        for grant in index.grants.values_mut() {
-            let tokens = &index.tokens;
-            grant
-                .access_order
-                .make_contiguous()
-                .sort_by_key(|h| tokens.get(h).map(|r| r.issued_at));
+        index.order_grants();
+        if !expired.is_empty() {
+            let write = db.begin_write()?;
+            {
+                let mut table = write.open_table(TOKENS)?;
+                for hash in &expired {
+                    table.remove(hash.as_slice())?;
+                }
+            }
+            write.commit()?;
         }
-        let store = Self {
+        Ok(Self {
             index: RwLock::new(index),
-            disk: Some(Arc::new(db)),
+            journal: Some(Journal::start(Arc::new(db))?),
             transactions: AtomicU64::new(0),
-        };
-        store.persist(&[], &expired)?;
-        Ok(store)
-    }
-
-    fn persist(
-        &self,
-        added: &[(TokenHash, &TokenRecord)],
-        removed: &[TokenHash],
-    ) -> Result<(), StoreError> {
-        if added.is_empty() && removed.is_empty() {
-            return Ok(());
-        }
-        self.transactions.fetch_add(1, Ordering::Relaxed);
-        let Some(db) = &self.disk else { return Ok(()) };
-        let write = db.begin_write()?;
-        {
-            let mut table = write.open_table(TOKENS)?;
-            for (hash, record) in added {
-                let bytes = serde_json::to_vec(record).map_err(|e| StoreError(e.to_string()))?;
-                table.insert(hash.as_slice(), bytes.as_slice())?;
-            }
-            for hash in removed {
-                table.remove(hash.as_slice())?;
-            }
-        }
-        write.commit()?;
-        Ok(())
+        })
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
@@ -380,40 +287,239 @@ impl Store {
         self.index.write().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Refuses a change once the journal has failed (before the index changes).
+    fn check(&self) -> Result<(), StoreError> {
+        self.journal.as_ref().map_or(Ok(()), Journal::check)
+    }
+
+    /// Queues the change just made to the index (call with the index lock held), counting it
+    /// as one store transaction; returns what to wait for.
+    fn log(&self, ops: impl FnOnce() -> Vec<Op>) -> Result<u64, StoreError> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        self.journal.as_ref().map_or(Ok(0), |j| j.submit(ops()))
+    }
+
+    /// Waits until change `seq` is durable.
+    async fn durable(&self, seq: u64) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(j) => j.wait(seq).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every change made so far is durable.
+    async fn settled(&self) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(j) => j.wait(j.last_submitted()).await,
+            None => Ok(()),
+        }
+    }
+
+    fn puts(&self, tokens: &[(TokenHash, TokenRecord)]) -> Vec<Op> {
+        match self.journal {
+            Some(_) => tokens
+                .iter()
+                .map(|(h, r)| Op::Put(*h, codec::encode(r)))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl TokenBackend for LocalStore {
+    async fn issue(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StoreError> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let puts = self.puts(&tokens);
+        let seq = {
+            let mut index = self.write();
+            self.check()?;
+            let seq = self.log(|| puts)?;
+            for (hash, record) in tokens {
+                index.insert(hash, record);
+            }
+            seq
+        };
+        self.durable(seq).await
+    }
+
+    async fn issue_while_present(
+        &self,
+        parent: TokenHash,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+        remove_parent: bool,
+        max_access: usize,
+    ) -> Result<bool, StoreError> {
+        let mut ops = self.puts(&tokens);
+        let seq = {
+            let mut index = self.write();
+            self.check()?;
+            let Some(grant_id) = index.grant_of(&parent) else {
+                return Ok(false);
+            };
+            let new_access = tokens
+                .iter()
+                .filter(|(_, r)| r.kind == TokenKind::Access)
+                .count();
+            let mut removed = index.excess_access(
+                grant_id,
+                max_access.saturating_sub(new_access.min(max_access)),
+            );
+            if remove_parent {
+                removed.push(parent);
+            }
+            for hash in &removed {
+                index.remove(hash);
+            }
+            for (hash, record) in tokens {
+                index.insert(hash, record);
+            }
+            // Removals first: a new token never shares a hash with an old one.
+            let mut all: Vec<Op> = removed.into_iter().map(Op::Remove).collect();
+            all.append(&mut ops);
+            self.log(|| all)?
+        };
+        self.durable(seq).await?;
+        Ok(true)
+    }
+
+    async fn get(&self, hash: TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self.read().get(&hash))
+    }
+
+    async fn revoke(&self, victims: Vec<Victim>) -> Result<Removed, StoreError> {
+        if victims.is_empty() {
+            self.settled().await?;
+            return Ok(Vec::new());
+        }
+        let (removed, seq) = {
+            let mut index = self.write();
+            self.check()?;
+            let removed = index.revoke(&victims);
+            let seq = if removed.is_empty() {
+                None
+            } else {
+                Some(self.log(|| removed.iter().map(|(h, _)| Op::Remove(*h)).collect())?)
+            };
+            (removed, seq)
+        };
+        match seq {
+            Some(seq) => self.durable(seq).await?,
+            // Nothing left to remove: what removed it may still be on its way to the disk.
+            None => self.settled().await?,
+        }
+        Ok(removed)
+    }
+
+    async fn reinstate(&self, removed: Removed) -> Result<(), StoreError> {
+        self.issue(removed).await
+    }
+
+    async fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let (count, seq) = {
+                let mut index = self.write();
+                self.check()?;
+                let batch = index.expired(now, SWEEP_BATCH);
+                if batch.is_empty() {
+                    index.prune_profiles();
+                    return Ok(total);
+                }
+                for hash in &batch {
+                    index.remove(hash);
+                }
+                let count = batch.len();
+                (
+                    count,
+                    self.log(|| batch.into_iter().map(Op::Remove).collect())?,
+                )
+            };
+            self.durable(seq).await?;
+            total += count;
+        }
+    }
+
+    async fn clients_with_tokens(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.read().clients())
+    }
+
+    async fn load_meta(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(journal) = &self.journal else {
+            return Ok(None);
+        };
+        let read = journal.db.begin_read()?;
+        let table = read.open_table(META)?;
+        Ok(table.get(key.as_str())?.map(|v| v.value().to_vec()))
+    }
+
+    async fn save_meta(&self, key: String, value: Vec<u8>) -> Result<(), StoreError> {
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        journal.check()?;
+        let seq = journal.submit(vec![Op::Meta(key, value)])?;
+        journal.wait(seq).await
+    }
+}
+
+/// The token store of a server: its backend, and the conveniences the endpoints use (tokens
+/// made and hashed here, so a backend only ever sees hashes).
+pub struct Store {
+    backend: LocalStore,
+}
+
+impl Store {
+    /// A store that lives in memory only.
+    pub fn in_memory() -> Self {
+        Self {
+            backend: LocalStore::in_memory(),
+        }
+    }
+
+    /// A store persisted under `dir` (created if needed); loads what an earlier run left.
+    pub fn open(dir: &Path, now: u64) -> Result<Self, StoreError> {
+        Ok(Self {
+            backend: LocalStore::open(dir, now)?,
+        })
+    }
+
     /// How many store transactions changed something since start (one per issue, revocation
     /// request or sweep batch): lets a test see that a multi-token revocation is one change.
     pub fn transactions(&self) -> u64 {
-        self.transactions.load(Ordering::Relaxed)
+        self.backend.transactions.load(Ordering::Relaxed)
+    }
+
+    /// How many database commits were made (0 in memory): with group commit, fewer than the
+    /// changes made.
+    pub fn commits(&self) -> u64 {
+        self.backend.journal.as_ref().map_or(0, Journal::commits)
     }
 
     /// Stores new tokens in one transaction and returns them (the only time they exist in clear).
-    pub fn issue_all(&self, records: &[TokenRecord]) -> Result<Vec<String>, StoreError> {
+    pub async fn issue_all(&self, records: &[TokenRecord]) -> Result<Vec<String>, StoreError> {
         let tokens: Vec<String> = records.iter().map(|_| new_token()).collect();
-        let hashes: Vec<TokenHash> = tokens.iter().map(|t| hash_token(t)).collect();
-        let added: Vec<(TokenHash, &TokenRecord)> =
-            hashes.iter().copied().zip(records.iter()).collect();
-        let mut index = self.write();
-        self.persist(&added, &[])?;
-        for (hash, record) in hashes.into_iter().zip(records.iter().cloned()) {
-            index.insert(hash, record);
-        }
+        let hashed = tokens
+            .iter()
+            .map(|t| hash_token(t))
+            .zip(records.iter().cloned())
+            .collect();
+        self.backend.issue(hashed).await?;
         Ok(tokens)
     }
 
     /// Stores one new token and returns it.
-    pub fn issue(&self, record: TokenRecord) -> Result<String, StoreError> {
+    pub async fn issue(&self, record: TokenRecord) -> Result<String, StoreError> {
         Ok(self
-            .issue_all(std::slice::from_ref(&record))?
+            .issue_all(std::slice::from_ref(&record))
+            .await?
             .pop()
             .unwrap_or_default())
     }
 
-    /// Issues `records` into the grant of `parent` only while `parent` is still stored; with
-    /// `remove_parent` also removes it; then drops the grant's oldest access tokens so that at
-    /// most `max_access` remain. All under one lock and one transaction; `None` when `parent`
-    /// is gone. The refresh grant uses it so that a refresh racing with the revocation of the
-    /// refresh token cannot leave a live token in the revoked grant.
-    pub fn issue_while_present(
+    /// See [`TokenBackend::issue_while_present`]; the new tokens, or `None` when `parent` is gone.
+    pub async fn issue_while_present(
         &self,
         parent: &TokenHash,
         records: &[TokenRecord],
@@ -421,126 +527,72 @@ impl Store {
         max_access: usize,
     ) -> Result<Option<Vec<String>>, StoreError> {
         let tokens: Vec<String> = records.iter().map(|_| new_token()).collect();
-        let hashes: Vec<TokenHash> = tokens.iter().map(|t| hash_token(t)).collect();
-        let mut index = self.write();
-        let Some(grant_id) = index.tokens.get(parent).map(|r| r.grant_id) else {
-            return Ok(None);
-        };
-        let new_access = records
+        let hashed = tokens
             .iter()
-            .filter(|r| r.kind == TokenKind::Access)
-            .count();
-        let mut removed = index.excess_access(
-            grant_id,
-            max_access.saturating_sub(new_access.min(max_access)),
-        );
-        if remove_parent {
-            removed.push(*parent);
-        }
-        let added: Vec<(TokenHash, &TokenRecord)> =
-            hashes.iter().copied().zip(records.iter()).collect();
-        self.persist(&added, &removed)?;
-        for hash in &removed {
-            index.remove(hash);
-        }
-        for (hash, record) in hashes.into_iter().zip(records.iter().cloned()) {
-            index.insert(hash, record);
-        }
-        Ok(Some(tokens))
+            .map(|t| hash_token(t))
+            .zip(records.iter().cloned())
+            .collect();
+        let issued = self
+            .backend
+            .issue_while_present(*parent, hashed, remove_parent, max_access)
+            .await?;
+        Ok(issued.then_some(tokens))
     }
 
     /// Looks a token up by its value.
-    pub fn get(&self, token: &str) -> Option<TokenRecord> {
-        self.get_hash(&hash_token(token))
+    pub async fn get(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.backend.get(hash_token(token)).await
     }
 
-    pub fn get_hash(&self, hash: &TokenHash) -> Option<TokenRecord> {
-        self.read().tokens.get(hash).cloned()
+    pub async fn get_hash(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        self.backend.get(*hash).await
     }
 
     /// Revokes everything `victims` name in one transaction; returns what was removed.
-    pub fn revoke(&self, victims: &[Victim]) -> Result<Removed, StoreError> {
-        let mut index = self.write();
-        let hashes = index.victims(victims);
-        self.persist(&[], &hashes)?;
-        let mut removed = Vec::with_capacity(hashes.len());
-        // Whole grants go in one step each (linear in the grant); the rest token by token.
-        for victim in victims {
-            if let Victim::Grant(g) = victim {
-                removed.extend(index.remove_grant(*g));
-            }
-        }
-        for hash in &hashes {
-            if let Some(record) = index.remove(hash) {
-                removed.push((*hash, record));
-            }
-        }
-        Ok(removed)
+    pub async fn revoke(&self, victims: &[Victim]) -> Result<Removed, StoreError> {
+        self.backend.revoke(victims.to_vec()).await
     }
 
     /// Revokes one token only (no cascade). Returns whether it existed.
-    pub fn revoke_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
-        Ok(!self.revoke(&[Victim::Token(*hash)])?.is_empty())
+    pub async fn revoke_token(&self, hash: &TokenHash) -> Result<bool, StoreError> {
+        Ok(!self.revoke(&[Victim::Token(*hash)]).await?.is_empty())
     }
 
     /// Revokes every token of a grant. Returns how many were removed.
-    pub fn revoke_grant(&self, grant_id: u64) -> Result<usize, StoreError> {
-        Ok(self.revoke(&[Victim::Grant(grant_id)])?.len())
+    pub async fn revoke_grant(&self, grant_id: u64) -> Result<usize, StoreError> {
+        Ok(self.revoke(&[Victim::Grant(grant_id)]).await?.len())
     }
 
     /// Revokes every token of a client, or only those of one kind.
-    pub fn revoke_client(
+    pub async fn revoke_client(
         &self,
         client_id: &str,
         kind: Option<TokenKind>,
     ) -> Result<usize, StoreError> {
         Ok(self
-            .revoke(&[Victim::Client(client_id.to_owned(), kind)])?
+            .revoke(&[Victim::Client(client_id.to_owned(), kind)])
+            .await?
             .len())
     }
 
     /// Puts removed tokens back (only the `resurrection` fault does this).
-    pub fn reinstate(&self, removed: &Removed) -> Result<(), StoreError> {
-        let added: Vec<(TokenHash, &TokenRecord)> = removed.iter().map(|(h, r)| (*h, r)).collect();
-        let mut index = self.write();
-        self.persist(&added, &[])?;
-        for (hash, record) in removed {
-            index.insert(*hash, record.clone());
-        }
-        Ok(())
+    pub async fn reinstate(&self, removed: &Removed) -> Result<(), StoreError> {
+        self.backend.reinstate(removed.clone()).await
     }
 
     /// Removes every token expired at `now`, in batches of bounded size; returns how many.
-    pub fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {
-        let mut total = 0;
-        loop {
-            let mut index = self.write();
-            let batch: Vec<TokenHash> = index
-                .expiry
-                .iter()
-                .take_while(|(expires_at, _)| *expires_at <= now)
-                .take(SWEEP_BATCH)
-                .map(|(_, h)| *h)
-                .collect();
-            if batch.is_empty() {
-                return Ok(total);
-            }
-            self.persist(&[], &batch)?;
-            for hash in &batch {
-                index.remove(hash);
-            }
-            total += batch.len();
-        }
+    pub async fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {
+        self.backend.sweep_expired(now).await
     }
 
     /// The clients that hold tokens (used by the `all-too-wide` fault).
-    pub fn clients_with_tokens(&self) -> Vec<String> {
-        self.read().by_client.keys().cloned().collect()
+    pub async fn clients_with_tokens(&self) -> Result<Vec<String>, StoreError> {
+        self.backend.clients_with_tokens().await
     }
 
-    /// How many tokens the store holds.
+    /// How many tokens the store holds (the local index; for tests and figures).
     pub fn len(&self) -> usize {
-        self.read().tokens.len()
+        self.backend.read().len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -549,31 +601,17 @@ impl Store {
 
     /// How many tokens a grant holds.
     pub fn grant_len(&self, grant_id: u64) -> usize {
-        self.read()
-            .grants
-            .get(&grant_id)
-            .map_or(0, |g| g.members.len())
+        self.backend.read().grant_len(grant_id)
     }
 
     /// A value the Config API stored under `key` (settings, client scopes), if persisted.
-    pub fn load_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(db) = &self.disk else {
-            return Ok(None);
-        };
-        let read = db.begin_read()?;
-        let table = read.open_table(META)?;
-        Ok(table.get(key)?.map(|v| v.value().to_vec()))
+    pub async fn load_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.backend.load_meta(key.to_owned()).await
     }
 
     /// Persists a Config API value (nothing to do without a data directory).
-    pub fn save_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        let Some(db) = &self.disk else {
-            return Ok(());
-        };
-        let write = db.begin_write()?;
-        write.open_table(META)?.insert(key, value)?;
-        write.commit()?;
-        Ok(())
+    pub async fn save_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.backend.save_meta(key.to_owned(), value.to_vec()).await
     }
 }
 
@@ -593,37 +631,68 @@ mod tests {
         }
     }
 
-    #[test]
-    fn grant_revocation_touches_only_that_grant() {
+    #[tokio::test]
+    async fn grant_revocation_touches_only_that_grant() {
         let store = Store::in_memory();
-        let at1 = store.issue(record(TokenKind::Access, "a", 1)).unwrap();
-        let rt1 = store.issue(record(TokenKind::Refresh, "a", 1)).unwrap();
-        let at2 = store.issue(record(TokenKind::Access, "a", 2)).unwrap();
-        assert_eq!(store.revoke_grant(1).unwrap(), 2);
-        assert!(store.get(&at1).is_none() && store.get(&rt1).is_none());
-        assert!(store.get(&at2).is_some());
+        let at1 = store
+            .issue(record(TokenKind::Access, "a", 1))
+            .await
+            .unwrap();
+        let rt1 = store
+            .issue(record(TokenKind::Refresh, "a", 1))
+            .await
+            .unwrap();
+        let at2 = store
+            .issue(record(TokenKind::Access, "a", 2))
+            .await
+            .unwrap();
+        assert_eq!(store.revoke_grant(1).await.unwrap(), 2);
+        assert!(
+            store.get(&at1).await.unwrap().is_none() && store.get(&rt1).await.unwrap().is_none()
+        );
+        assert!(store.get(&at2).await.unwrap().is_some());
         assert_eq!(store.grant_len(1), 0);
-        assert_eq!(store.clients_with_tokens(), vec!["a".to_string()]);
+        assert_eq!(
+            store.clients_with_tokens().await.unwrap(),
+            vec!["a".to_string()]
+        );
     }
 
-    #[test]
-    fn client_revocation_filters_by_kind_and_client() {
+    #[tokio::test]
+    async fn client_revocation_filters_by_kind_and_client() {
         let store = Store::in_memory();
-        let at = store.issue(record(TokenKind::Access, "a", 1)).unwrap();
-        let rt = store.issue(record(TokenKind::Refresh, "a", 1)).unwrap();
-        let other = store.issue(record(TokenKind::Access, "b", 3)).unwrap();
+        let at = store
+            .issue(record(TokenKind::Access, "a", 1))
+            .await
+            .unwrap();
+        let rt = store
+            .issue(record(TokenKind::Refresh, "a", 1))
+            .await
+            .unwrap();
+        let other = store
+            .issue(record(TokenKind::Access, "b", 3))
+            .await
+            .unwrap();
         assert_eq!(
-            store.revoke_client("a", Some(TokenKind::Refresh)).unwrap(),
+            store
+                .revoke_client("a", Some(TokenKind::Refresh))
+                .await
+                .unwrap(),
             1
         );
-        assert!(store.get(&at).is_some() && store.get(&rt).is_none());
-        assert_eq!(store.revoke_client("a", None).unwrap(), 1);
-        assert!(store.get(&at).is_none() && store.get(&other).is_some());
-        assert_eq!(store.clients_with_tokens(), vec!["b".to_string()]);
+        assert!(store.get(&at).await.unwrap().is_some() && store.get(&rt).await.unwrap().is_none());
+        assert_eq!(store.revoke_client("a", None).await.unwrap(), 1);
+        assert!(
+            store.get(&at).await.unwrap().is_none() && store.get(&other).await.unwrap().is_some()
+        );
+        assert_eq!(
+            store.clients_with_tokens().await.unwrap(),
+            vec!["b".to_string()]
+        );
     }
 
-    #[test]
-    fn one_revocation_of_many_victims_is_one_transaction() {
+    #[tokio::test]
+    async fn one_revocation_of_many_victims_is_one_transaction() {
         let store = Store::in_memory();
         let tokens = store
             .issue_all(&[
@@ -632,6 +701,7 @@ mod tests {
                 record(TokenKind::Access, "a", 2),
                 record(TokenKind::Access, "a", 3),
             ])
+            .await
             .unwrap();
         let before = store.transactions();
         let removed = store
@@ -640,28 +710,35 @@ mod tests {
                 Victim::Token(hash_token(&tokens[2])),
                 Victim::Grant(1),
             ])
+            .await
             .unwrap();
         assert_eq!(removed.len(), 3);
         assert_eq!(store.transactions(), before + 1);
         assert_eq!(store.len(), 1);
         // Nothing to remove is no transaction at all.
-        store.revoke(&[Victim::Grant(1)]).unwrap();
+        store.revoke(&[Victim::Grant(1)]).await.unwrap();
         assert_eq!(store.transactions(), before + 1);
-        store.reinstate(&removed).unwrap();
+        store.reinstate(&removed).await.unwrap();
         assert_eq!(store.len(), 4);
         assert_eq!(store.grant_len(1), 2);
     }
 
-    #[test]
-    fn issue_while_present_needs_the_parent_and_can_rotate_it() {
+    #[tokio::test]
+    async fn issue_while_present_needs_the_parent_and_can_rotate_it() {
         let store = Store::in_memory();
-        let rt = store.issue(record(TokenKind::Refresh, "a", 1)).unwrap();
+        let rt = store
+            .issue(record(TokenKind::Refresh, "a", 1))
+            .await
+            .unwrap();
         let parent = hash_token(&rt);
         let kept = store
             .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false, 10)
+            .await
             .unwrap()
             .unwrap();
-        assert!(store.get(&rt).is_some() && store.get(&kept[0]).is_some());
+        assert!(
+            store.get(&rt).await.unwrap().is_some() && store.get(&kept[0]).await.unwrap().is_some()
+        );
         let rotated = store
             .issue_while_present(
                 &parent,
@@ -672,52 +749,60 @@ mod tests {
                 true,
                 10,
             )
+            .await
             .unwrap()
             .unwrap();
-        assert!(store.get(&rt).is_none());
-        assert_eq!(store.revoke_grant(1).unwrap(), 3);
-        assert!(rotated.iter().all(|t| store.get(t).is_none()));
+        assert!(store.get(&rt).await.unwrap().is_none());
+        assert_eq!(store.revoke_grant(1).await.unwrap(), 3);
+        for t in &rotated {
+            assert!(store.get(t).await.unwrap().is_none());
+        }
         // Once the parent is gone nothing is issued.
         let none = store
             .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false, 10)
+            .await
             .unwrap();
         assert!(none.is_none() && store.is_empty());
     }
 
-    #[test]
-    fn issue_while_present_drops_the_oldest_access_tokens_beyond_the_cap() {
+    #[tokio::test]
+    async fn issue_while_present_drops_the_oldest_access_tokens_beyond_the_cap() {
         let store = Store::in_memory();
         let first = store
             .issue_all(&[
                 record(TokenKind::Access, "a", 1),
                 record(TokenKind::Refresh, "a", 1),
             ])
+            .await
             .unwrap();
         let parent = hash_token(&first[1]);
         let mut access = vec![first[0].clone()];
         for _ in 0..5 {
             let t = store
                 .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false, 3)
+                .await
                 .unwrap()
                 .unwrap();
             access.extend(t);
         }
         // Three access tokens (the newest) and the refresh token.
         assert_eq!(store.grant_len(1), 4);
-        assert!(access[..3].iter().all(|t| store.get(t).is_none()));
-        assert!(access[3..].iter().all(|t| store.get(t).is_some()));
-        assert!(store.get(&first[1]).is_some());
+        for (i, t) in access.iter().enumerate() {
+            assert_eq!(store.get(t).await.unwrap().is_some(), i >= 3, "{i}");
+        }
+        assert!(store.get(&first[1]).await.unwrap().is_some());
         // A cap of one keeps only the newest access token.
         let newest = store
             .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false, 1)
+            .await
             .unwrap()
             .unwrap();
         assert_eq!(store.grant_len(1), 2);
-        assert!(store.get(&newest[0]).is_some());
+        assert!(store.get(&newest[0]).await.unwrap().is_some());
     }
 
-    #[test]
-    fn sweep_removes_only_expired_tokens_and_their_empty_grants() {
+    #[tokio::test]
+    async fn sweep_removes_only_expired_tokens_and_their_empty_grants() {
         let store = Store::in_memory();
         let expiring = |kind, grant, at| TokenRecord {
             expires_at: at,
@@ -728,39 +813,119 @@ mod tests {
                 expiring(TokenKind::Access, 1, 10),
                 expiring(TokenKind::Refresh, 1, 20),
             ])
+            .await
             .unwrap();
-        let fresh = store.issue(expiring(TokenKind::Access, 2, 100)).unwrap();
-        assert_eq!(store.sweep_expired(9).unwrap(), 0);
-        assert_eq!(store.sweep_expired(10).unwrap(), 1);
-        assert!(store.get(&old[0]).is_none() && store.get(&old[1]).is_some());
-        assert_eq!(store.sweep_expired(50).unwrap(), 1);
+        let fresh = store
+            .issue(expiring(TokenKind::Access, 2, 100))
+            .await
+            .unwrap();
+        assert_eq!(store.sweep_expired(9).await.unwrap(), 0);
+        assert_eq!(store.sweep_expired(10).await.unwrap(), 1);
+        assert!(
+            store.get(&old[0]).await.unwrap().is_none()
+                && store.get(&old[1]).await.unwrap().is_some()
+        );
+        assert_eq!(store.sweep_expired(50).await.unwrap(), 1);
         assert_eq!(store.grant_len(1), 0);
-        assert!(store.get(&fresh).is_some());
+        assert!(store.get(&fresh).await.unwrap().is_some());
         assert_eq!(store.len(), 1);
     }
 
-    #[test]
-    fn data_dir_survives_restart_without_resurrection() {
+    #[tokio::test]
+    async fn data_dir_survives_restart_without_resurrection() {
         let dir = tempfile::tempdir().unwrap();
         let (kept, revoked) = {
             let store = Store::open(dir.path(), 0).unwrap();
-            let kept = store.issue(record(TokenKind::Access, "a", 1)).unwrap();
-            let revoked = store.issue(record(TokenKind::Refresh, "a", 2)).unwrap();
-            store.revoke_token(&hash_token(&revoked)).unwrap();
-            store.save_meta("k", b"v").unwrap();
+            let kept = store
+                .issue(record(TokenKind::Access, "a", 1))
+                .await
+                .unwrap();
+            let revoked = store
+                .issue(record(TokenKind::Refresh, "a", 2))
+                .await
+                .unwrap();
+            store.revoke_token(&hash_token(&revoked)).await.unwrap();
+            store.save_meta("k", b"v").await.unwrap();
             (kept, revoked)
         };
         let store = Store::open(dir.path(), 0).unwrap();
-        assert!(store.get(&kept).is_some());
-        assert!(store.get(&revoked).is_none());
+        assert!(store.get(&kept).await.unwrap().is_some());
+        assert!(store.get(&revoked).await.unwrap().is_none());
         assert_eq!(store.len(), 1);
-        assert_eq!(store.load_meta("k").unwrap().as_deref(), Some(&b"v"[..]));
-        assert_eq!(store.load_meta("absent").unwrap(), None);
+        assert_eq!(
+            store.load_meta("k").await.unwrap().as_deref(),
+            Some(&b"v"[..])
+        );
+        assert_eq!(store.load_meta("absent").await.unwrap(), None);
+    }
+
+    /// Whether the database (not the index) holds a token.
+    fn on_disk(store: &Store, token: &str) -> bool {
+        let db = &store.backend.journal.as_ref().unwrap().db;
+        let read = db.begin_read().unwrap();
+        let table = read.open_table(TOKENS).unwrap();
+        let found = table.get(hash_token(token).as_slice()).unwrap().is_some();
+        found
+    }
+
+    #[tokio::test]
+    #[allow(clippy::await_holding_lock)] // the committer's hold, released in the test
+    async fn concurrent_changes_share_a_commit_and_each_is_on_disk_when_it_returns() {
+        use futures::FutureExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let journal = store.backend.journal.as_ref().unwrap();
+        let held = journal.hold();
+        // Twenty issues queue up while the committer is held; none can have returned.
+        let mut pending = Vec::new();
+        for i in 0..20 {
+            let mut issue = Box::pin(store.issue(record(TokenKind::Access, "a", i)));
+            assert!(
+                (&mut issue).now_or_never().is_none(),
+                "issue {i} returned early"
+            );
+            pending.push(issue);
+        }
+        assert_eq!(store.commits(), 0);
+        drop(held);
+        for issue in pending {
+            let token = issue.await.unwrap();
+            assert!(on_disk(&store, &token), "a returned issue is not on disk");
+        }
+        // The first change and the nineteen queued behind it: at most two commits.
+        assert!(store.commits() <= 2, "{} commits", store.commits());
+        assert_eq!(store.len(), 20);
+    }
+
+    #[tokio::test]
+    #[allow(clippy::await_holding_lock)]
+    async fn nothing_to_revoke_still_waits_for_the_pending_revocation() {
+        use futures::FutureExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 0).unwrap();
+        let token = store
+            .issue(record(TokenKind::Access, "a", 1))
+            .await
+            .unwrap();
+        let hash = hash_token(&token);
+        let held = store.backend.journal.as_ref().unwrap().hold();
+        // The first revocation changes the index and waits for its commit.
+        assert!(Box::pin(store.revoke_token(&hash)).now_or_never().is_none());
+        assert!(store.get(&token).await.unwrap().is_none());
+        // A second one finds nothing, but must not answer before the first is durable.
+        let mut again = Box::pin(store.revoke_token(&hash));
+        assert!(
+            (&mut again).now_or_never().is_none(),
+            "answered before durable"
+        );
+        drop(held);
+        assert!(!again.await.unwrap());
+        assert!(!on_disk(&store, &token));
     }
 
     #[cfg(unix)]
-    #[test]
-    fn data_dir_is_private() {
+    #[tokio::test]
+    async fn data_dir_is_private() {
         use std::os::unix::fs::PermissionsExt as _;
         let parent = tempfile::tempdir().unwrap();
         let dir = parent.path().join("new").join("data");
