@@ -90,6 +90,13 @@ async fn check_with(profile_text: String, args: &[&str]) -> Seen {
         });
     let mut raw = output.stdout.clone();
     raw.extend_from_slice(&output.stderr);
+    // For the record (`--nocapture`): how each mode ends and how long it took.
+    eprintln!(
+        "hostile run: exit {:?} after {:.1} s, run.json {} bytes",
+        output.status.code(),
+        elapsed.as_secs_f64(),
+        run_json.as_ref().map_or(0, |(size, _)| *size)
+    );
     Seen {
         code: output.status.code(),
         out: String::from_utf8_lossy(&raw).into_owned(),
