@@ -281,6 +281,7 @@ fn cases() -> Vec<Case> {
             expect: Expect::Broken(rules(&[
                 "jans-all-enabled",
                 "jans-all-own-client",
+                "jans-all-public-client",
                 "jans-all-variants",
             ])),
             both_concurrencies: false,

@@ -766,9 +766,21 @@ mod tests {
     #[test]
     fn a_node_gets_the_issuers_endpoints_on_its_base_unless_overridden() {
         let issuer = endpoints("https://lb.example");
-        let node = Node::derive("http://10.0.0.2:8080", "https://lb.example/realm", &issuer, None).unwrap();
-        assert_eq!(node.endpoints.revocation.as_str(), "http://10.0.0.2:8080/revoke");
-        assert_eq!(node.endpoints.token.unwrap().as_str(), "http://10.0.0.2:8080/token");
+        let node = Node::derive(
+            "http://10.0.0.2:8080",
+            "https://lb.example/realm",
+            &issuer,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            node.endpoints.revocation.as_str(),
+            "http://10.0.0.2:8080/revoke"
+        );
+        assert_eq!(
+            node.endpoints.token.unwrap().as_str(),
+            "http://10.0.0.2:8080/token"
+        );
         assert_eq!(node.endpoints.userinfo, None);
         let overrides = profile::EndpointOverrides {
             revocation: None,
@@ -776,13 +788,34 @@ mod tests {
             introspection: Some("http://10.0.0.2:9000/other".into()),
             userinfo: None,
         };
-        let node = Node::derive("http://10.0.0.2:8080/realm", "https://lb.example/realm", &issuer, Some(&overrides)).unwrap();
-        assert_eq!(node.endpoints.revocation.as_str(), "http://10.0.0.2:8080/realm/revoke");
-        assert_eq!(node.endpoints.introspection.unwrap().as_str(), "http://10.0.0.2:9000/other");
+        let node = Node::derive(
+            "http://10.0.0.2:8080/realm",
+            "https://lb.example/realm",
+            &issuer,
+            Some(&overrides),
+        )
+        .unwrap();
+        assert_eq!(
+            node.endpoints.revocation.as_str(),
+            "http://10.0.0.2:8080/realm/revoke"
+        );
+        assert_eq!(
+            node.endpoints.introspection.unwrap().as_str(),
+            "http://10.0.0.2:9000/other"
+        );
         // An endpoint on another origin than the issuer keeps its path on the node's origin.
         let mut elsewhere = issuer.clone();
         elsewhere.token = Some(Url::parse("https://auth.example/oauth/token").unwrap());
-        let node = Node::derive("http://10.0.0.3:8080", "https://lb.example/realm", &elsewhere, None).unwrap();
-        assert_eq!(node.endpoints.token.unwrap().as_str(), "http://10.0.0.3:8080/oauth/token");
+        let node = Node::derive(
+            "http://10.0.0.3:8080",
+            "https://lb.example/realm",
+            &elsewhere,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            node.endpoints.token.unwrap().as_str(),
+            "http://10.0.0.3:8080/oauth/token"
+        );
     }
 }
