@@ -292,17 +292,13 @@ impl Adapter {
             )));
         };
         let token = admin_token(target, log).await?;
-        let op = match value {
-            Some(v) => json!({ "op": "add", "path": format!("/{property}"), "value": v }),
-            None => json!({ "op": "remove", "path": format!("/{property}") }),
-        };
         let mut spec = RequestSpec::get(config_url.clone());
         spec.method = reqwest::Method::PATCH;
         spec.headers
             .push(("Authorization".into(), format!("Bearer {token}")));
         spec.raw_body = Some((
             "application/json-patch+json".into(),
-            json!([op]).to_string().into_bytes(),
+            patch_body(property, value).to_string().into_bytes(),
         ));
         let (exchange, answer) = target.http.send(spec).await;
         log.push(exchange);
@@ -314,6 +310,25 @@ impl Adapter {
             ))),
             Err(e) => Err(SettingError::Failed(format!("{config_url}: {e}"))),
         }
+    }
+}
+
+/// The JSON Patch that sets a property, or removes it (`None`: it was absent, and absent it
+/// must stay; `add` works whether or not the property is stored, as Janssen's docs advise).
+fn patch_body(property: &str, value: Option<&Value>) -> Value {
+    match value {
+        Some(v) => json!([{ "op": "add", "path": format!("/{property}"), "value": v }]),
+        None => json!([{ "op": "remove", "path": format!("/{property}") }]),
+    }
+}
+
+/// Whether what the configuration reads back is what was written (absent reads as absent or
+/// null).
+fn reads_back_as(written: Option<&Value>, seen: Option<&Value>) -> bool {
+    match (written, seen) {
+        (None, None) | (None, Some(Value::Null)) => true,
+        (Some(want), Some(got)) => want == got,
+        _ => false,
     }
 }
 
@@ -463,12 +478,7 @@ impl SettingsSession {
             .await?;
         let read = self.adapter.read(target, &mut self.log).await?;
         let seen = read.get(property);
-        let same = match (value, seen) {
-            (None, None) | (None, Some(Value::Null)) => true,
-            (Some(want), Some(got)) => want == got,
-            _ => false,
-        };
-        if same {
+        if reads_back_as(value, seen) {
             Ok(())
         } else {
             Err(SettingError::Failed(format!(
@@ -711,6 +721,25 @@ mod tests {
         );
         let from_empty = flags_without_revoke(&[]);
         assert!(!from_empty.is_empty() && !from_empty.iter().any(|f| f == "revoke_token"));
+    }
+
+    #[test]
+    fn an_absent_property_is_restored_by_removing_it() {
+        assert_eq!(
+            patch_body("featureFlags", None),
+            json!([{"op": "remove", "path": "/featureFlags"}])
+        );
+        assert_eq!(
+            patch_body("allowRevokeForOtherClients", Some(&json!(true))),
+            json!([{"op": "add", "path": "/allowRevokeForOtherClients", "value": true}])
+        );
+        assert!(reads_back_as(None, None));
+        assert!(reads_back_as(None, Some(&Value::Null)));
+        // Absent must not be restored as an empty list or false.
+        assert!(!reads_back_as(None, Some(&json!([]))));
+        assert!(!reads_back_as(None, Some(&json!(false))));
+        assert!(!reads_back_as(Some(&json!(true)), None));
+        assert!(reads_back_as(Some(&json!(["a"])), Some(&json!(["a"]))));
     }
 
     #[test]
