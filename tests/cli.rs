@@ -12,6 +12,7 @@ fn revspec(args: &[&str]) -> Output {
             vec![]
         })
         .env_remove("REVSPEC_LOG")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .output()
         .expect("the binary runs")
 }

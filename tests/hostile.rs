@@ -58,11 +58,18 @@ stay_active_settle = "300ms"
 
 async fn check_with(profile_text: String, args: &[&str]) -> Seen {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("target.toml");
+    check_in(dir.path(), profile_text, args).await
+}
+
+/// Writes the profile into `dir` (beside any script a test put there) and runs `check` on it
+/// from another working directory.
+async fn check_in(dir: &std::path::Path, profile_text: String, args: &[&str]) -> Seen {
+    let path = dir.join("target.toml");
     std::fs::write(&path, profile_text).unwrap();
-    let reports = dir.path().join("reports");
+    let reports = dir.join("reports");
     let started = Instant::now();
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"))
+        .current_dir(std::env::temp_dir())
         .arg("check")
         .arg("--target")
         .arg(&path)
@@ -76,6 +83,7 @@ async fn check_with(profile_text: String, args: &[&str]) -> Seen {
         .arg(&reports)
         .args(args)
         .env_remove("REVSPEC_LOG")
+        .env_remove("GITHUB_STEP_SUMMARY")
         .kill_on_drop(true)
         .output()
         .await
@@ -593,41 +601,17 @@ async fn the_token_command_is_resolved_beside_the_profile_and_its_stderr_is_show
             "[probes]",
             "[tokens]\nsource = \"command\"\ncommand = [\"./failing.sh\"]\n[probes]",
         );
-    let path = dir.path().join("target.toml");
-    std::fs::write(&path, text).unwrap();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"))
-        .current_dir(std::env::temp_dir())
-        .args([
-            "check",
-            "--progress",
-            "never",
-            "--profile",
-            "rfc7009",
-            "--target",
+    let seen = check_in(dir.path(), text, &[]).await;
+    seen.exits(3)
+        .says(&[
+            &format!(
+                "no token for client-a (primary) at {}, secret in REVSPEC_TEST_A",
+                server.base_url
+            ),
+            "exited with exit status: 7",
+            "\\x1b[2J",
         ])
-        .arg(&path)
-        .arg("--report-dir")
-        .arg(dir.path().join("reports"))
-        .output()
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(3), "{text}");
-    assert!(
-        text.contains(&format!(
-            "no token for client-a (primary) at {}, secret in REVSPEC_TEST_A",
-            server.base_url
-        )),
-        "{text}"
-    );
-    assert!(
-        text.contains("exited with exit status: 7") && text.contains("\\x1b[2J"),
-        "{text}"
-    );
+        .clean();
     server.stop().await;
 }
 
@@ -648,42 +632,13 @@ async fn the_token_command_timeout_comes_from_the_profile() {
             "stay_active_settle = \"300ms\"",
             "stay_active_settle = \"300ms\"\ntoken_command = \"1s\"",
         );
-    let dir2 = tempfile::tempdir().unwrap();
-    std::fs::write(dir2.path().join("slow.sh"), "#!/bin/sh\nsleep 30\n").unwrap();
-    make_executable(&dir2.path().join("slow.sh"));
-    let path = dir2.path().join("target.toml");
-    std::fs::write(&path, text).unwrap();
-    let started = Instant::now();
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"))
-        .args([
-            "check",
-            "--progress",
-            "never",
-            "--profile",
-            "rfc7009",
-            "--target",
-        ])
-        .arg(&path)
-        .arg("--report-dir")
-        .arg(dir2.path().join("reports"))
-        .output()
-        .await
-        .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(out.status.code(), Some(3), "{text}");
-    assert!(
-        text.contains("took over 1 s (timeouts.token_command)"),
-        "{text}"
-    );
-    assert!(
-        started.elapsed() < Duration::from_secs(20),
-        "{:?}",
-        started.elapsed()
-    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("slow.sh"), "#!/bin/sh\nsleep 30\n").unwrap();
+    make_executable(&dir.path().join("slow.sh"));
+    let seen = check_in(dir.path(), text, &[]).await;
+    seen.exits(3)
+        .says(&["took over 1 s (timeouts.token_command)"])
+        .within(bound(0));
     server.stop().await;
 }
 
