@@ -44,7 +44,7 @@ secret = "resource-secret"
 username = "alice"
 password = "alice-pass"
 [probes]
-introspection_client = "primary"
+introspection_client = "introspector"
 [capabilities]
 plain_http_loopback = true
 [timeouts]
