@@ -318,13 +318,15 @@ impl RedisStore {
     }
 
     /// Follows the other nodes' Config API changes until `stop` says so: `apply` gets each
-    /// announcement, and [`Change::Resync`] after every (re)subscription. While Redis is
-    /// away it tries again every half second.
+    /// announcement, and [`Change::Resync`] after every (re)subscription; `apply` answers
+    /// whether it could take the change in, and a resync that could not is tried again every
+    /// half second. While Redis is away it subscribes again every half second.
     pub async fn follow<F, Fut>(&self, mut stop: watch::Receiver<bool>, mut apply: F)
     where
         F: FnMut(Change) -> Fut,
-        Fut: std::future::Future<Output = ()>,
+        Fut: std::future::Future<Output = bool>,
     {
+        const RETRY: Duration = Duration::from_millis(500);
         let mut pause = Duration::from_millis(50);
         loop {
             if *stop.borrow() {
@@ -342,21 +344,27 @@ impl RedisStore {
             match subscribed {
                 Ok(Ok(pubsub)) => {
                     pause = Duration::from_millis(50);
-                    apply(Change::Resync).await;
+                    let mut resync_pending = !apply(Change::Resync).await;
                     let mut messages = pubsub.into_on_message();
                     loop {
                         let message = tokio::select! {
                             m = messages.next() => m,
                             _ = stop.changed() => return,
+                            () = tokio::time::sleep(RETRY), if resync_pending => {
+                                resync_pending = !apply(Change::Resync).await;
+                                continue;
+                            }
                         };
                         let Some(message) = message else { break };
                         let text: String = message.get_payload().unwrap_or_default();
                         let (key, at) = text.rsplit_once(' ').unwrap_or((&text, "0"));
-                        apply(Change::Meta {
+                        let change = Change::Meta {
                             key: key.to_owned(),
                             stored_at_ms: at.parse().unwrap_or(0),
-                        })
-                        .await;
+                        };
+                        if !apply(change).await {
+                            resync_pending = true;
+                        }
                     }
                     tracing::warn!("redis: the change subscription ended; subscribing again");
                 }
@@ -367,7 +375,7 @@ impl RedisStore {
                 () = tokio::time::sleep(pause) => {}
                 _ = stop.changed() => return,
             }
-            pause = (pause * 2).min(Duration::from_millis(500));
+            pause = (pause * 2).min(RETRY);
         }
     }
 }
@@ -1028,7 +1036,7 @@ mod tests {
                 .unwrap()
                 .follow(stop, |change| {
                     let _ = tx.send(change);
-                    async {}
+                    async { true }
                 })
                 .await;
         };
