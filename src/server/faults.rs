@@ -149,7 +149,7 @@ faults! {
         ["jans-cross-client-default"];
 @cluster
     StaleNode = "stale-node", "this node answers token lookups from a cache of its own whose entries live 3 s, so a revocation made through another node is seen here only up to 3 s later (its own revocations leave the cache at once)",
-        ["cluster-propagation"];
+        ["cluster-propagation", "rfc7009-2.1-immediate"];
 }
 
 /// How long the `stale-node` fault's cache entries live: longer than any propagation window

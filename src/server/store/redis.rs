@@ -251,14 +251,6 @@ fn is_unreachable(e: &RedisError) -> bool {
         )
 }
 
-fn store_error(e: RedisError) -> StoreError {
-    if is_unreachable(&e) {
-        StoreError::unavailable(format!("redis: {e}"))
-    } else {
-        StoreError::failed(format!("redis: {e}"))
-    }
-}
-
 /// What a node hears from the others (see [`RedisStore::follow`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -275,6 +267,7 @@ pub struct RedisStore {
     prefix: String,
     channel: String,
     transactions: AtomicU64,
+    unreachable: AtomicU64,
 }
 
 impl RedisStore {
@@ -297,12 +290,27 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             channel: format!("{prefix}changes@{db}"),
             transactions: AtomicU64::new(0),
+            unreachable: AtomicU64::new(0),
         })
     }
 
     /// How many units changed (or may have changed) something.
     pub fn transactions(&self) -> u64 {
         self.transactions.load(Ordering::Relaxed)
+    }
+
+    /// How many units failed because Redis could not be reached (each answered 503).
+    pub fn unreachable(&self) -> u64 {
+        self.unreachable.load(Ordering::Relaxed)
+    }
+
+    fn error(&self, e: RedisError) -> StoreError {
+        if is_unreachable(&e) {
+            self.unreachable.fetch_add(1, Ordering::Relaxed);
+            StoreError::unavailable(format!("redis: {e}"))
+        } else {
+            StoreError::failed(format!("redis: {e}"))
+        }
     }
 
     fn token_key(&self, hash: &TokenHash) -> String {
@@ -400,7 +408,7 @@ impl TokenBackend for RedisStore {
         let _: i64 = inv
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(store_error)?;
+            .map_err(|e| self.error(e))?;
         Ok(())
     }
 
@@ -421,7 +429,7 @@ impl TokenBackend for RedisStore {
         let issued: i64 = inv
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(store_error)?;
+            .map_err(|e| self.error(e))?;
         if issued == 1 {
             self.count();
         }
@@ -433,7 +441,7 @@ impl TokenBackend for RedisStore {
             .arg(self.token_key(&hash))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(store_error)?;
+            .map_err(|e| self.error(e))?;
         row.map(|r| decode_row(&r)).transpose()
     }
 
@@ -456,7 +464,7 @@ impl TokenBackend for RedisStore {
         let flat: Vec<Vec<u8>> = inv
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(store_error)?;
+            .map_err(|e| self.error(e))?;
         let mut removed = Vec::with_capacity(flat.len() / 2);
         for pair in flat.chunks_exact(2) {
             let hash: TokenHash = std::str::from_utf8(&pair[0])
@@ -489,7 +497,7 @@ impl TokenBackend for RedisStore {
             .arg("BYSCORE")
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(store_error)
+            .map_err(|e| self.error(e))
     }
 
     async fn load_meta(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
@@ -497,7 +505,7 @@ impl TokenBackend for RedisStore {
             .arg(self.meta_key(&key))
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(store_error)
+            .map_err(|e| self.error(e))
     }
 
     async fn save_meta(&self, key: String, value: Vec<u8>) -> Result<(), StoreError> {
@@ -512,7 +520,7 @@ impl TokenBackend for RedisStore {
             .arg(format!("{key} {stamp}"))
             .invoke_async(&mut self.conn.clone())
             .await
-            .map_err(store_error)?;
+            .map_err(|e| self.error(e))?;
         Ok(())
     }
 }
@@ -1097,6 +1105,7 @@ mod tests {
             .await
             .unwrap_err()
             .is_unavailable());
+        assert_eq!(store.shared().unwrap().unreachable(), 3);
         redis.restart();
         // The connection comes back by itself (a bounded number of attempts).
         let mut back = None;
