@@ -123,6 +123,16 @@ pub struct ServeArgs {
     /// (created 0700, the database 0600; default: in memory).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Keep tokens, grants, settings and client scopes in Redis (redis://HOST:PORT[/DB]):
+    /// every `revspec serve` started with the same store is a node of one server (see
+    /// docs/cluster.md).
+    #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
+    pub store: Option<String>,
+    /// Start N nodes sharing --store, on consecutive ports from --bind's; the issuer is the
+    /// first node. A cluster fault (see --list-faults) takes effect on the last node only.
+    #[arg(long, value_name = "N", requires = "store",
+          value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub cluster: Option<u16>,
     /// Break exactly the rules of this fault (see --list-faults).
     #[arg(long)]
     pub fault: Option<String>,

@@ -1,12 +1,13 @@
-//! `revspec serve`: the reference server from the command line, until Ctrl-C.
+//! `revspec serve`: the reference server from the command line, until Ctrl-C: one server, or
+//! with `--cluster N` the N nodes of one server sharing a `--store redis://...`.
 
 use super::ServeArgs;
 use crate::exit;
 use crate::server::config::ServerConfig;
 use crate::server::faults::{self, Fault};
 use crate::server::limits::Limits;
-use crate::server::quirks::{self, Quirk};
-use crate::server::{banner, spawn, ServeOptions};
+use crate::server::quirks::{self, ClusterQuirk, Quirk};
+use crate::server::{banner, spawn, RunningServer, ServeOptions, SharedStore};
 
 /// Resolves the flags into server options (the configuration file is read by the caller).
 fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOptions, String> {
@@ -16,11 +17,40 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
         .map(str::parse::<Fault>)
         .transpose()
         .map_err(|e| format!("--fault: {e}"))?;
-    let quirks = args
-        .quirks
-        .iter()
-        .map(|q| q.parse::<Quirk>().map_err(|e| format!("--quirk: {e}")))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut quirks = Vec::new();
+    let mut cluster_quirks = Vec::new();
+    for name in &args.quirks {
+        match (name.parse::<Quirk>(), name.parse::<ClusterQuirk>()) {
+            (Ok(q), _) => quirks.push(q),
+            (_, Ok(q)) => cluster_quirks.push(q),
+            (Err(e), _) => return Err(format!("--quirk: {e}")),
+        }
+    }
+    let store = args
+        .store
+        .as_deref()
+        .map(|url| {
+            if url.starts_with("redis://") {
+                Ok(SharedStore::redis(url))
+            } else {
+                Err(format!(
+                    "--store: '{url}' is not a redis://HOST:PORT[/DB] URL"
+                ))
+            }
+        })
+        .transpose()?;
+    if store.is_none() {
+        if let Some(f) = fault.filter(|f| f.is_cluster()) {
+            return Err(format!(
+                "--fault {f}: a fault of one node of a cluster, it needs --store"
+            ));
+        }
+        if let Some(q) = cluster_quirks.first() {
+            return Err(format!(
+                "--quirk {q}: a quirk between the nodes of a cluster, it needs --store"
+            ));
+        }
+    }
     let limits = Limits {
         header_read_timeout: args.header_read_timeout,
         request_timeout: args.request_timeout,
@@ -39,8 +69,10 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
     Ok(ServeOptions {
         config,
         data_dir: args.data_dir.clone(),
+        store,
         fault,
         quirks,
+        cluster_quirks,
         config_reload_delay: args.config_reload_delay,
         limits,
         script_failure: args.script_failure,
@@ -80,18 +112,105 @@ pub async fn run(args: ServeArgs) -> i32 {
             return exit::USAGE;
         }
     };
-    let server = match spawn(args.bind, &options).await {
-        Ok(s) => s,
+    let nodes = match start_nodes(&args, options).await {
+        Ok(nodes) => nodes,
         Err(e) => {
             eprintln!("error: {e}");
             return exit::USAGE;
         }
     };
-    print!("{}", banner(&server.state, demo));
+    print!("{}", banner(&nodes[0].state, demo));
+    if let Some(store) = &args.store {
+        println!("  store: {store} (shared: every node started with this store is one server)");
+    }
+    if nodes.len() > 1 {
+        println!("cluster of {} nodes:", nodes.len());
+        for (i, node) in nodes.iter().enumerate() {
+            println!("  node {} {}", i + 1, node.base_url);
+        }
+        let last = &nodes[nodes.len() - 1];
+        if let Some(fault) = last.state.fault.filter(|f| f.is_cluster()) {
+            println!(
+                "FAULT INJECTED on node {} ({}) only: {} ({}) breaks {}",
+                nodes.len(),
+                last.base_url,
+                fault.name(),
+                fault.description(),
+                fault.rules().join(", ")
+            );
+        }
+    }
     println!("Press Ctrl-C to stop.");
     let _ = tokio::signal::ctrl_c().await;
-    server.shutdown().await;
+    for node in nodes {
+        node.shutdown().await;
+    }
     exit::OK
+}
+
+/// What each of `n` nodes is started with: the same options, but a cluster fault only on the
+/// last node, and the first node's URL as every node's issuer (one server, one issuer).
+fn node_options(options: &ServeOptions, n: usize, first_url: &str) -> Vec<ServeOptions> {
+    (0..n)
+        .map(|i| {
+            let mut node = options.clone();
+            if n > 1 {
+                if node.fault.is_some_and(|f| f.is_cluster()) && i + 1 < n {
+                    node.fault = None;
+                }
+                let mut config = node.config.clone().unwrap_or_else(ServerConfig::demo);
+                config.issuer.get_or_insert_with(|| first_url.to_owned());
+                node.config = Some(config);
+            }
+            node
+        })
+        .collect()
+}
+
+/// Starts the server, or with `--cluster N` its N nodes on consecutive ports.
+async fn start_nodes(
+    args: &ServeArgs,
+    options: ServeOptions,
+) -> Result<Vec<RunningServer>, String> {
+    let n = usize::from(args.cluster.unwrap_or(1));
+    if n == 1 {
+        return Ok(vec![spawn(args.bind, &options).await?]);
+    }
+    if args.bind.port() == 0 {
+        return Err(format!(
+            "--cluster {n}: give --bind a port (the nodes take consecutive ports from it)"
+        ));
+    }
+    let mut addrs = Vec::with_capacity(n);
+    for i in 0..n {
+        let mut addr = args.bind;
+        let port = u16::try_from(usize::from(addr.port()) + i).map_err(|_| {
+            format!(
+                "--cluster {n}: ports beyond 65535 from --bind {}",
+                args.bind
+            )
+        })?;
+        addr.set_port(port);
+        addrs.push(addr);
+    }
+    let first_url = format!("http://{}", addrs[0]);
+    let mut nodes = Vec::with_capacity(n);
+    for (i, (addr, node)) in addrs
+        .into_iter()
+        .zip(node_options(&options, n, &first_url))
+        .enumerate()
+    {
+        match spawn(addr, &node).await {
+            Ok(server) => nodes.push(server),
+            Err(e) => {
+                for started in nodes {
+                    started.shutdown().await;
+                }
+                return Err(format!("node {}: {e}", i + 1));
+            }
+        }
+    }
+    Ok(nodes)
 }
 
 #[cfg(test)]
@@ -192,5 +311,92 @@ mod tests {
         let e = options(&serve_args(&["--max-connections", "0"]), None).unwrap_err();
         assert!(e.contains("--max-connections"), "{e}");
         assert!(Cli::try_parse_from(["revspec", "serve", "--script-failure", "open"]).is_err());
+    }
+
+    #[test]
+    fn store_cluster_and_cluster_faults_and_quirks_reach_the_options() {
+        let o = options(
+            &serve_args(&[
+                "--store",
+                "redis://127.0.0.1:6379/2",
+                "--quirk",
+                "cross-node-delay",
+                "--quirk",
+                "two-challenges",
+                "--fault",
+                "stale-node",
+            ]),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            o.store,
+            Some(SharedStore::redis("redis://127.0.0.1:6379/2"))
+        );
+        assert_eq!(o.store.as_ref().unwrap().prefix, "revspec:");
+        assert_eq!(o.cluster_quirks, vec![ClusterQuirk::CrossNodeDelay]);
+        assert_eq!(o.quirks, vec![Quirk::TwoChallenges]);
+        assert_eq!(o.fault, Some(Fault::StaleNode));
+        // Without a shared store a cluster fault or quirk has nothing to act between.
+        let e = options(&serve_args(&["--fault", "stale-node"]), None).unwrap_err();
+        assert!(e.contains("needs --store"), "{e}");
+        let e = options(&serve_args(&["--quirk", "cross-node-delay"]), None).unwrap_err();
+        assert!(e.contains("needs --store"), "{e}");
+        let e = options(&serve_args(&["--store", "http://x"]), None).unwrap_err();
+        assert!(e.contains("redis://"), "{e}");
+        // --cluster needs --store, excludes --data-dir, and is 1..=16.
+        for bad in [
+            &["revspec", "serve", "--cluster", "3"][..],
+            &[
+                "revspec",
+                "serve",
+                "--store",
+                "redis://h",
+                "--data-dir",
+                "d",
+            ],
+            &["revspec", "serve", "--store", "redis://h", "--cluster", "0"],
+            &[
+                "revspec",
+                "serve",
+                "--store",
+                "redis://h",
+                "--cluster",
+                "17",
+            ],
+        ] {
+            assert!(Cli::try_parse_from(bad).is_err(), "{bad:?}");
+        }
+        assert_eq!(
+            serve_args(&["--store", "redis://h", "--cluster", "3"]).cluster,
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn a_cluster_fault_goes_to_the_last_node_and_every_node_shares_the_first_as_issuer() {
+        let base = ServeOptions {
+            fault: Some(Fault::StaleNode),
+            ..Default::default()
+        };
+        let nodes = node_options(&base, 3, "http://127.0.0.1:8081");
+        let faults: Vec<_> = nodes.iter().map(|n| n.fault).collect();
+        assert_eq!(faults, vec![None, None, Some(Fault::StaleNode)]);
+        for n in &nodes {
+            let issuer = n.config.as_ref().unwrap().issuer.as_deref();
+            assert_eq!(issuer, Some("http://127.0.0.1:8081"));
+        }
+        // A fault of the whole server goes to every node.
+        let whole = ServeOptions {
+            fault: Some(Fault::UnknownToken400),
+            ..Default::default()
+        };
+        assert!(node_options(&whole, 3, "http://x")
+            .iter()
+            .all(|n| n.fault == Some(Fault::UnknownToken400)));
+        // One server keeps its options as they are.
+        let one = node_options(&base, 1, "http://x");
+        assert_eq!(one[0].fault, Some(Fault::StaleNode));
+        assert!(one[0].config.is_none());
     }
 }

@@ -129,7 +129,7 @@ pub fn apply_bounded(doc: &mut Value, patch: &Patch, limits: &Limits) -> Result<
 
 fn store_error(e: super::store::StoreError) -> OAuthError {
     tracing::error!("{e}");
-    OAuthError::server_error("the configuration could not be saved")
+    e.answer("the configuration could not be saved")
 }
 
 /// `GET /jans-config-api/api/v1/jans-auth-server/config`: the stored settings.

@@ -6,24 +6,41 @@ use std::fmt;
 use std::str::FromStr;
 
 macro_rules! faults {
-    ($($variant:ident = $name:literal, $what:literal, [$($rule:literal),+ $(,)?];)+) => {
+    ($($variant:ident = $name:literal, $what:literal, [$($rule:literal),+ $(,)?];)+
+     @cluster $($cvariant:ident = $cname:literal, $cwhat:literal, [$($crule:literal),+ $(,)?];)+) => {
         /// One deliberate deviation of the reference server.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
-        pub enum Fault { $(#[doc = $what] $variant,)+ }
+        pub enum Fault { $(#[doc = $what] $variant,)+ $(#[doc = $cwhat] $cvariant,)+ }
 
         impl Fault {
-            /// Every fault, in a stable order.
+            /// Every fault of a single server, in a stable order (each is run through the
+            /// catalogue against one in-process server).
             pub const ALL: &'static [Fault] = &[$(Fault::$variant,)+];
 
+            /// The faults of a cluster: each takes effect on the one node started with it, and
+            /// shows only when the catalogue observes every node (`nodes` in the profile).
+            pub const CLUSTER: &'static [Fault] = &[$(Fault::$cvariant,)+];
+
             /// The stable name used on the command line and in reports.
-            pub fn name(self) -> &'static str { match self { $(Fault::$variant => $name,)+ } }
+            pub fn name(self) -> &'static str {
+                match self { $(Fault::$variant => $name,)+ $(Fault::$cvariant => $cname,)+ }
+            }
 
             /// What the server does wrong.
-            pub fn description(self) -> &'static str { match self { $(Fault::$variant => $what,)+ } }
+            pub fn description(self) -> &'static str {
+                match self { $(Fault::$variant => $what,)+ $(Fault::$cvariant => $cwhat,)+ }
+            }
 
             /// The rule IDs of the catalogue that this fault breaks.
-            pub fn rules(self) -> &'static [&'static str] { match self { $(Fault::$variant => &[$($rule),+],)+ } }
+            pub fn rules(self) -> &'static [&'static str] {
+                match self { $(Fault::$variant => &[$($rule),+],)+ $(Fault::$cvariant => &[$($crule),+],)+ }
+            }
+
+            /// Whether this is a fault of one node of a cluster ([`Fault::CLUSTER`]).
+            pub fn is_cluster(self) -> bool {
+                Fault::CLUSTER.contains(&self)
+            }
         }
     };
 }
@@ -129,7 +146,15 @@ faults! {
         ["jans-all-public-client"];
     ForeignToken200 = "foreign-token-200", "another client's token is answered 200 (silently not revoked) instead of 400 invalid_request",
         ["jans-cross-client-default"];
+@cluster
+    StaleNode = "stale-node", "this node answers token lookups from a cache of its own whose entries live 3 s, so a revocation made through another node is seen here only up to 3 s later (its own revocations leave the cache at once)",
+        ["cluster-propagation", "rfc7009-2.1-immediate"];
 }
+
+/// How long the `stale-node` fault's cache entries live: longer than any propagation window
+/// a cluster profile would declare, shorter than the harness's patience, so that the delay is
+/// measured and the node named.
+pub const STALE_NODE_CACHE: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -142,21 +167,28 @@ impl FromStr for Fault {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Fault::ALL
             .iter()
+            .chain(Fault::CLUSTER)
             .copied()
             .find(|f| f.name() == s)
             .ok_or_else(|| format!("unknown fault '{s}' (see `revspec serve --list-faults`)"))
     }
 }
 
-/// One line per fault: name, the rule IDs it breaks, what it does.
+/// One line per fault: name, the rule IDs it breaks, what it does (a cluster fault says so).
 pub fn listing() -> String {
     Fault::ALL
         .iter()
+        .chain(Fault::CLUSTER)
         .map(|f| {
             format!(
-                "{}\t{}\t{}\n",
+                "{}\t{}\t{}{}\n",
                 f.name(),
                 f.rules().join(","),
+                if f.is_cluster() {
+                    "(cluster: one node, needs --store) "
+                } else {
+                    ""
+                },
                 f.description()
             )
         })
@@ -170,10 +202,13 @@ mod tests {
     #[test]
     fn names_round_trip_and_are_unique() {
         let mut seen = std::collections::HashSet::new();
-        for f in Fault::ALL {
+        for f in Fault::ALL.iter().chain(Fault::CLUSTER) {
             assert!(seen.insert(f.name()), "duplicate {}", f.name());
             assert_eq!(f.name().parse::<Fault>().unwrap(), *f);
+            assert_eq!(f.is_cluster(), Fault::CLUSTER.contains(f));
         }
+        assert!(Fault::StaleNode.is_cluster() && !Fault::ALL.contains(&Fault::StaleNode));
+        assert!(listing().contains("stale-node\tcluster-propagation\t(cluster"));
         assert!("nope".parse::<Fault>().unwrap_err().contains("nope"));
     }
 }

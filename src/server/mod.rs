@@ -5,7 +5,8 @@
 //! [`router`] builds the axum app from an [`AppState`]; [`spawn`] binds it to a socket and
 //! serves it until the returned handle is dropped or shut down. Submodules own: the form and
 //! client-authentication parsing (`request`), the error type (`error`), the token store
-//! (`store`), stored versus effective settings (`reload`), the endpoints (`oauth`, `revoke`,
+//! (`store`: memory, a data directory, or Redis shared by the nodes of a cluster, whose Config
+//! API changes each node follows), stored versus effective settings (`reload`), the endpoints (`oauth`, `revoke`,
 //! `config_api`), faults (`faults`), quirks (`quirks`), the revoke interception script
 //! (`script`), resource limits (`limits`), the accept loop (`net`) and background jobs (`jobs`).
 
@@ -34,7 +35,7 @@ use faults::Fault;
 use futures::FutureExt as _;
 use jobs::{Jobs, PausePoint};
 use limits::Limits;
-use quirks::Quirk;
+use quirks::{ClusterQuirk, Quirk};
 use reload::LiveSettings;
 use script::{RevokeScript, ScriptFailure};
 use std::collections::HashMap;
@@ -63,9 +64,13 @@ pub mod paths {
 pub struct ServeOptions {
     pub config: Option<ServerConfig>,
     pub data_dir: Option<PathBuf>,
+    /// Keep tokens and settings in Redis, shared with every node started with the same store.
+    pub store: Option<SharedStore>,
     pub fault: Option<Fault>,
     /// Conformant but unusual behaviours (`--quirk`, repeatable).
     pub quirks: Vec<Quirk>,
+    /// Conformant but unusual behaviours between the nodes of a cluster (`--quirk`).
+    pub cluster_quirks: Vec<ClusterQuirk>,
     /// How often the running server reloads the stored settings (0: a change applies at once).
     pub config_reload_delay: Duration,
     pub limits: Limits,
@@ -80,6 +85,25 @@ pub struct ServeOptions {
     pub refresh_pause: Option<PausePoint>,
 }
 
+/// Where the nodes of a cluster keep their tokens and settings (`--store redis://...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedStore {
+    /// `redis://HOST:PORT[/DB]`.
+    pub url: String,
+    /// The prefix of every key (one prefix, one server; `revspec:` from the command line).
+    pub prefix: String,
+}
+
+impl SharedStore {
+    /// A Redis store under the default prefix.
+    pub fn redis(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            prefix: store::redis::DEFAULT_PREFIX.to_owned(),
+        }
+    }
+}
+
 /// The state shared by every handler.
 pub struct AppState {
     pub issuer: String,
@@ -91,6 +115,7 @@ pub struct AppState {
     pub store: Store,
     pub fault: Option<Fault>,
     pub quirks: Vec<Quirk>,
+    pub cluster_quirks: Vec<ClusterQuirk>,
     pub limits: Limits,
     pub script: Option<Arc<RevokeScript>>,
     pub script_failure: ScriptFailure,
@@ -118,15 +143,98 @@ const SETTINGS_KEY: &str = "settings";
 /// The key of the persisted client scopes (a JSON map client id -> scopes).
 const CLIENT_SCOPES_KEY: &str = "client_scopes";
 
+/// What the Config API stored in an earlier run (or on another node of a cluster).
+struct StoredMeta {
+    settings: Option<Settings>,
+    client_scopes: HashMap<String, Vec<String>>,
+}
+
+impl StoredMeta {
+    async fn load(store: &Store) -> Result<Self, String> {
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| format!("stored {what}: {e}");
+        let settings = match store
+            .load_meta(SETTINGS_KEY)
+            .await
+            .map_err(|e| corrupt("settings", &e))?
+        {
+            Some(bytes) => {
+                Some(serde_json::from_slice(&bytes).map_err(|e| corrupt("settings", &e))?)
+            }
+            None => None,
+        };
+        let client_scopes = match store
+            .load_meta(CLIENT_SCOPES_KEY)
+            .await
+            .map_err(|e| corrupt("client scopes", &e))?
+        {
+            Some(bytes) => {
+                serde_json::from_slice(&bytes).map_err(|e| corrupt("client scopes", &e))?
+            }
+            None => HashMap::new(),
+        };
+        Ok(Self {
+            settings,
+            client_scopes,
+        })
+    }
+}
+
 impl AppState {
-    /// Builds the state; the issuer is the externally visible base URL.
+    /// Builds the state with a local store (memory or `data_dir`); the issuer is the
+    /// externally visible base URL. A shared store needs [`AppState::connect`].
     pub fn new(options: &ServeOptions, issuer: String) -> Result<Self, String> {
-        options.limits.validate()?;
-        let config = options.config.clone().unwrap_or_else(ServerConfig::demo);
-        let store = match &options.data_dir {
+        if options.store.is_some() {
+            return Err("a shared store is connected with AppState::connect".into());
+        }
+        let store = Self::local_store(options)?;
+        // The local backends answer at once: nothing here waits on the async runtime.
+        let meta = futures::executor::block_on(StoredMeta::load(&store))
+            .map_err(|e| format!("data dir: {e}"))?;
+        Self::build(options, issuer, store, meta)
+    }
+
+    /// Builds the state with any store: connects to a shared one (`options.store`) and
+    /// reads what the Config API stored there.
+    pub async fn connect(options: &ServeOptions, issuer: String) -> Result<Self, String> {
+        let Some(shared) = &options.store else {
+            return Self::new(options, issuer);
+        };
+        if options.data_dir.is_some() {
+            return Err("--data-dir and --store cannot be used together".into());
+        }
+        let store = Store::connect_redis(&shared.url, &shared.prefix)
+            .await
+            .map_err(|e| format!("--store {}: {e}", shared.url))?;
+        let meta = StoredMeta::load(&store)
+            .await
+            .map_err(|e| format!("--store {}: {e}", shared.url))?;
+        Self::build(options, issuer, store, meta)
+    }
+
+    fn local_store(options: &ServeOptions) -> Result<Store, String> {
+        Ok(match &options.data_dir {
             Some(dir) => Store::open(dir, now()).map_err(|e| format!("{}: {e}", dir.display()))?,
             None => Store::in_memory(),
-        };
+        })
+    }
+
+    fn build(
+        options: &ServeOptions,
+        issuer: String,
+        mut store: Store,
+        meta: StoredMeta,
+    ) -> Result<Self, String> {
+        options.limits.validate()?;
+        let config = options.config.clone().unwrap_or_else(ServerConfig::demo);
+        if options.fault == Some(Fault::StaleNode) {
+            store.cache_token_state(faults::STALE_NODE_CACHE);
+        }
+        if options
+            .cluster_quirks
+            .contains(&ClusterQuirk::CrossNodeDelay)
+        {
+            store.cache_token_state(quirks::QUIRK_CROSS_NODE_DELAY);
+        }
         let script = match (&options.revoke_script, &options.script_source) {
             (Some(path), _) => Some(RevokeScript::load(path, &options.limits)?),
             (None, Some(source)) => Some(RevokeScript::compile(
@@ -136,29 +244,15 @@ impl AppState {
             )?),
             (None, None) => None,
         };
-        // What an earlier run stored through the Config API wins over the configuration.
-        let corrupt = |what: &str, e: &dyn std::fmt::Display| format!("data dir {what}: {e}");
-        // The local backends answer at once: nothing here waits on the async runtime.
-        let load_meta = |key| futures::executor::block_on(store.load_meta(key));
-        let settings: Settings = match load_meta(SETTINGS_KEY)
-            .map_err(|e| corrupt("settings", &e))?
-        {
-            Some(bytes) => serde_json::from_slice(&bytes).map_err(|e| corrupt("settings", &e))?,
-            None => config.settings.clone(),
-        };
-        let stored_scopes: HashMap<String, Vec<String>> =
-            match load_meta(CLIENT_SCOPES_KEY).map_err(|e| corrupt("client scopes", &e))? {
-                Some(bytes) => {
-                    serde_json::from_slice(&bytes).map_err(|e| corrupt("client scopes", &e))?
-                }
-                None => HashMap::new(),
-            };
+        // What an earlier run (or another node) stored through the Config API wins over the
+        // configuration.
+        let settings = meta.settings.unwrap_or_else(|| config.settings.clone());
         let mut clients: HashMap<String, Client> = config
             .clients
             .iter()
             .map(|c| (c.id.clone(), c.clone()))
             .collect();
-        for (id, scopes) in stored_scopes {
+        for (id, scopes) in meta.client_scopes {
             if let Some(client) = clients.get_mut(&id) {
                 client.scopes = scopes;
             }
@@ -167,6 +261,15 @@ impl AppState {
         if options.quirks.contains(&Quirk::ConfigReloadDelay) {
             reload_delay = reload_delay.max(quirks::QUIRK_RELOAD_DELAY);
         }
+        let mut live = LiveSettings::new(
+            settings,
+            reload_delay,
+            options.fault == Some(Fault::SettingNeverApplied),
+        );
+        if store.shared().is_some() {
+            // Every node reloads on the same ticks, so a change applies on all at once.
+            live.align_ticks_to_wall_clock();
+        }
         Ok(Self {
             issuer: config
                 .issuer
@@ -174,11 +277,7 @@ impl AppState {
                 .unwrap_or(issuer)
                 .trim_end_matches('/')
                 .to_owned(),
-            settings: LiveSettings::new(
-                settings,
-                reload_delay,
-                options.fault == Some(Fault::SettingNeverApplied),
-            ),
+            settings: live,
             clients: RwLock::new(clients.into_iter().map(|(k, c)| (k, Arc::new(c))).collect()),
             users: config
                 .users
@@ -188,6 +287,7 @@ impl AppState {
             store,
             fault: options.fault,
             quirks: options.quirks.clone(),
+            cluster_quirks: options.cluster_quirks.clone(),
             limits: options.limits.clone(),
             script: script.map(Arc::new),
             script_failure: options.script_failure,
@@ -200,12 +300,48 @@ impl AppState {
         })
     }
 
+    /// Takes in what another node stored through the Config API (`key`, or every value
+    /// after a resubscription), as if stored here at `stored_at`: settings go through this
+    /// node's periodic reload like a local change, client scopes apply at once. `false` when
+    /// the store could not be read (the caller tries again).
+    pub async fn follow_stored(&self, key: Option<&str>, stored_at: std::time::Instant) -> bool {
+        let meta = match StoredMeta::load(&self.store).await {
+            Ok(meta) => meta,
+            Err(e) => {
+                tracing::warn!("cannot reload what another node stored: {e}");
+                return false;
+            }
+        };
+        if key.is_none_or(|k| k == SETTINGS_KEY) {
+            if let Some(settings) = meta.settings {
+                if settings != self.settings.stored() {
+                    self.settings.store_at(settings, stored_at);
+                }
+            }
+        }
+        if key.is_none_or(|k| k == CLIENT_SCOPES_KEY) {
+            let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
+            for (id, scopes) in meta.client_scopes {
+                if let Some(client) = clients.get_mut(&id) {
+                    if client.scopes != scopes {
+                        Arc::make_mut(client).scopes = scopes;
+                    }
+                }
+            }
+        }
+        true
+    }
+
     pub fn has_fault(&self, fault: Fault) -> bool {
         self.fault == Some(fault)
     }
 
     pub fn has_quirk(&self, quirk: Quirk) -> bool {
         self.quirks.contains(&quirk)
+    }
+
+    pub fn has_cluster_quirk(&self, quirk: ClusterQuirk) -> bool {
+        self.cluster_quirks.contains(&quirk)
     }
 
     pub fn remember_revoked(&self, hash: store::TokenHash) {
@@ -484,6 +620,39 @@ async fn sweep(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// With a shared store: takes in the Config API changes other nodes make, until `stop`.
+async fn follow_other_nodes(state: Arc<AppState>, stop: watch::Receiver<bool>) {
+    let Some(shared) = state.store.shared() else {
+        return;
+    };
+    shared
+        .follow(stop, |change| {
+            let state = state.clone();
+            async move {
+                match change {
+                    store::redis::Change::Resync => {
+                        state.follow_stored(None, std::time::Instant::now()).await
+                    }
+                    store::redis::Change::Meta { key, stored_at_ms } => {
+                        // When the other node stored it, on this node's clock.
+                        let ago = u64::try_from(
+                            SystemTime::now()
+                                .duration_since(UNIX_EPOCH)
+                                .map(|d| d.as_millis())
+                                .unwrap_or(0),
+                        )
+                        .unwrap_or(u64::MAX)
+                        .saturating_sub(stored_at_ms);
+                        let now = std::time::Instant::now();
+                        let at = now.checked_sub(Duration::from_millis(ago)).unwrap_or(now);
+                        state.follow_stored(Some(&key), at).await
+                    }
+                }
+            }
+        })
+        .await;
+}
+
 /// Binds `addr` (port 0 picks a free one) and serves the reference server in a task.
 pub async fn spawn(addr: SocketAddr, options: &ServeOptions) -> Result<RunningServer, String> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -491,15 +660,17 @@ pub async fn spawn(addr: SocketAddr, options: &ServeOptions) -> Result<RunningSe
         .map_err(|e| format!("cannot bind {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base_url = format!("http://{addr}");
-    let state = Arc::new(AppState::new(options, base_url.clone())?);
+    let state = Arc::new(AppState::connect(options, base_url.clone()).await?);
     let app = router(state.clone());
     let (stop, stopped) = watch::channel(false);
     let task = {
         let state = state.clone();
         tokio::spawn(async move {
             let sweeper = tokio::spawn(sweep(state.clone(), stopped.clone()));
+            let follower = tokio::spawn(follow_other_nodes(state.clone(), stopped.clone()));
             net::serve(listener, app, &state.limits, stopped, SHUTDOWN_GRACE).await;
             let _ = sweeper.await;
+            let _ = follower.await;
             state.jobs.finish(SHUTDOWN_GRACE).await;
         })
     };
@@ -567,6 +738,13 @@ pub fn banner(state: &AppState, demo: bool) -> String {
         ));
     }
     for quirk in &state.quirks {
+        out.push_str(&format!(
+            "QUIRK: {} ({})\n",
+            quirk.name(),
+            quirk.description()
+        ));
+    }
+    for quirk in &state.cluster_quirks {
         out.push_str(&format!(
             "QUIRK: {} ({})\n",
             quirk.name(),

@@ -82,7 +82,7 @@ fn no_store(mut response: Response) -> Response {
 
 fn store_error(e: super::store::StoreError) -> OAuthError {
     tracing::error!("{e}");
-    OAuthError::server_error("the token store failed")
+    e.answer("the token store failed")
 }
 
 /// A space-separated `scope` parameter as a list (RFC 6749 3.3).

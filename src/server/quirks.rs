@@ -2,44 +2,53 @@
 //! server behave in a way that is conformant but unusual, as real servers do (a configuration
 //! reload delay, owner-only introspection, a 400 for a failed body-credentials login...). The
 //! harness is tested against each: a quirk must fail no rule beyond the ones it names, once the
-//! target profile says what [`Quirk::profile_note`] says.
+//! target profile says what [`Quirk::profile_note`] says. The quirks of a cluster
+//! ([`ClusterQuirk`]) show only between the nodes of a `--store redis://...` cluster.
 
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 macro_rules! quirks {
-    ($($variant:ident = $name:literal, $what:literal,
+    ($(#[$doc:meta])* $ty:ident: $($variant:ident = $name:literal, $what:literal,
         note: $note:literal,
         named: [$(($rule:literal, $verdict:literal)),* $(,)?];)+) => {
-        /// One conformant but unusual behaviour of the reference server.
+        $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
-        pub enum Quirk { $(#[doc = $what] $variant,)+ }
+        pub enum $ty { $(#[doc = $what] $variant,)+ }
 
-        impl Quirk {
-            /// Every quirk, in a stable order.
-            pub const ALL: &'static [Quirk] = &[$(Quirk::$variant,)+];
+        impl $ty {
+            /// Every quirk of this kind, in a stable order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant,)+];
 
             /// The stable name used on the command line and in reports.
-            pub fn name(self) -> &'static str { match self { $(Quirk::$variant => $name,)+ } }
+            pub fn name(self) -> &'static str { match self { $($ty::$variant => $name,)+ } }
 
             /// What the server does differently.
-            pub fn description(self) -> &'static str { match self { $(Quirk::$variant => $what,)+ } }
+            pub fn description(self) -> &'static str { match self { $($ty::$variant => $what,)+ } }
 
             /// What a target profile must say to check a server with this quirk ("" when
             /// nothing: a harness must cope with it as it is).
-            pub fn profile_note(self) -> &'static str { match self { $(Quirk::$variant => $note,)+ } }
+            pub fn profile_note(self) -> &'static str { match self { $($ty::$variant => $note,)+ } }
 
             /// Rule IDs this quirk may legitimately leave non-PASS, with the verdict expected.
             pub fn named_rules(self) -> &'static [(&'static str, &'static str)] {
-                match self { $(Quirk::$variant => &[$(($rule, $verdict)),*],)+ }
+                match self { $($ty::$variant => &[$(($rule, $verdict)),*],)+ }
+            }
+        }
+
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
             }
         }
     };
 }
 
 quirks! {
+    /// One conformant but unusual behaviour of the reference server.
+    Quirk:
     ConfigReloadDelay = "config-reload-delay",
         "the Config API stores a change at once, but the running server applies stored settings on a periodic reload every 2 s (like --config-reload-delay 2s)",
         note: "settings.settle of at least 5s",
@@ -82,16 +91,25 @@ quirks! {
         named: [];
 }
 
+quirks! {
+    /// A conformant but unusual behaviour of a cluster of reference servers (nodes sharing a
+    /// `--store redis://...`): it shows only between nodes, so a single server with it behaves
+    /// as without it. Kept apart from [`Quirk`], whose every member is run against one
+    /// in-process server.
+    ClusterQuirk:
+    CrossNodeDelay = "cross-node-delay",
+        "every node answers token lookups from a cache of its own whose entries live 250 ms, so a revocation made through one node is seen on the others up to 250 ms later (each node's own revocations leave its cache at once)",
+        note: "timeouts.propagation_window of at least 500ms (targets/reference-cluster.toml declares 1s)",
+        named: [];
+}
+
+/// How long the `cross-node-delay` quirk's cache entries live.
+pub const QUIRK_CROSS_NODE_DELAY: Duration = Duration::from_millis(250);
+
 /// The reload period of the `config-reload-delay` quirk.
 pub const QUIRK_RELOAD_DELAY: Duration = Duration::from_secs(2);
 /// How long after the 200 a revocation takes effect with the `revocation-delay` quirk.
 pub const QUIRK_REVOCATION_DELAY: Duration = Duration::from_millis(300);
-
-impl fmt::Display for Quirk {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
 
 impl FromStr for Quirk {
     type Err = String;
@@ -104,18 +122,36 @@ impl FromStr for Quirk {
     }
 }
 
-/// One line per quirk: name, what a profile must say, what it does.
+impl FromStr for ClusterQuirk {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ClusterQuirk::ALL
+            .iter()
+            .copied()
+            .find(|q| q.name() == s)
+            .ok_or_else(|| format!("unknown quirk '{s}' (see `revspec serve --list-quirks`)"))
+    }
+}
+
+/// One line per quirk: name, what a profile must say, what it does (the cluster quirks last,
+/// marked).
 pub fn listing() -> String {
-    Quirk::ALL
+    let line = |name: &str, note: &str, cluster: bool, description: &str| {
+        let note = if note.is_empty() { "-" } else { note };
+        let mark = if cluster {
+            "(cluster: needs --store) "
+        } else {
+            ""
+        };
+        format!("{name}\t{note}\t{mark}{description}\n")
+    };
+    let single = Quirk::ALL
         .iter()
-        .map(|q| {
-            let note = match q.profile_note() {
-                "" => "-",
-                note => note,
-            };
-            format!("{}\t{}\t{}\n", q.name(), note, q.description())
-        })
-        .collect()
+        .map(|q| line(q.name(), q.profile_note(), false, q.description()));
+    let cluster = ClusterQuirk::ALL
+        .iter()
+        .map(|q| line(q.name(), q.profile_note(), true, q.description()));
+    single.chain(cluster).collect()
 }
 
 #[cfg(test)]
@@ -131,6 +167,11 @@ mod tests {
             assert!(!q.description().is_empty());
         }
         assert!("nope".parse::<Quirk>().unwrap_err().contains("nope"));
+        for q in ClusterQuirk::ALL {
+            assert!(seen.insert(q.name()), "duplicate {}", q.name());
+            assert_eq!(q.name().parse::<ClusterQuirk>().unwrap(), *q);
+            assert!(q.name().parse::<Quirk>().is_err());
+        }
     }
 
     #[test]
@@ -147,7 +188,11 @@ mod tests {
             .contains("settings.settle"));
         assert!(Quirk::TwoChallenges.named_rules().is_empty());
         let listing = listing();
-        assert_eq!(listing.lines().count(), Quirk::ALL.len());
+        assert_eq!(
+            listing.lines().count(),
+            Quirk::ALL.len() + ClusterQuirk::ALL.len()
+        );
+        assert!(listing.contains("cross-node-delay\ttimeouts.propagation_window"));
         assert!(listing.contains("two-challenges\t-\t"));
     }
 }

@@ -7,10 +7,20 @@
 //! The timer is evaluated when the settings are read rather than by a task: a change stored at
 //! time `t` becomes effective at the first tick after `t`, exactly as a periodic reload would
 //! apply it, and there is nothing to stop at shutdown.
+//!
+//! The nodes of a cluster count their ticks from the Unix epoch instead of their start, and
+//! take in another node's change as stored when that node stored it ([`LiveSettings::store_at`]),
+//! so every node applies a change at the same tick.
 
 use super::config::Settings;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// How far into its reload tick an instant `since_epoch` after the Unix epoch is.
+fn into_tick(since_epoch: Duration, delay: Duration) -> Duration {
+    let nanos = since_epoch.as_nanos() % delay.as_nanos().max(1);
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
 
 /// The settings of a running server.
 #[derive(Debug)]
@@ -93,8 +103,29 @@ impl LiveSettings {
         inner.effective.clone()
     }
 
+    /// Counts the reload ticks from the Unix epoch rather than from the start, so that every
+    /// node of a cluster reloads at the same instants.
+    pub fn align_ticks_to_wall_clock(&mut self) {
+        if self.reload_delay.is_zero() {
+            return;
+        }
+        let since_epoch = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        let now = Instant::now();
+        self.start = now
+            .checked_sub(into_tick(since_epoch, self.reload_delay))
+            .unwrap_or(now);
+    }
+
     /// Stores new settings; they take effect at once with no reload delay, else on the next tick.
     pub fn store(&self, settings: Settings) {
+        self.store_at(settings, Instant::now());
+    }
+
+    /// Stores settings as if stored at `at` (another node's change, stored there at `at`):
+    /// with a reload delay they take effect at the first tick after `at`.
+    pub fn store_at(&self, settings: Settings, at: Instant) {
         let mut inner = self.lock();
         inner.stored = settings.clone();
         if self.frozen {
@@ -103,7 +134,7 @@ impl LiveSettings {
         if self.reload_delay.is_zero() {
             inner.effective = Arc::new(settings);
         } else {
-            inner.pending.push((Instant::now(), settings));
+            inner.pending.push((at, settings));
         }
     }
 }
@@ -162,6 +193,31 @@ mod tests {
             with_flag("c")
         );
         assert!(live.lock().pending.is_empty());
+    }
+
+    #[test]
+    fn another_nodes_change_applies_at_the_tick_after_it_was_stored_there() {
+        let delay = Duration::from_secs(10);
+        let mut live = LiveSettings::new(Settings::default(), delay, false);
+        live.align_ticks_to_wall_clock();
+        let start = live.start;
+        // Heard 12 s into the run, stored 3 s before that on the other node (tick 0).
+        live.store_at(with_flag("a"), start + Duration::from_secs(9));
+        assert_eq!(live.stored(), with_flag("a"));
+        assert_eq!(
+            *live.effective_at(start + Duration::from_secs(9)),
+            Settings::default()
+        );
+        assert_eq!(
+            *live.effective_at(start + Duration::from_secs(10)),
+            with_flag("a")
+        );
+        // The ticks start on a multiple of the delay since the epoch.
+        assert_eq!(
+            into_tick(Duration::from_millis(25_300), delay),
+            Duration::from_millis(5_300)
+        );
+        assert_eq!(into_tick(Duration::from_secs(30), delay), Duration::ZERO);
     }
 
     #[test]

@@ -399,7 +399,7 @@ fn may_revoke_foreign(state: &AppState, settings: &Settings, client: &Client) ->
 
 fn store_error(e: super::store::StoreError) -> OAuthError {
     tracing::error!("{e}");
-    OAuthError::server_error("the token store failed")
+    e.answer("the token store failed")
 }
 
 /// What revoking one found token removes: its whole grant, unless a fault says otherwise.

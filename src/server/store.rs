@@ -18,6 +18,7 @@
 mod codec;
 mod index;
 mod journal;
+pub mod redis;
 
 use base64::Engine as _;
 use index::Index;
@@ -90,14 +91,52 @@ pub enum Victim {
 /// Tokens removed by a revocation, as they were (the `resurrection` fault puts them back).
 pub type Removed = Vec<(TokenHash, TokenRecord)>;
 
-/// A storage failure (only possible with a data directory).
+/// A storage failure: a data directory's database failed (the server answers 500 until it is
+/// restarted), or the shared store cannot be reached now (503 `temporarily_unavailable`, and
+/// the next request tries again).
 #[derive(Debug, thiserror::Error)]
-#[error("token store: {0}")]
-pub struct StoreError(String);
+#[error("token store: {message}")]
+pub struct StoreError {
+    message: String,
+    unavailable: bool,
+}
+
+impl StoreError {
+    pub(crate) fn failed(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            unavailable: false,
+        }
+    }
+
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            unavailable: true,
+        }
+    }
+
+    /// The store could not be reached (a later request may succeed): nothing was changed by
+    /// this unit, or what was changed is not known to be stored.
+    pub fn is_unavailable(&self) -> bool {
+        self.unavailable
+    }
+
+    /// The RFC 6749 5.2 answer to a request that met this error: 503 `temporarily_unavailable`
+    /// (with `Retry-After: 1`) while the shared store cannot be reached, otherwise 500
+    /// `server_error` with `description`. Internals never reach the client.
+    pub fn answer(&self, description: &'static str) -> super::error::OAuthError {
+        if self.unavailable {
+            super::error::OAuthError::temporarily_unavailable(1)
+        } else {
+            super::error::OAuthError::server_error(description)
+        }
+    }
+}
 
 impl From<redb::Error> for StoreError {
     fn from(e: redb::Error) -> Self {
-        StoreError(e.to_string())
+        StoreError::failed(e.to_string())
     }
 }
 
@@ -233,7 +272,7 @@ impl LocalStore {
     }
 
     fn open(dir: &Path, now: u64) -> Result<Self, StoreError> {
-        let io = |e: std::io::Error| StoreError(format!("{}: {e}", dir.display()));
+        let io = |e: std::io::Error| StoreError::failed(format!("{}: {e}", dir.display()));
         create_private_dir(dir).map_err(io)?;
         let path = dir.join(DB_FILE);
         create_private_file(&path).map_err(io)?;
@@ -253,7 +292,7 @@ impl LocalStore {
                     continue;
                 };
                 let record = codec::decode(value.value())
-                    .map_err(|e| StoreError(format!("corrupt token row: {e}")))?;
+                    .map_err(|e| StoreError::failed(format!("corrupt token row: {e}")))?;
                 if record.is_expired(now) {
                     expired.push(hash);
                 } else {
@@ -464,48 +503,164 @@ impl TokenBackend for LocalStore {
     }
 }
 
-/// The token store of a server: its backend, and the conveniences the endpoints use (tokens
-/// made and hashed here, so a backend only ever sees hashes).
+/// Which backend a store uses.
+enum Backend {
+    Local(LocalStore),
+    Shared(self::redis::RedisStore),
+}
+
+/// Runs the same expression on whichever backend the store has.
+macro_rules! on_backend {
+    ($store:expr, $b:ident => $e:expr) => {
+        match &$store.backend {
+            Backend::Local($b) => $e,
+            Backend::Shared($b) => $e,
+        }
+    };
+}
+
+/// A node's own cache of token state (only a fault or a quirk sets one): a token looked up
+/// here is answered from the cache until the entry is `lifetime` old, so a revocation made
+/// through another node is seen late. What this node revokes itself leaves its cache at once.
+struct NodeCache {
+    lifetime: std::time::Duration,
+    entries:
+        std::sync::Mutex<std::collections::HashMap<TokenHash, (std::time::Instant, TokenRecord)>>,
+}
+
+/// The most entries a node cache holds (then the stale ones go, or all of them).
+const NODE_CACHE_CAP: usize = 100_000;
+
+impl NodeCache {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<TokenHash, (std::time::Instant, TokenRecord)>,
+    > {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn get(&self, hash: &TokenHash) -> Option<TokenRecord> {
+        let entries = self.lock();
+        let (at, record) = entries.get(hash)?;
+        (at.elapsed() < self.lifetime).then(|| record.clone())
+    }
+
+    fn put(&self, hash: TokenHash, record: TokenRecord) {
+        let mut entries = self.lock();
+        if entries.len() >= NODE_CACHE_CAP {
+            let lifetime = self.lifetime;
+            entries.retain(|_, (at, _)| at.elapsed() < lifetime);
+            if entries.len() >= NODE_CACHE_CAP {
+                entries.clear();
+            }
+        }
+        entries.insert(hash, (std::time::Instant::now(), record));
+    }
+
+    fn forget<'a>(&self, hashes: impl IntoIterator<Item = &'a TokenHash>) {
+        let mut entries = self.lock();
+        for hash in hashes {
+            entries.remove(hash);
+        }
+    }
+}
+
+/// The token store of a server: its backend (local, or shared through Redis), and the
+/// conveniences the endpoints use (tokens made and hashed here, so a backend only ever sees
+/// hashes).
 pub struct Store {
-    backend: LocalStore,
+    backend: Backend,
+    cache: Option<NodeCache>,
 }
 
 impl Store {
+    fn with(backend: Backend) -> Self {
+        Self {
+            backend,
+            cache: None,
+        }
+    }
+
     /// A store that lives in memory only.
     pub fn in_memory() -> Self {
-        Self {
-            backend: LocalStore::in_memory(),
-        }
+        Self::with(Backend::Local(LocalStore::in_memory()))
     }
 
     /// A store persisted under `dir` (created if needed); loads what an earlier run left.
     pub fn open(dir: &Path, now: u64) -> Result<Self, StoreError> {
-        Ok(Self {
-            backend: LocalStore::open(dir, now)?,
-        })
+        Ok(Self::with(Backend::Local(LocalStore::open(dir, now)?)))
+    }
+
+    /// A store shared through Redis at `url` (`redis://HOST:PORT[/DB]`) under the key
+    /// `prefix` ([`self::redis::DEFAULT_PREFIX`] for `revspec serve`): every server started
+    /// with the same URL and prefix is a node of one server.
+    pub async fn connect_redis(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        Ok(Self::with(Backend::Shared(
+            self::redis::RedisStore::connect(url, prefix).await?,
+        )))
+    }
+
+    /// The shared backend, if this store has one.
+    pub fn shared(&self) -> Option<&self::redis::RedisStore> {
+        match &self.backend {
+            Backend::Shared(r) => Some(r),
+            Backend::Local(_) => None,
+        }
+    }
+
+    fn local(&self) -> Option<&LocalStore> {
+        match &self.backend {
+            Backend::Local(l) => Some(l),
+            Backend::Shared(_) => None,
+        }
+    }
+
+    /// Gives this node a cache of token state whose entries live `lifetime` (the `stale-node`
+    /// fault, the `cross-node-delay` quirk); a longer lifetime than one already set wins.
+    pub fn cache_token_state(&mut self, lifetime: std::time::Duration) {
+        let longest = self
+            .cache
+            .as_ref()
+            .map_or(lifetime, |c| c.lifetime.max(lifetime));
+        self.cache = Some(NodeCache {
+            lifetime: longest,
+            entries: Default::default(),
+        });
     }
 
     /// How many store transactions changed something since start (one per issue, revocation
     /// request or sweep batch): lets a test see that a multi-token revocation is one change.
     pub fn transactions(&self) -> u64 {
-        self.backend.transactions.load(Ordering::Relaxed)
+        match &self.backend {
+            Backend::Local(l) => l.transactions.load(Ordering::Relaxed),
+            Backend::Shared(r) => r.transactions(),
+        }
     }
 
-    /// How many database commits were made (0 in memory): with group commit, fewer than the
-    /// changes made.
+    /// How many database commits were made (0 in memory or in Redis): with group commit,
+    /// fewer than the changes made.
     pub fn commits(&self) -> u64 {
-        self.backend.journal.as_ref().map_or(0, Journal::commits)
+        self.local()
+            .and_then(|l| l.journal.as_ref())
+            .map_or(0, Journal::commits)
     }
 
-    /// Stores new tokens in one transaction and returns them (the only time they exist in clear).
-    pub async fn issue_all(&self, records: &[TokenRecord]) -> Result<Vec<String>, StoreError> {
+    fn hashed(records: &[TokenRecord]) -> (Vec<String>, Vec<(TokenHash, TokenRecord)>) {
         let tokens: Vec<String> = records.iter().map(|_| new_token()).collect();
         let hashed = tokens
             .iter()
             .map(|t| hash_token(t))
             .zip(records.iter().cloned())
             .collect();
-        self.backend.issue(hashed).await?;
+        (tokens, hashed)
+    }
+
+    /// Stores new tokens in one transaction and returns them (the only time they exist in clear).
+    pub async fn issue_all(&self, records: &[TokenRecord]) -> Result<Vec<String>, StoreError> {
+        let (tokens, hashed) = Self::hashed(records);
+        on_backend!(self, b => b.issue(hashed).await)?;
         Ok(tokens)
     }
 
@@ -526,31 +681,46 @@ impl Store {
         remove_parent: bool,
         max_access: usize,
     ) -> Result<Option<Vec<String>>, StoreError> {
-        let tokens: Vec<String> = records.iter().map(|_| new_token()).collect();
-        let hashed = tokens
-            .iter()
-            .map(|t| hash_token(t))
-            .zip(records.iter().cloned())
-            .collect();
-        let issued = self
-            .backend
+        let (tokens, hashed) = Self::hashed(records);
+        let issued = on_backend!(self, b => b
             .issue_while_present(*parent, hashed, remove_parent, max_access)
-            .await?;
+            .await)?;
+        if let (Some(cache), true) = (&self.cache, remove_parent) {
+            cache.forget([parent]);
+        }
         Ok(issued.then_some(tokens))
     }
 
     /// Looks a token up by its value.
     pub async fn get(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.backend.get(hash_token(token)).await
+        self.get_hash(&hash_token(token)).await
     }
 
     pub async fn get_hash(&self, hash: &TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        self.backend.get(*hash).await
+        let Some(cache) = &self.cache else {
+            return on_backend!(self, b => b.get(*hash).await);
+        };
+        if let Some(record) = cache.get(hash) {
+            return Ok(Some(record));
+        }
+        let found = on_backend!(self, b => b.get(*hash).await)?;
+        if let Some(record) = &found {
+            cache.put(*hash, record.clone());
+        }
+        Ok(found)
     }
 
     /// Revokes everything `victims` name in one transaction; returns what was removed.
     pub async fn revoke(&self, victims: &[Victim]) -> Result<Removed, StoreError> {
-        self.backend.revoke(victims.to_vec()).await
+        let removed = on_backend!(self, b => b.revoke(victims.to_vec()).await)?;
+        if let Some(cache) = &self.cache {
+            cache.forget(removed.iter().map(|(h, _)| h));
+            cache.forget(victims.iter().filter_map(|v| match v {
+                Victim::Token(h) => Some(h),
+                _ => None,
+            }));
+        }
+        Ok(removed)
     }
 
     /// Revokes one token only (no cascade). Returns whether it existed.
@@ -577,41 +747,43 @@ impl Store {
 
     /// Puts removed tokens back (only the `resurrection` fault does this).
     pub async fn reinstate(&self, removed: &Removed) -> Result<(), StoreError> {
-        self.backend.reinstate(removed.clone()).await
+        on_backend!(self, b => b.reinstate(removed.clone()).await)
     }
 
     /// Removes every token expired at `now`, in batches of bounded size; returns how many.
     pub async fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {
-        self.backend.sweep_expired(now).await
+        on_backend!(self, b => b.sweep_expired(now).await)
     }
 
-    /// The clients that hold tokens (used by the `all-too-wide` fault).
+    /// The clients that hold tokens (used by the `all-too-wide` fault; with Redis, the
+    /// clients with grants not yet expired, revoked or not).
     pub async fn clients_with_tokens(&self) -> Result<Vec<String>, StoreError> {
-        self.backend.clients_with_tokens().await
+        on_backend!(self, b => b.clients_with_tokens().await)
     }
 
-    /// How many tokens the store holds (the local index; for tests and figures).
+    /// How many tokens the local index holds (for tests and figures; 0 with Redis).
     pub fn len(&self) -> usize {
-        self.backend.read().len()
+        self.local().map_or(0, |l| l.read().len())
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// How many tokens a grant holds.
+    /// How many tokens a grant holds in the local index (0 with Redis).
     pub fn grant_len(&self, grant_id: u64) -> usize {
-        self.backend.read().grant_len(grant_id)
+        self.local().map_or(0, |l| l.read().grant_len(grant_id))
     }
 
     /// A value the Config API stored under `key` (settings, client scopes), if persisted.
     pub async fn load_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.backend.load_meta(key.to_owned()).await
+        on_backend!(self, b => b.load_meta(key.to_owned()).await)
     }
 
-    /// Persists a Config API value (nothing to do without a data directory).
+    /// Persists a Config API value (nothing to do without a data directory; with Redis the
+    /// other nodes are told).
     pub async fn save_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        self.backend.save_meta(key.to_owned(), value.to_vec()).await
+        on_backend!(self, b => b.save_meta(key.to_owned(), value.to_vec()).await)
     }
 }
 
@@ -861,7 +1033,7 @@ mod tests {
 
     /// Whether the database (not the index) holds a token.
     fn on_disk(store: &Store, token: &str) -> bool {
-        let db = &store.backend.journal.as_ref().unwrap().db;
+        let db = &store.local().unwrap().journal.as_ref().unwrap().db;
         let read = db.begin_read().unwrap();
         let table = read.open_table(TOKENS).unwrap();
         let found = table.get(hash_token(token).as_slice()).unwrap().is_some();
@@ -874,7 +1046,7 @@ mod tests {
         use futures::FutureExt as _;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(dir.path(), 0).unwrap();
-        let journal = store.backend.journal.as_ref().unwrap();
+        let journal = store.local().unwrap().journal.as_ref().unwrap();
         let held = journal.hold();
         // Twenty issues queue up while the committer is held; none can have returned.
         let mut pending = Vec::new();
@@ -908,7 +1080,7 @@ mod tests {
             .await
             .unwrap();
         let hash = hash_token(&token);
-        let held = store.backend.journal.as_ref().unwrap().hold();
+        let held = store.local().unwrap().journal.as_ref().unwrap().hold();
         // The first revocation changes the index and waits for its commit.
         assert!(Box::pin(store.revoke_token(&hash)).now_or_never().is_none());
         assert!(store.get(&token).await.unwrap().is_none());

@@ -113,7 +113,7 @@ impl Journal {
                     });
                 }
             })
-            .map_err(|e| StoreError(format!("cannot start the journal thread: {e}")))?;
+            .map_err(|e| StoreError::failed(format!("cannot start the journal thread: {e}")))?;
         Ok(Self {
             queue: Mutex::new(Some(tx)),
             submitted: AtomicU64::new(0),
@@ -126,7 +126,7 @@ impl Journal {
     }
 
     fn failed() -> StoreError {
-        StoreError("an earlier commit failed; restart the server".into())
+        StoreError::failed("an earlier commit failed; restart the server")
     }
 
     /// Refuses a change once a commit has failed (checked before the index changes).

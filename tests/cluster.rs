@@ -1,0 +1,624 @@
+//! The reference server as a cluster (issue 12): three nodes sharing one Redis store, checked
+//! with `targets/reference-cluster.toml` (its issuer and nodes pointed at the nodes started
+//! here, on free loopback ports):
+//! - the whole catalogue passes (only the loopback https warning), every node observed;
+//! - the `stale-node` fault (on one node) breaks exactly the rules it names, and the node is
+//!   named; the `cross-node-delay` quirk (on every node) breaks nothing and its delay is
+//!   recorded;
+//! - a load smoke across the nodes: no cross-node revocation that did not hold;
+//! - a Config API change made through one node reaches the others;
+//! - Redis going away: a node answers 503 `temporarily_unavailable`, never 200, and recovers;
+//!   a Redis restart during a check: no scenario passes on an answer the outage gave (those
+//!   that came out ERROR beside the others are run again alone once Redis is back, and the
+//!   record keeps both verdicts), and the cluster works again afterwards.
+//!
+//! Each test starts its own nodes and, unless `REVSPEC_REDIS_URL` names one (CI starts one),
+//! its own `redis-server`; every key is under a prefix of its own. Without a `redis-server`
+//! the tests are skipped with the reason printed, unless `REVSPEC_REQUIRE_REDIS` is set (CI),
+//! which makes that a failure.
+
+use revspec::conformance::catalogue::FeatureSource;
+use revspec::conformance::run::{reference_options, CheckError};
+use revspec::conformance::{run_plan, RunPlan, Selection};
+use revspec::report::{RunRecord, Verdict};
+use revspec::server::faults::Fault;
+use revspec::server::quirks::ClusterQuirk;
+use revspec::server::store::redis::local::{self, unique_prefix, LocalRedis, TestRedis};
+use revspec::server::{RunningServer, ServeOptions, SharedStore};
+use revspec::sut::TargetProfile;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// On loopback the reference server is plain http: rfc7009-2-https is a warning by design.
+const LOOPBACK_WARNINGS: &[&str] = &["rfc7009-2-https"];
+const PROFILE: &str = "targets/reference-cluster.toml";
+const NODES: usize = 3;
+
+struct Cluster {
+    nodes: Vec<RunningServer>,
+}
+
+impl Cluster {
+    /// `NODES` nodes on `url` under a fresh prefix; `tweak(i, options)` adjusts node `i`.
+    async fn start(url: &str, name: &str, tweak: impl Fn(usize, &mut ServeOptions)) -> Self {
+        let store = SharedStore {
+            url: url.to_owned(),
+            prefix: unique_prefix(name),
+        };
+        let mut nodes = Vec::new();
+        for i in 0..NODES {
+            let mut options = ServeOptions {
+                store: Some(store.clone()),
+                ..reference_options(None)
+            };
+            tweak(i, &mut options);
+            let node = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
+                .await
+                .expect("a node starts");
+            nodes.push(node);
+        }
+        Self { nodes }
+    }
+
+    /// targets/reference-cluster.toml, pointed at these nodes (node 1 is the issuer).
+    fn profile(&self) -> TargetProfile {
+        let mut profile = TargetProfile::from_file(Path::new(PROFILE)).expect("the profile parses");
+        assert_eq!(profile.nodes.len(), NODES, "{PROFILE} lists {NODES} nodes");
+        profile.issuer = self.nodes[0].base_url.clone();
+        profile.nodes = self.nodes.iter().map(|n| n.base_url.clone()).collect();
+        profile
+    }
+
+    fn base(&self, i: usize) -> &str {
+        &self.nodes[i].base_url
+    }
+
+    async fn stop(self) {
+        for node in self.nodes {
+            node.shutdown().await;
+        }
+    }
+}
+
+async fn check(
+    profile: TargetProfile,
+    rules: &[&str],
+    fault: Option<Fault>,
+) -> Result<RunRecord, CheckError> {
+    run_plan(RunPlan {
+        profile,
+        selection: Selection {
+            profile: "janssen".into(),
+            rules: rules.iter().map(|r| r.to_string()).collect(),
+            tags: None,
+        },
+        strict: false,
+        ledger: None,
+        features: FeatureSource::Embedded,
+        fault: fault.map(|f| f.name().to_owned()),
+        quirks: vec![],
+        concurrency: 8,
+        progress: false,
+    })
+    .await
+}
+
+/// Rule IDs the run holds against the server (as tests/conformance.rs counts them):
+/// failures, errors, unmet expectations, warnings beyond the loopback https one, and INFO
+/// rules with failed checks.
+fn broken(record: &RunRecord) -> BTreeSet<String> {
+    record
+        .rule_verdicts()
+        .into_iter()
+        .filter(|(rule, v)| match v {
+            Verdict::Fail | Verdict::Error | Verdict::ExpectationUnmet => true,
+            Verdict::Warn => !LOOPBACK_WARNINGS.contains(&rule.as_str()),
+            Verdict::Info => record
+                .cases
+                .iter()
+                .any(|c| c.rule == *rule && c.failed_checks().next().is_some()),
+            _ => false,
+        })
+        .map(|(rule, _)| rule)
+        .collect()
+}
+
+fn describe(record: &RunRecord) -> String {
+    record
+        .cases
+        .iter()
+        .filter(|c| c.verdict != Verdict::Pass)
+        .map(|c| {
+            let checks: Vec<String> = c
+                .failed_checks()
+                .map(|k| format!("{}: {}", k.what, k.actual))
+                .collect();
+            format!(
+                "  {} {} [{}] {} {}\n",
+                c.verdict.as_str(),
+                c.rule,
+                c.scenario,
+                c.reason.clone().unwrap_or_default(),
+                checks.join("; ")
+            )
+        })
+        .collect()
+}
+
+/// The nodes every delay was recorded on.
+fn observed_nodes(record: &RunRecord) -> BTreeSet<String> {
+    record
+        .cases
+        .iter()
+        .flat_map(|c| c.delays.iter().map(|d| d.node.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_catalogue_passes_on_a_three_node_cluster_observed_on_every_node() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let cluster = Cluster::start(&redis.url(), "catalogue", |_, _| {}).await;
+    let record = check(cluster.profile(), &[], None).await.expect("the run");
+    let nodes: BTreeSet<String> = cluster.nodes.iter().map(|n| n.base_url.clone()).collect();
+    cluster.stop().await;
+    print!("{}", revspec::report::console::render(&record, false));
+    assert!(broken(&record).is_empty(), "\n{}", describe(&record));
+    let s = record.summary();
+    assert_eq!(
+        (s.error, s.skip, s.fail),
+        (0, 0, 0),
+        "\n{}",
+        describe(&record)
+    );
+    assert_eq!(
+        record.rule_verdict("cluster-propagation"),
+        Some(Verdict::Pass)
+    );
+    assert_eq!(observed_nodes(&record), nodes);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_node_breaks_exactly_the_rules_of_its_fault_and_is_named() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    // The fault on the last node only, as `revspec serve --cluster` places it.
+    let cluster = Cluster::start(&redis.url(), "stale", |i, o| {
+        if i == NODES - 1 {
+            o.fault = Some(Fault::StaleNode);
+        }
+    })
+    .await;
+    let stale = cluster.base(NODES - 1).to_owned();
+    let fresh: Vec<String> = (0..NODES - 1).map(|i| cluster.base(i).to_owned()).collect();
+    let record = check(cluster.profile(), &[], Some(Fault::StaleNode))
+        .await
+        .expect("the run");
+    cluster.stop().await;
+    print!("{}", revspec::report::console::render(&record, false));
+    let named: BTreeSet<String> = Fault::StaleNode
+        .rules()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    assert_eq!(broken(&record), named, "\n{}", describe(&record));
+    // A failed SHOULD rule is a warning (a failure with --strict).
+    assert_eq!(
+        record.rule_verdict("cluster-propagation"),
+        Some(Verdict::Warn)
+    );
+    let failure: Vec<String> = record
+        .cases
+        .iter()
+        .filter(|c| c.rule == "cluster-propagation")
+        .flat_map(|c| c.failed_checks().map(|k| k.actual.clone()))
+        .collect();
+    assert!(!failure.is_empty(), "\n{}", describe(&record));
+    for seen in &failure {
+        assert!(seen.contains(&stale), "the stale node is not named: {seen}");
+        for other in &fresh {
+            assert!(
+                !seen.contains(other.as_str()),
+                "a fresh node is named: {seen}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_cross_node_delay_breaks_nothing_and_is_recorded() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let cluster = Cluster::start(&redis.url(), "delay", |_, o| {
+        o.cluster_quirks = vec![ClusterQuirk::CrossNodeDelay];
+    })
+    .await;
+    let record = check(cluster.profile(), &[], None).await.expect("the run");
+    cluster.stop().await;
+    print!("{}", revspec::report::console::render(&record, false));
+    assert!(broken(&record).is_empty(), "\n{}", describe(&record));
+    assert_eq!(record.summary().error, 0, "\n{}", describe(&record));
+    // The delay is there to see: some revocation was seen late on some node.
+    let late = record
+        .cases
+        .iter()
+        .flat_map(|c| c.delays.iter())
+        .filter(|d| !d.first_look)
+        .count();
+    assert!(late > 0, "no delay recorded:\n{}", describe(&record));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_smoke_across_the_nodes_has_no_cross_node_revocation_that_did_not_hold() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let cluster = Cluster::start(&redis.url(), "load", |_, _| {}).await;
+    let mut profile =
+        revspec::load::profile::LoadProfile::from_file(Path::new("loadtests/mint-and-revoke.toml"))
+            .unwrap();
+    profile.users = 4;
+    profile.ramp_up = Duration::from_millis(500);
+    profile.run_time = Duration::from_secs(3);
+    profile.thresholds = Default::default();
+    let dir = tempfile::tempdir().unwrap();
+    let summary = revspec::load::run_plan(revspec::load::LoadPlan {
+        target: cluster.profile(),
+        profile,
+        report_dir: dir.path().to_owned(),
+        baseline: None,
+        progress: false,
+        record_acks: None,
+    })
+    .await
+    .expect("the load run completes");
+    cluster.stop().await;
+    let c = &summary.correctness;
+    assert!(c.cross_node, "not observed across nodes: {summary:?}");
+    assert!(c.sampled > 0, "no revocation observed: {summary:?}");
+    assert_eq!(c.not_held, 0, "revocations did not hold: {summary:?}");
+    assert_eq!(c.probe_errors, 0, "probe errors: {summary:?}");
+    assert_eq!(summary.total_fails, 0, "errors: {summary:?}");
+}
+
+fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+}
+
+const CONFIG: &str = "/jans-config-api/api/v1/jans-auth-server/config";
+const REVOKE: &str = "/jans-auth/restv1/revoke";
+const TOKEN: &str = "/jans-auth/restv1/token";
+const INTROSPECT: &str = "/jans-auth/restv1/introspection";
+
+/// A Config API bearer token for the admin client, from node `base`.
+async fn admin_token(base: &str) -> String {
+    let scopes = "https://jans.io/oauth/jans-auth-server/config/properties.write \
+                  https://jans.io/oauth/jans-auth-server/config/properties.readonly \
+                  https://jans.io/oauth/config/openid/clients.write";
+    let answer: serde_json::Value = http()
+        .post(format!("{base}{TOKEN}"))
+        .basic_auth("config-admin", Some("config-secret"))
+        .form(&[("grant_type", "client_credentials"), ("scope", scopes)])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_owned()
+}
+
+/// An access token of client-a (password grant) from node `base`.
+async fn access_token(base: &str) -> reqwest::Result<String> {
+    let answer: serde_json::Value = http()
+        .post(format!("{base}{TOKEN}"))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-pass"),
+        ])
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(answer["access_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned())
+}
+
+async fn active_on(base: &str, token: &str) -> Option<bool> {
+    let answer: serde_json::Value = http()
+        .post(format!("{base}{INTROSPECT}"))
+        .basic_auth("resource-server", Some("resource-secret"))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .ok()?
+        .json()
+        .await
+        .ok()?;
+    answer["active"].as_bool()
+}
+
+/// Polls `probe` until it is true, for at most 10 s (then false).
+async fn eventually<F, Fut>(mut probe: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if probe().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_config_api_change_through_one_node_reaches_the_others() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let cluster = Cluster::start(&redis.url(), "settings", |_, o| {
+        o.config_reload_delay = Duration::from_millis(300);
+    })
+    .await;
+    let (one, two) = (cluster.base(0).to_owned(), cluster.base(1).to_owned());
+    let admin = admin_token(&one).await;
+    let patch = |base: &str, path: &str, body: serde_json::Value| {
+        http()
+            .patch(format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json-patch+json")
+            .body(body.to_string())
+            .send()
+    };
+    let answer = patch(
+        &one,
+        CONFIG,
+        serde_json::json!([{"op": "replace", "path": "/featureFlags", "value": ["userinfo"]}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 200);
+    // Stored on node 2 (the Config API reads it back there)...
+    let stored_on_two = eventually(|| async {
+        let doc: serde_json::Value = http()
+            .get(format!("{two}{CONFIG}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        doc["featureFlags"] == serde_json::json!(["userinfo"])
+    })
+    .await;
+    assert!(stored_on_two, "node 2 never stored the change");
+    // ...and applied by its reload: its revocation endpoint is disabled.
+    let applied_on_two = eventually(|| async {
+        let status = http()
+            .post(format!("{two}{REVOKE}"))
+            .basic_auth("client-a", Some("secret-a"))
+            .form(&[("token", "unknown")])
+            .send()
+            .await
+            .unwrap()
+            .status();
+        status == 403
+    })
+    .await;
+    assert!(applied_on_two, "node 2 never applied the change");
+    // A client's scopes changed through node 2 reach node 3 at once.
+    let three = cluster.base(2).to_owned();
+    let answer = patch(
+        &two,
+        "/jans-config-api/api/v1/openid/clients/client-b",
+        serde_json::json!([{"op": "replace", "path": "/scopes", "value": ["openid"]}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 200);
+    let scopes_on_three = eventually(|| async {
+        let doc: serde_json::Value = http()
+            .get(format!(
+                "{three}/jans-config-api/api/v1/openid/clients/client-b"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        doc["scopes"] == serde_json::json!(["openid"])
+    })
+    .await;
+    assert!(scopes_on_three, "node 3 never took the new scopes");
+    cluster.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_a_node_answers_503_never_200_and_recovers_with_it() {
+    if let Some(why) = local::skip_reason(true) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let mut redis = LocalRedis::start().expect("redis-server starts");
+    let cluster = Cluster::start(&redis.url(0), "down", |_, _| {}).await;
+    let (one, two) = (cluster.base(0).to_owned(), cluster.base(1).to_owned());
+    let token = access_token(&one).await.unwrap();
+    redis.kill();
+    let answer = http()
+        .post(format!("{two}{REVOKE}"))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 503);
+    assert_eq!(answer.headers()["retry-after"], "1");
+    assert_eq!(answer.headers()["content-type"], "application/json");
+    let body: serde_json::Value = answer.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    // The other endpoints too, and none of them says more than the error.
+    let minted = http()
+        .post(format!("{one}{TOKEN}"))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(minted.status(), 503);
+    assert!(!minted.text().await.unwrap().contains("redis"));
+    redis.restart();
+    // The refused revocation changed nothing; once Redis is back the node works again.
+    assert!(
+        eventually(|| async { active_on(&two, &token).await == Some(true) }).await,
+        "node 2 did not recover, or the token was lost"
+    );
+    let answer = http()
+        .post(format!("{two}{REVOKE}"))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    for node in &cluster.nodes {
+        assert_eq!(active_on(&node.base_url, &token).await, Some(false));
+    }
+    cluster.stop().await;
+}
+
+/// Whether this case holds a 503 from a node that the harness did not ask for (the
+/// `X-Revspec-Simulate: unavailable` scenario asks for one).
+fn met_outage(case: &revspec::report::CaseRecord) -> bool {
+    case.exchanges.iter().any(|x| {
+        x.status == Some(503)
+            && !x
+                .request_headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("x-revspec-simulate"))
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_restart_during_a_check_passes_nothing_it_touched_and_the_cluster_recovers() {
+    if let Some(why) = local::skip_reason(true) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let mut redis = LocalRedis::start().expect("redis-server starts");
+    let cluster = Cluster::start(&redis.url(0), "restart", |_, _| {}).await;
+    let profile = cluster.profile();
+    let states: Vec<_> = cluster.nodes.iter().map(|n| n.state.clone()).collect();
+    let unreachable = || {
+        states
+            .iter()
+            .map(|s| s.store.shared().unwrap().unreachable())
+            .sum::<u64>()
+    };
+    let run = check(profile.clone(), &[], None);
+    let outage = async {
+        // Once the scenarios are well under way (node 1 mints every grant)...
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while states[0].store.transactions() < 60 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        redis.kill();
+        // ...Redis stays away until the harness's own requests have met it a few times.
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while unreachable() < 5 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        redis.restart();
+        unreachable()
+    };
+    let (record, refused) = tokio::join!(run, outage);
+    let record = record.expect("the run");
+    print!("{}", revspec::report::console::render(&record, false));
+    assert!(refused >= 5, "the outage met only {refused} requests");
+    // The scenarios the outage touched: those that hold a 503 of it, and those that came out
+    // as an error or a failure beside the others and were then run again alone (the harness
+    // keeps the alone run's verdict, observed once Redis was back, and the first one).
+    let touched_first: Vec<_> = record
+        .cases
+        .iter()
+        .filter(|c| {
+            c.confirmed_alone && matches!(c.first_verdict, Some(Verdict::Error | Verdict::Fail))
+        })
+        .collect();
+    let holding: Vec<_> = record.cases.iter().filter(|c| met_outage(c)).collect();
+    for c in &touched_first {
+        println!(
+            "touched: {} [{}] first {}, alone {}",
+            c.rule,
+            c.scenario,
+            c.first_verdict.map_or("-", |v| v.as_str()),
+            c.verdict.as_str()
+        );
+    }
+    assert!(
+        !touched_first.is_empty() || !holding.is_empty(),
+        "no scenario met the outage"
+    );
+    // Nothing is passed on an answer the outage gave; what holds one is an error or a
+    // failure that names the cause.
+    for case in &holding {
+        assert!(
+            matches!(case.verdict, Verdict::Error | Verdict::Fail),
+            "{} was {} though it met the outage:\n{}",
+            case.scenario,
+            case.verdict.as_str(),
+            describe(&record)
+        );
+        let said = format!(
+            "{} {}",
+            case.reason.clone().unwrap_or_default(),
+            case.failed_checks()
+                .map(|k| k.actual.clone())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        assert!(
+            said.contains("503") && said.contains("temporarily_unavailable"),
+            "{} does not name the cause: {said}",
+            case.scenario
+        );
+    }
+    // The cluster recovered: mint, revoke through each node in turn, observe on every node.
+    let again = check(
+        profile,
+        &[
+            "cluster-propagation",
+            "rfc7009-2-access-revocable",
+            "rfc7009-2-refresh-revocable",
+            "rfc7009-2.1-rt-cascade",
+        ],
+        None,
+    )
+    .await
+    .expect("the run after");
+    assert_eq!(
+        again.summary().pass,
+        again.cases.len(),
+        "\n{}",
+        describe(&again)
+    );
+    cluster.stop().await;
+    assert!(broken(&again).is_empty(), "\n{}", describe(&again));
+}
