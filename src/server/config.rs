@@ -58,9 +58,32 @@ pub struct Client {
     /// The scopes the client may obtain (and, for `revoke_any_token`, holds).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The digest of `secret`, computed once when the client is registered (see
+    /// [`Client::prepared`]) so that a request hashes only the secret it presents.
+    #[serde(skip)]
+    secret_digest: Option<crate::server::request::SecretDigest>,
 }
 
 impl Client {
+    /// A client as registered: the digest of its secret computed now, never per request.
+    pub fn prepared(mut self) -> Self {
+        self.secret_digest = self
+            .secret
+            .as_deref()
+            .map(crate::server::request::secret_digest);
+        self
+    }
+
+    /// The digest the presented secret is compared with: the one kept at registration (a
+    /// client that was not prepared has it computed here; the server prepares every client).
+    pub fn expected_digest(&self) -> Option<crate::server::request::SecretDigest> {
+        match (&self.secret_digest, &self.secret) {
+            (Some(digest), _) => Some(*digest),
+            (None, Some(secret)) => Some(crate::server::request::secret_digest(secret)),
+            (None, None) => None,
+        }
+    }
+
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes.iter().any(|s| s == scope)
     }
@@ -172,11 +195,15 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// The built-in demo: public fixtures, never to be used for anything real.
     pub fn demo() -> Self {
-        let client = |id: &str, secret: Option<&str>, auth_method, scopes: &[&str]| Client {
-            id: id.into(),
-            secret: secret.map(Into::into),
-            auth_method,
-            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        let client = |id: &str, secret: Option<&str>, auth_method, scopes: &[&str]| {
+            Client {
+                id: id.into(),
+                secret: secret.map(Into::into),
+                auth_method,
+                scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                secret_digest: None,
+            }
+            .prepared()
         };
         Self {
             issuer: None,
@@ -241,7 +268,9 @@ impl ServerConfig {
     /// Reads a TOML configuration file; errors name the file and the offending key.
     pub fn from_file(path: &Path) -> Result<Self, String> {
         let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        let config: Self = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut config: Self =
+            toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.clients = config.clients.into_iter().map(Client::prepared).collect();
         config
             .validate()
             .map_err(|e| format!("{}: {e}", path.display()))?;

@@ -8,11 +8,13 @@
 //! (`store`: memory, a data directory, or Redis shared by the nodes of a cluster, whose Config
 //! API changes each node follows), stored versus effective settings (`reload`), the endpoints (`oauth`, `revoke`,
 //! `config_api`), faults (`faults`), quirks (`quirks`), the revoke interception script
-//! (`script`), resource limits (`limits`), the accept loop (`net`) and background jobs (`jobs`).
+//! (`script`), resource limits (`limits`), the accept loop (`net`), background jobs (`jobs`)
+//! and the hasher of the hot maps (`fasthash`).
 
 pub mod config;
 pub mod config_api;
 pub mod error;
+pub mod fasthash;
 pub mod faults;
 pub mod jobs;
 pub mod limits;
@@ -32,7 +34,6 @@ use axum::routing::{get, post};
 use axum::Router;
 use config::{Client, ServerConfig, Settings};
 use faults::Fault;
-use futures::FutureExt as _;
 use jobs::{Jobs, PausePoint};
 use limits::Limits;
 use quirks::{ClusterQuirk, Quirk};
@@ -110,7 +111,7 @@ pub struct AppState {
     /// Stored (Config API) and effective (in force) auth server settings.
     pub settings: LiveSettings,
     /// Shared, so that a request holds its client without copying it.
-    pub clients: RwLock<HashMap<String, Arc<Client>>>,
+    pub clients: RwLock<fasthash::FoldMap<String, Arc<Client>>>,
     pub users: HashMap<String, String>,
     pub store: Store,
     pub fault: Option<Fault>,
@@ -250,8 +251,9 @@ impl AppState {
         let mut clients: HashMap<String, Client> = config
             .clients
             .iter()
-            .map(|c| (c.id.clone(), c.clone()))
+            .map(|c| (c.id.clone(), c.clone().prepared()))
             .collect();
+        request::prepare_dummy_digest();
         for (id, scopes) in meta.client_scopes {
             if let Some(client) = clients.get_mut(&id) {
                 client.scopes = scopes;
@@ -429,13 +431,14 @@ impl AppState {
 }
 
 /// The whole app: OAuth endpoints, discovery, the Config API, the fault and quirk layers and
-/// the request timeout.
-///
-/// The routes carry no per-route layers: one [`Gate`] in front of them applies the request
-/// timeout, the CORS policy (revocation endpoint only) and the answer-reshaping faults and
-/// quirks (only when one is configured), so a request pays for one wrapper, not one per layer.
+/// the request timeout, as an axum `Router` (what tests drive with `oneshot`); [`spawn`]
+/// serves the same [`Gate`] without the router around it.
 pub fn router(state: Arc<AppState>) -> Router {
-    let routes = Router::new()
+    Router::new().fallback_service(Gate::new(state))
+}
+
+fn routes(state: Arc<AppState>) -> Router {
+    Router::new()
         .route(paths::TOKEN, post(oauth::token))
         .route(paths::INTROSPECTION, post(oauth::introspect))
         .route(paths::USERINFO, get(oauth::userinfo).post(oauth::userinfo))
@@ -451,20 +454,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         )
         .route(paths::HEALTH, get(|| async { "ok" }))
         .route(paths::REVOKE, post(revoke::revoke).get(revoke::revoke_get))
-        .with_state(state.clone());
-    let cors = tower::Layer::layer(
-        &cors_layer(
-            &state.cors_allowed_origins,
-            state.has_fault(Fault::CorsPreflightNoPost),
-        ),
-        routes.clone(),
-    );
-    Router::new().fallback_service(Gate {
-        reshape: state.fault.is_some() || state.has_quirk(Quirk::TwoChallenges),
-        state,
-        routes,
-        cors,
-    })
+        .with_state(state)
 }
 
 fn cors_layer(origins: &[String], no_post: bool) -> tower_http::cors::CorsLayer {
@@ -483,9 +473,16 @@ const CORS_VARY: HeaderValue = HeaderValue::from_static(
     "origin, access-control-request-method, access-control-request-headers",
 );
 
-/// The one wrapper around every route (see [`router`]).
+/// The one wrapper around every route: it applies the request timeout, the CORS policy
+/// (revocation endpoint only, and only for a cross-origin request or its preflight) and the
+/// answer-reshaping faults and quirks (only when one is configured), so a request pays for one
+/// wrapper, not one per layer. The two hot endpoints (`POST` revocation and token) are called
+/// directly, exactly as their routes would call them; everything else goes through the routes.
+/// Cloned for every request and connection: one reference count.
 #[derive(Clone)]
-struct Gate {
+pub struct Gate(Arc<GateInner>);
+
+struct GateInner {
     state: Arc<AppState>,
     routes: Router,
     cors: tower_http::cors::Cors<Router>,
@@ -493,7 +490,30 @@ struct Gate {
     reshape: bool,
 }
 
-impl tower::Service<Request<Body>> for Gate {
+impl Gate {
+    pub fn new(state: Arc<AppState>) -> Self {
+        let routes = routes(state.clone());
+        let cors = tower::Layer::layer(
+            &cors_layer(
+                &state.cors_allowed_origins,
+                state.has_fault(Fault::CorsPreflightNoPost),
+            ),
+            routes.clone(),
+        );
+        Self(Arc::new(GateInner {
+            reshape: state.fault.is_some() || state.has_quirk(Quirk::TwoChallenges),
+            state,
+            routes,
+            cors,
+        }))
+    }
+}
+
+impl<B> tower::Service<Request<B>> for Gate
+where
+    B: axum::body::HttpBody<Data = axum::body::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
     type Response = Response;
     type Error = std::convert::Infallible;
     type Future =
@@ -506,37 +526,70 @@ impl tower::Service<Request<Body>> for Gate {
         std::task::Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<Body>) -> Self::Future {
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let req = req.map(Body::new);
+        let gate = self.0.clone();
         let revoke_path = req.uri().path() == paths::REVOKE;
         let is_revoke = revoke_path && req.method() != Method::OPTIONS;
         // Only a cross-origin request (or its preflight) needs the CORS layer.
         let cross_origin = revoke_path
             && (req.method() == Method::OPTIONS || req.headers().contains_key(header::ORIGIN));
-        let answer = if cross_origin {
-            tower::ServiceExt::oneshot(self.cors.clone(), req).left_future()
+        let post = req.method() == Method::POST;
+        let direct = if cross_origin || !post {
+            None
+        } else if revoke_path {
+            Some(Direct::Revoke)
+        } else if req.uri().path() == paths::TOKEN {
+            Some(Direct::Token)
         } else {
-            tower::ServiceExt::oneshot(self.routes.clone(), req).right_future()
+            None
         };
-        let state = self.state.clone();
-        let reshape = self.reshape;
         Box::pin(async move {
+            let state = &gate.state;
+            let answer = async {
+                match direct {
+                    Some(Direct::Revoke) => {
+                        revoke::revoke(axum::extract::State(state.clone()), req)
+                            .await
+                            .into_response()
+                    }
+                    Some(Direct::Token) => oauth::token(axum::extract::State(state.clone()), req)
+                        .await
+                        .into_response(),
+                    None if cross_origin => {
+                        let Ok(response) = tower::ServiceExt::oneshot(gate.cors.clone(), req).await;
+                        response
+                    }
+                    None => {
+                        let Ok(response) =
+                            tower::ServiceExt::oneshot(gate.routes.clone(), req).await;
+                        response
+                    }
+                }
+            };
             let mut response =
                 match tokio::time::timeout(state.limits.request_timeout, answer).await {
-                    Ok(Ok(response)) => response,
-                    Ok(Err(never)) => match never {},
+                    Ok(response) => response,
                     // The timeout's own answer is never reshaped.
                     Err(_) => return Ok(error::OAuthError::request_timeout().into_response()),
                 };
             if revoke_path && !cross_origin {
                 response.headers_mut().append(header::VARY, CORS_VARY);
             }
-            if reshape {
-                revoke::reshape_fault(&state, is_revoke, &mut response);
-                reshape_quirk(&state, &mut response);
+            if gate.reshape {
+                revoke::reshape_fault(state, is_revoke, &mut response);
+                reshape_quirk(state, &mut response);
             }
             Ok(response)
         })
     }
+}
+
+/// The endpoints the [`Gate`] calls without the router.
+#[derive(Clone, Copy)]
+enum Direct {
+    Revoke,
+    Token,
 }
 
 /// Reshapes answers for the quirks that touch every endpoint.
@@ -661,7 +714,7 @@ pub async fn spawn(addr: SocketAddr, options: &ServeOptions) -> Result<RunningSe
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     let base_url = format!("http://{addr}");
     let state = Arc::new(AppState::connect(options, base_url.clone()).await?);
-    let app = router(state.clone());
+    let app = Gate::new(state.clone());
     let (stop, stopped) = watch::channel(false);
     let task = {
         let state = state.clone();

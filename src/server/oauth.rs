@@ -32,7 +32,7 @@ pub async fn form_and_client(
     allow_repeats: bool,
 ) -> Result<(Form, Arc<Client>), OAuthError> {
     let bytes = request::read_body(body).await?;
-    let form = Form::parse(headers, &bytes, allow_repeats)?;
+    let form = Form::parse(headers, bytes, allow_repeats)?;
     let presented = request::presented_credentials(headers, &form)?;
     let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
     let client = request::authenticate(&presented, |id| clients.get(id).map(|c| &**c))

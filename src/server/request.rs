@@ -29,18 +29,46 @@ pub async fn read_body(body: Body) -> Result<Bytes, OAuthError> {
 ///
 /// Kept as a list sorted by name (a request holds a handful of parameters: a list costs fewer
 /// allocations than a map, and sorting finds repeats in O(n log n) however many are sent).
+/// The body is checked as UTF-8 once and kept; a name or value that needs no decoding (no `%`,
+/// no `+`: nearly all of them) is a span of it, so parsing a form costs two allocations
+/// whatever it holds.
 #[derive(Debug, Default, Clone)]
 pub struct Form {
-    params: Vec<(String, String)>,
+    source: String,
+    params: Vec<(Text, Text)>,
+}
+
+/// A name or value of a form: a span of its source, or decoded.
+#[derive(Debug, Clone)]
+enum Text {
+    Span(usize, usize),
+    Decoded(String),
+}
+
+impl Text {
+    fn in_source<'a>(&'a self, source: &'a str) -> &'a str {
+        match self {
+            // Spans end at ASCII separators: always character boundaries.
+            Text::Span(start, end) => source.get(*start..*end).unwrap_or_default(),
+            Text::Decoded(s) => s,
+        }
+    }
 }
 
 impl Form {
+    fn name(&self, i: usize) -> &str {
+        self.params[i].0.in_source(&self.source)
+    }
+
     fn position(&self, name: &str) -> Result<usize, usize> {
-        self.params.binary_search_by(|(k, _)| k.as_str().cmp(name))
+        self.params
+            .binary_search_by(|(k, _)| k.in_source(&self.source).cmp(name))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.position(name).ok().map(|i| self.params[i].1.as_str())
+        self.position(name)
+            .ok()
+            .map(|i| self.params[i].1.in_source(&self.source))
     }
 
     /// The parameter, treating an empty value as absent (RFC 6749 3.1).
@@ -57,14 +85,19 @@ impl Form {
 
     /// Keeps only the named parameters.
     pub fn retain(&mut self, names: &[&str]) {
-        self.params.retain(|(k, _)| names.contains(&k.as_str()));
+        let source = &self.source;
+        self.params
+            .retain(|(k, _)| names.contains(&k.in_source(source)));
     }
 
     /// This form, with the parameters of `other` that it lacks.
     pub fn merged_with(mut self, other: &Form) -> Form {
-        for (k, v) in &other.params {
-            if let Err(i) = self.position(k) {
-                self.params.insert(i, (k.clone(), v.clone()));
+        for i in 0..other.params.len() {
+            let name = other.name(i);
+            if let Err(at) = self.position(name) {
+                let value = other.params[i].1.in_source(&other.source).to_owned();
+                self.params
+                    .insert(at, (Text::Decoded(name.to_owned()), Text::Decoded(value)));
             }
         }
         self
@@ -74,7 +107,7 @@ impl Form {
     /// (only used by the `duplicate-param-accepted` fault).
     pub fn parse(
         headers: &HeaderMap,
-        body: &[u8],
+        body: Bytes,
         allow_repeats: bool,
     ) -> Result<Self, OAuthError> {
         let content_type = headers
@@ -87,38 +120,71 @@ impl Form {
                 "the body must be application/x-www-form-urlencoded",
             ));
         }
-        Self::parse_urlencoded(body, allow_repeats)
+        // Takes the body's buffer without a copy when it is not shared.
+        Self::parse_owned(Vec::from(body), allow_repeats)
     }
 
     /// Parses `a=b&c=d` strictly.
     pub fn parse_urlencoded(body: &[u8], allow_repeats: bool) -> Result<Self, OAuthError> {
+        Self::parse_owned(body.to_vec(), allow_repeats)
+    }
+
+    fn parse_owned(body: Vec<u8>, allow_repeats: bool) -> Result<Self, OAuthError> {
+        // A raw byte that is not UTF-8 stays in whatever component holds it: the body is
+        // refused either way.
+        let source = String::from_utf8(body).map_err(|_| not_utf8())?;
         let mut params = Vec::new();
-        for pair in body.split(|b| *b == b'&').filter(|p| !p.is_empty()) {
-            let mut parts = pair.splitn(2, |b| *b == b'=');
-            let name = decode_component(parts.next().unwrap_or_default())?;
-            let value = decode_component(parts.next().unwrap_or_default())?;
-            if name.is_empty() {
-                return Err(OAuthError::invalid_request("a form parameter has no name"));
+        let mut start = 0;
+        for pair in source.as_bytes().split(|b| *b == b'&') {
+            let end = start + pair.len();
+            if !pair.is_empty() {
+                let eq = pair.iter().position(|b| *b == b'=');
+                let (name, value) = match eq {
+                    Some(eq) => ((start, start + eq), (start + eq + 1, end)),
+                    None => ((start, end), (end, end)),
+                };
+                let name = text(&source, name)?;
+                if name.in_source(&source).is_empty() {
+                    return Err(OAuthError::invalid_request("a form parameter has no name"));
+                }
+                params.push((name, text(&source, value)?));
             }
-            params.push((name, value));
+            start = end + 1;
         }
         // A stable sort keeps a repeated parameter's first value first.
-        params.sort_by(|a: &(String, String), b| a.0.cmp(&b.0));
-        if let Some(w) = params.windows(2).find(|w| w[0].0 == w[1].0) {
+        params.sort_by(|a: &(Text, Text), b| a.0.in_source(&source).cmp(b.0.in_source(&source)));
+        let repeated = params
+            .windows(2)
+            .find(|w| w[0].0.in_source(&source) == w[1].0.in_source(&source));
+        if let Some(w) = repeated {
             if !allow_repeats {
                 return Err(OAuthError::invalid_request(format!(
                     "parameter '{}' is repeated",
-                    super::error::sanitize_description(&w[0].0)
+                    super::error::sanitize_description(w[0].0.in_source(&source))
                 )));
             }
-            params.dedup_by(|later, first| later.0 == first.0);
+            params
+                .dedup_by(|later, first| later.0.in_source(&source) == first.0.in_source(&source));
         }
-        Ok(Self { params })
+        Ok(Self { source, params })
     }
 }
 
+/// One component of a form, `start..end` of `source`: the span itself, or decoded.
+fn text(source: &str, (start, end): (usize, usize)) -> Result<Text, OAuthError> {
+    let raw = &source.as_bytes()[start..end];
+    if raw.iter().any(|b| *b == b'%' || *b == b'+') {
+        decode_component(raw).map(Text::Decoded)
+    } else {
+        Ok(Text::Span(start, end))
+    }
+}
+
+fn not_utf8() -> OAuthError {
+    OAuthError::invalid_request("the body is not UTF-8")
+}
+
 fn decode_component(raw: &[u8]) -> Result<String, OAuthError> {
-    let not_utf8 = || OAuthError::invalid_request("the body is not UTF-8");
     // Most values need no decoding: one check and one copy.
     if !raw.iter().any(|b| *b == b'%' || *b == b'+') {
         return std::str::from_utf8(raw)
@@ -236,11 +302,17 @@ pub fn secret_digest(secret: &str) -> SecretDigest {
 }
 
 /// The digest compared against when the client is unknown or has no secret, so that such a
-/// request costs what a known client's does.
+/// request costs what a known client's does (computed when the server starts: see
+/// [`prepare_dummy_digest`]).
 fn dummy_digest() -> SecretDigest {
     static DUMMY: std::sync::LazyLock<SecretDigest> =
         std::sync::LazyLock::new(|| secret_digest("revspec: no such client"));
     *DUMMY
+}
+
+/// Computes the dummy digest now, so that no request pays for it.
+pub fn prepare_dummy_digest() {
+    dummy_digest();
 }
 
 /// Compares two digests in constant time (`subtle`; never `==`, which returns at the first
@@ -280,9 +352,11 @@ pub fn authenticate_with<'a>(
                 AuthMethod::ClientSecretPost
             };
             let client = lookup(client_id);
+            // The registered digest (kept since registration) or the dummy: either way one
+            // hash per request, of the presented secret.
             let expected = client
-                .and_then(|c| c.secret.as_deref())
-                .map_or_else(dummy_digest, secret_digest);
+                .and_then(Client::expected_digest)
+                .unwrap_or_else(dummy_digest);
             let secret_ok = compare(&expected, &secret_digest(secret));
             match client {
                 Some(c) if c.auth_method == method && c.secret.is_some() && secret_ok => Ok(c),
@@ -312,34 +386,71 @@ mod tests {
 
     #[test]
     fn parses_plus_and_percent() {
-        let f = Form::parse(&form_headers(), b"token=a+b%2Fc&x=", false).unwrap();
+        let f = Form::parse(
+            &form_headers(),
+            Bytes::from_static(b"token=a+b%2Fc&x="),
+            false,
+        )
+        .unwrap();
         assert_eq!(f.get("token"), Some("a b/c"));
         assert_eq!(f.get("x"), Some(""));
         assert_eq!(f.non_empty("x"), None);
     }
 
     #[test]
+    fn spans_and_decoded_values_sort_and_merge_alike() {
+        let f = Form::parse_urlencoded(b"z=1&&a%62=two+words&m&c=%C3%A9", false).unwrap();
+        assert_eq!(f.get("ab"), Some("two words"));
+        assert_eq!(
+            (f.get("z"), f.get("m"), f.get("c")),
+            (Some("1"), Some(""), Some("é"))
+        );
+        assert_eq!(f.get("a"), None);
+        let names: Vec<&str> = (0..f.params.len()).map(|i| f.name(i)).collect();
+        assert_eq!(names, ["ab", "c", "m", "z"]);
+        let mut merged = f.merged_with(&Form::parse_urlencoded(b"b=x&z=ignored", true).unwrap());
+        assert_eq!((merged.get("b"), merged.get("z")), (Some("x"), Some("1")));
+        merged.retain(&["b", "c"]);
+        merged.remove("c");
+        assert_eq!((merged.get("b"), merged.get("c")), (Some("x"), None));
+        for bad in [&b"=x"[..], b"a=1&a%3D=2&a=3", b"a=\xff", b"a=%e9"] {
+            assert_eq!(
+                Form::parse_urlencoded(bad, false).unwrap_err().code,
+                "invalid_request",
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
     fn rejects_repeats_bad_percent_non_utf8_and_wrong_type() {
         let h = form_headers();
         assert_eq!(
-            Form::parse(&h, b"token=a&token=b", false).unwrap_err().code,
+            Form::parse(&h, Bytes::from_static(b"token=a&token=b"), false)
+                .unwrap_err()
+                .code,
             "invalid_request"
         );
         assert_eq!(
-            Form::parse(&h, b"token=a&token=b", true)
+            Form::parse(&h, Bytes::from_static(b"token=a&token=b"), true)
                 .unwrap()
                 .get("token"),
             Some("a")
         );
-        assert!(Form::parse(&h, b"token=%zz", false).is_err());
-        assert!(Form::parse(&h, b"token=%ff", false).is_err());
+        assert!(Form::parse(&h, Bytes::from_static(b"token=%zz"), false).is_err());
+        assert!(Form::parse(&h, Bytes::from_static(b"token=%ff"), false).is_err());
         let mut json = HeaderMap::new();
         json.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        assert_eq!(Form::parse(&json, b"{}", false).unwrap_err().status, 400);
-        assert!(Form::parse(&HeaderMap::new(), b"token=a", false).is_err());
+        assert_eq!(
+            Form::parse(&json, Bytes::from_static(b"{}"), false)
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert!(Form::parse(&HeaderMap::new(), Bytes::from_static(b"token=a"), false).is_err());
     }
 
     #[test]

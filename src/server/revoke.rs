@@ -51,7 +51,7 @@ pub async fn revoke(
     } else {
         Form::parse(
             &parts.headers,
-            &bytes,
+            bytes,
             state.has_fault(Fault::DuplicateParamAccepted),
         )?
     };

@@ -5,7 +5,8 @@
 //! grant lists its members inline.
 
 use super::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use crate::server::fasthash::{FoldMap, FoldSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// What many tokens share: their client, subject and scopes.
@@ -31,11 +32,11 @@ type Members = Vec<TokenHash>;
 
 #[derive(Default)]
 pub(super) struct Index {
-    tokens: HashMap<TokenHash, Entry>,
-    grants: HashMap<u64, Members>,
-    by_client: HashMap<String, HashSet<u64>>,
+    tokens: FoldMap<TokenHash, Entry>,
+    grants: FoldMap<u64, Members>,
+    by_client: FoldMap<String, FoldSet<u64>>,
     expiry: BTreeSet<(u64, TokenHash)>,
-    profiles: HashSet<Arc<Profile>>,
+    profiles: FoldSet<Arc<Profile>>,
 }
 
 impl Index {
@@ -86,8 +87,10 @@ impl Index {
                 grants.insert(entry.grant_id);
             }
             None => {
-                self.by_client
-                    .insert(profile.client_id.clone(), HashSet::from([entry.grant_id]));
+                self.by_client.insert(
+                    profile.client_id.clone(),
+                    FoldSet::from_iter([entry.grant_id]),
+                );
             }
         }
         self.expiry.insert((entry.expires_at, hash));
