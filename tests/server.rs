@@ -1439,9 +1439,10 @@ async fn jans_flag_disabled() {
         form(&[("token", &p.refresh), ("token_type_hint", "refresh_token")]),
         "token=unknown".to_owned(),
     ] {
-        s.revoke(registered("client-a"), &body)
-            .await
-            .assert_error(403, "access_denied");
+        let r = s.revoke(registered("client-a"), &body).await;
+        r.assert_error(403, "access_denied");
+        // access_denied is not an RFC 6750 refusal: no challenge.
+        assert_eq!(r.header("www-authenticate"), None);
     }
     s.revoke(registered("client-b"), "token=x")
         .await
@@ -1991,6 +1992,9 @@ async fn exhibits(fault: Fault, s: &Server) -> Result<(), String> {
             check!(first.status == 200, "first revocation {}", first.status);
             let again = s.revoke_as("client-a", &p.access).await;
             check!(again.status == 400, "second revocation {}", again.status);
+            // Only a token it revoked: an unknown one is still a 200.
+            let unknown = s.revoke_as("client-a", "never-issued").await;
+            check!(unknown.status == 200, "unknown token {}", unknown.status);
         }
         Fault::RefreshIgnored => {
             let p = s.mint("client-a").await;
@@ -2204,6 +2208,21 @@ async fn exhibits(fault: Fault, s: &Server) -> Result<(), String> {
             check!(
                 !s.active(&p1.access).await && !s.active(&p2.refresh).await,
                 "nothing revoked with the setting off"
+            );
+        }
+        Fault::PublicClientAll => {
+            s.set("allowAllValueForRevokeEndpoint", json!(true)).await;
+            let p = s.mint("public-client").await;
+            let r = s
+                .revoke(
+                    Auth::Public("public-client"),
+                    "token=all&token_type_hint=all",
+                )
+                .await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(
+                !s.active(&p.access).await && !s.active(&p.refresh).await,
+                "a public client's token=all revoked nothing"
             );
         }
         Fault::AllIgnored => {
@@ -2544,6 +2563,8 @@ async fn every_fault_misbehaves_as_described() {
     let mut failures = Vec::new();
     for &fault in Fault::ALL {
         assert!(!fault.rules().is_empty(), "{fault} breaks no rule");
+        assert_eq!(fault.to_string(), fault.name());
+        assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
         let faulty = Server::with(fault_options(fault, true));
         match exhibits(fault, &faulty).await {
             Ok(()) => {}
@@ -2819,6 +2840,8 @@ async fn refresh_racing_revocation_leaves_no_live_token() {
         pause.release();
         let refresh = refresh.await.unwrap();
         refresh.assert_error(400, "invalid_grant");
+        // It failed at the issue, after a successful lookup: it did stop at the pause point.
+        assert_eq!(pause.times_paused(), 1, "rotation {rotation}");
         for token in [&p.access, &p.refresh] {
             assert!(
                 !s.active(token).await,
@@ -2839,6 +2862,7 @@ async fn refresh_racing_revocation_leaves_no_live_token() {
         reached(&pause).await;
         pause.release();
         assert_eq!(refresh.await.unwrap().status, StatusCode::OK);
+        assert_eq!(pause.times_paused(), 2);
     }
 }
 
@@ -3070,6 +3094,8 @@ async fn quirk_exhibits(quirk: Quirk, s: &Server) -> Result<(), String> {
 async fn every_quirk_behaves_as_described() {
     let mut failures = Vec::new();
     for &quirk in Quirk::ALL {
+        assert_eq!(quirk.to_string(), quirk.name());
+        assert_eq!(quirk.name().parse::<Quirk>(), Ok(quirk));
         match quirk_exhibits(quirk, &quirk_server(quirk, true)).await {
             Ok(()) => {}
             Err(e) if e == NO_CASE => failures.push(format!(
@@ -3564,6 +3590,58 @@ async fn access_tokens_only_count_as_bearer() {
     r.assert_error_6750(401, "invalid_token");
 }
 
+/// Default lifetimes: an hour for access tokens, 14 days for refresh tokens; a configured
+/// lifetime may be up to ten years and no more.
+#[tokio::test]
+async fn token_lifetimes_default_and_bounds() {
+    let s = server();
+    let p = s.mint("client-a").await;
+    for (token, lifetime) in [(&p.access, 3600), (&p.refresh, 14 * 24 * 3600)] {
+        let r = s
+            .post(
+                paths::INTROSPECTION,
+                registered("resource-server"),
+                &form(&[("token", token)]),
+                &[],
+            )
+            .await;
+        let v = r.json();
+        assert_eq!(
+            v["exp"].as_u64().unwrap() - v["iat"].as_u64().unwrap(),
+            lifetime
+        );
+    }
+    let write = s.admin_token(PROPERTIES_WRITE_SCOPE).await;
+    let ten_years = 10 * 365 * 24 * 3600;
+    for (value, status) in [
+        (ten_years, StatusCode::OK),
+        (ten_years + 1, StatusCode::BAD_REQUEST),
+    ] {
+        let r = s
+            .patch(
+                paths::CONFIG,
+                Some(&write),
+                &json!([{"op": "replace", "path": "/refreshTokenLifetime", "value": value}])
+                    .to_string(),
+            )
+            .await;
+        assert_eq!(r.status, status, "{value}: {}", r.text());
+    }
+}
+
+/// Dropping the handle of a running server stops it (no shutdown call needed).
+#[tokio::test]
+async fn dropping_the_handle_stops_the_server() {
+    let server = spawn_with(ServeOptions::default()).await;
+    let addr = server.addr;
+    assert!(tokio::net::TcpStream::connect(addr).await.is_ok());
+    drop(server);
+    assert!(
+        eventually(|| async { tokio::net::TcpStream::connect(addr).await.is_err() }).await,
+        "still accepting connections after the handle was dropped"
+    );
+}
+
 /// A refresh token lives as long as `refreshTokenLifetime`, not as long as the access token.
 #[tokio::test]
 async fn refresh_tokens_outlive_access_tokens() {
@@ -3624,9 +3702,28 @@ async fn reading_a_client_needs_the_clients_scope() {
         .await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(
-        r.json()["scopes"],
-        json!(["openid", "profile", "revoke_any_token"])
+        r.json(),
+        json!({
+            "clientId": "client-c",
+            "inum": "client-c",
+            "tokenEndpointAuthMethod": "client_secret_basic",
+            "scopes": ["openid", "profile", "revoke_any_token"],
+        })
     );
+    for (client, method) in [
+        ("client-b", "client_secret_post"),
+        ("public-client", "none"),
+    ] {
+        let r = s
+            .raw(
+                Method::GET,
+                &format!("{}/{client}", paths::CLIENTS),
+                &[("authorization", bearer.as_bytes())],
+                vec![],
+            )
+            .await;
+        assert_eq!(r.json()["tokenEndpointAuthMethod"], method);
+    }
 }
 
 /// The password grant checks the user's password (compared like a client secret).
@@ -4269,4 +4366,135 @@ async fn background_jobs_do_not_outlive_the_server() {
             "{fault:?}: the state outlived shutdown"
         );
     }
+}
+
+/// `--list-faults` and `--list-quirks` print one line per fault (name, rules, description) and
+/// per quirk (name, profile note or "-", description).
+#[test]
+fn listings_name_every_fault_and_quirk() {
+    let faults = revspec::server::faults::listing();
+    assert_eq!(
+        faults.lines().count(),
+        Fault::ALL.len() + Fault::CLUSTER.len()
+    );
+    for fault in Fault::ALL {
+        let line = format!(
+            "{}\t{}\t{}",
+            fault.name(),
+            fault.rules().join(","),
+            fault.description()
+        );
+        assert!(faults.lines().any(|l| l == line), "{line}");
+    }
+    let quirks = revspec::server::quirks::listing();
+    assert_eq!(
+        quirks.lines().count(),
+        Quirk::ALL.len() + revspec::server::quirks::ClusterQuirk::ALL.len()
+    );
+    for quirk in Quirk::ALL {
+        let note = match quirk.profile_note() {
+            "" => "-",
+            note => note,
+        };
+        let line = format!("{}\t{note}\t{}", quirk.name(), quirk.description());
+        assert!(quirks.lines().any(|l| l == line), "{line}");
+    }
+}
+
+/// Limits that would make the server unusable are refused at start, naming the flag; the
+/// smallest usable values are accepted.
+#[test]
+fn unusable_limits_are_refused_naming_the_flag() {
+    let with = |limits: Limits| {
+        AppState::new(
+            &ServeOptions {
+                limits,
+                ..Default::default()
+            },
+            ISSUER.into(),
+        )
+        .map(|_| ())
+    };
+    let defaults = Limits::default();
+    for (limits, flag) in [
+        (
+            Limits {
+                max_tokens_per_grant: 1,
+                ..defaults.clone()
+            },
+            "--max-tokens-per-grant",
+        ),
+        (
+            Limits {
+                max_connections: 0,
+                ..defaults.clone()
+            },
+            "--max-connections",
+        ),
+        (
+            Limits {
+                header_read_timeout: Duration::ZERO,
+                ..defaults.clone()
+            },
+            "--header-read-timeout",
+        ),
+        (
+            Limits {
+                max_patch_document_bytes: 1023,
+                ..defaults.clone()
+            },
+            "--max-patch-bytes",
+        ),
+    ] {
+        let err = with(limits).unwrap_err();
+        assert!(err.contains(flag), "{flag}: {err}");
+    }
+    assert_eq!(
+        with(Limits {
+            max_tokens_per_grant: 2,
+            max_connections: 1,
+            max_patch_document_bytes: 1024,
+            max_tokens_per_request: 1,
+            ..defaults
+        }),
+        Ok(())
+    );
+}
+
+/// A configuration file that would make a client unusable or ambiguous is refused at start,
+/// naming the key.
+#[test]
+fn bad_configuration_files_are_refused_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "[[clients]]\nid='a'\nauth_method='none'\n[[clients]]\nid='a'\nauth_method='none'\n",
+            "clients[1].id",
+        ),
+        (
+            "[[clients]]\nid='p'\nauth_method='none'\nsecret='s'\n",
+            "clients[0].secret",
+        ),
+        (
+            "[[clients]]\nid='c'\nauth_method='client_secret_post'\n",
+            "clients[0].secret",
+        ),
+        (
+            "[settings]\naccessTokenLifetime = 0\n",
+            "accessTokenLifetime",
+        ),
+    ];
+    for (i, (text, key)) in cases.iter().enumerate() {
+        let path = dir.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let err = ServerConfig::from_file(&path).unwrap_err();
+        assert!(err.contains(key), "{text}: {err}");
+    }
+    let good = dir.path().join("good.toml");
+    std::fs::write(
+        &good,
+        "[[clients]]\nid='p'\nauth_method='none'\n[[clients]]\nid='c'\nauth_method='client_secret_basic'\nsecret='s'\n",
+    )
+    .unwrap();
+    assert_eq!(ServerConfig::from_file(&good).unwrap().clients.len(), 2);
 }

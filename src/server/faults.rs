@@ -208,7 +208,9 @@ mod tests {
             assert_eq!(f.is_cluster(), Fault::CLUSTER.contains(f));
         }
         assert!(Fault::StaleNode.is_cluster() && !Fault::ALL.contains(&Fault::StaleNode));
-        assert!(listing().contains("stale-node\tcluster-propagation\t(cluster"));
+        assert!(
+            listing().contains("stale-node\tcluster-propagation,rfc7009-2.1-immediate\t(cluster")
+        );
         assert!("nope".parse::<Fault>().unwrap_err().contains("nope"));
     }
 }

@@ -44,7 +44,8 @@ impl Jobs {
     }
 
     /// How many jobs have not finished.
-    pub fn pending(&self) -> usize {
+    #[cfg(test)]
+    fn pending(&self) -> usize {
         let mut set = self.lock();
         while set.try_join_next().is_some() {}
         set.len()
@@ -72,6 +73,7 @@ pub struct PausePoint(Arc<PauseInner>);
 struct PauseInner {
     reached: Semaphore,
     release: Semaphore,
+    paused: std::sync::atomic::AtomicU64,
 }
 
 impl Default for PausePoint {
@@ -79,6 +81,7 @@ impl Default for PausePoint {
         Self(Arc::new(PauseInner {
             reached: Semaphore::new(0),
             release: Semaphore::new(0),
+            paused: std::sync::atomic::AtomicU64::new(0),
         }))
     }
 }
@@ -92,6 +95,9 @@ impl std::fmt::Debug for PausePoint {
 impl PausePoint {
     /// Called by the server: signals that the point is reached and waits for [`Self::release`].
     pub async fn pause(&self) {
+        self.0
+            .paused
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.0.reached.add_permits(1);
         if let Ok(permit) = self.0.release.acquire().await {
             permit.forget();
@@ -103,6 +109,11 @@ impl PausePoint {
         if let Ok(permit) = self.0.reached.acquire().await {
             permit.forget();
         }
+    }
+
+    /// How many requests have stopped here so far.
+    pub fn times_paused(&self) -> u64 {
+        self.0.paused.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Lets one waiting (or the next) request go on.

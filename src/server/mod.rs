@@ -819,3 +819,40 @@ pub fn banner(state: &AppState, demo: bool) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banner_names_endpoints_demo_clients_faults_quirks_and_limits() {
+        let options = ServeOptions {
+            fault: Some(Fault::RevocationNoop),
+            quirks: vec![Quirk::TwoChallenges],
+            ..ServeOptions::default()
+        };
+        let state = AppState::new(&options, "http://127.0.0.1:9".into()).unwrap();
+        let demo = banner(&state, true);
+        for expected in [
+            "revspec reference server listening at http://127.0.0.1:9\n",
+            "http://127.0.0.1:9/jans-auth/restv1/revoke",
+            "WARNING: demo credentials",
+            "resource-server",
+            "resource-secret",
+            "client_secret_basic",
+            "introspect_any",
+            "user   alice",
+            "FAULT INJECTED: revocation-noop",
+            "QUIRK: two-challenges",
+            "limits: header read 10s, request 30s, 512 connections, 100 tokens per grant",
+        ] {
+            assert!(
+                demo.contains(expected),
+                "{expected:?} missing from:\n{demo}"
+            );
+        }
+        let configured = banner(&state, false);
+        assert!(!configured.contains("resource-secret"), "{configured}");
+        assert!(configured.contains("public-client (none)"), "{configured}");
+    }
+}

@@ -80,12 +80,14 @@ impl LiveSettings {
     }
 
     fn tick_of(&self, at: Instant) -> u128 {
-        at.saturating_duration_since(self.start).as_nanos() / self.reload_delay.as_nanos()
+        let period = self.reload_delay.as_nanos().max(1);
+        at.saturating_duration_since(self.start).as_nanos() / period
     }
 
     fn effective_at(&self, now: Instant) -> Arc<Settings> {
         let mut inner = self.lock();
-        if !inner.pending.is_empty() && !self.reload_delay.is_zero() {
+        // Pending changes exist only with a reload delay (see `store`).
+        if !inner.pending.is_empty() {
             let current_tick = self.tick_of(now);
             // A change stored during tick k is applied by the reload that starts tick k + 1.
             let due = inner
@@ -93,11 +95,9 @@ impl LiveSettings {
                 .iter()
                 .take_while(|(stored_at, _)| self.tick_of(*stored_at) < current_tick)
                 .count();
-            if due > 0 {
-                let applied = inner.pending.drain(..due).next_back().map(|(_, s)| s);
-                if let Some(settings) = applied {
-                    inner.effective = Arc::new(settings);
-                }
+            let applied = inner.pending.drain(..due).next_back();
+            if let Some((_, settings)) = applied {
+                inner.effective = Arc::new(settings);
             }
         }
         inner.effective.clone()
