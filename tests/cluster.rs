@@ -484,12 +484,17 @@ async fn without_redis_a_node_answers_503_never_200_and_recovers_with_it() {
         .unwrap();
     assert_eq!(minted.status(), 503);
     assert!(!minted.text().await.unwrap().contains("redis"));
+    // A load balancer's health check sees it as well.
+    let health = http().get(format!("{two}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 503);
     redis.restart();
     // The refused revocation changed nothing; once Redis is back the node works again.
     assert!(
         eventually(|| async { active_on(&two, &token).await == Some(true) }).await,
         "node 2 did not recover, or the token was lost"
     );
+    let health = http().get(format!("{two}/health")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
     let answer = http()
         .post(format!("{two}{REVOKE}"))
         .basic_auth("client-a", Some("secret-a"))

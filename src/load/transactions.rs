@@ -133,9 +133,9 @@ impl LoadState {
         }
         self.sampled.fetch_add(1, Ordering::Relaxed);
         let target = &self.target;
-        let at = match target.nodes.len() {
-            0 => &target.endpoints,
-            len => &target.nodes[(revoking_node + 1) % len].endpoints,
+        let at = match observing_node(revoking_node, target.nodes.len()) {
+            Some(i) => &target.nodes[i].endpoints,
+            None => &target.endpoints,
         };
         let window = target.profile.timeouts.propagation_window;
         let started = std::time::Instant::now();
@@ -159,10 +159,8 @@ impl LoadState {
                 self.not_held.fetch_add(1, Ordering::Relaxed);
                 let mut ex = self.examples.lock().unwrap_or_else(|p| p.into_inner());
                 if ex.len() < 5 {
-                    let node = target
-                        .nodes
-                        .get((revoking_node + 1) % target.nodes.len().max(1))
-                        .map(|n| format!(" on {}", n.base))
+                    let node = observing_node(revoking_node, target.nodes.len())
+                        .map(|i| format!(" on {}", target.nodes[i].base))
                         .unwrap_or_default();
                     ex.push(format!(
                         "revocation #{n}: the {kind:?} token was still active{node} {} ms after the 200",
@@ -319,8 +317,19 @@ fn revoke_url(state: &LoadState, user: &GooseUser) -> (String, usize) {
     if nodes.is_empty() {
         return (state.target.endpoints.revocation.to_string(), 0);
     }
-    let i = user.weighted_users_index % nodes.len();
+    let i = node_of_user(user.weighted_users_index, nodes.len());
     (nodes[i].endpoints.revocation.to_string(), i)
+}
+
+/// The node a user revokes through: users are dealt over the nodes in turn.
+fn node_of_user(users_index: usize, nodes: usize) -> usize {
+    users_index % nodes.max(1)
+}
+
+/// The node a sampled revocation is observed on: the next one after the node that revoked it
+/// (another node whenever there are two or more), or the target itself without nodes.
+fn observing_node(revoking_node: usize, nodes: usize) -> Option<usize> {
+    (nodes > 0).then(|| (revoking_node + 1) % nodes)
 }
 
 /// Mints one grant through goose (named "token (mint)").
@@ -578,6 +587,20 @@ pub fn build_attack(
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn users_are_dealt_over_the_nodes_and_observed_on_another_node() {
+        let dealt: Vec<usize> = (0..7).map(|u| super::node_of_user(u, 3)).collect();
+        assert_eq!(dealt, [0, 1, 2, 0, 1, 2, 0]);
+        assert_eq!(super::node_of_user(5, 1), 0);
+        for revoking in 0..3 {
+            let seen = super::observing_node(revoking, 3).unwrap();
+            assert!(seen < 3 && seen != revoking, "{revoking} -> {seen}");
+        }
+        assert_eq!(super::observing_node(1, 2), Some(0));
+        assert_eq!(super::observing_node(0, 1), Some(0));
+        assert_eq!(super::observing_node(0, 0), None);
+    }
+
     #[test]
     fn sampling_takes_the_first_ones_then_a_share() {
         let c = super::Correctness {

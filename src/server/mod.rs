@@ -452,7 +452,7 @@ fn routes(state: Arc<AppState>) -> Router {
             &format!("{}/{{client_id}}", paths::CLIENTS),
             get(config_api::get_client).patch(config_api::patch_client),
         )
-        .route(paths::HEALTH, get(|| async { "ok" }))
+        .route(paths::HEALTH, get(oauth::health))
         .route(paths::REVOKE, post(revoke::revoke).get(revoke::revoke_get))
         .with_state(state)
 }

@@ -85,6 +85,14 @@ fn store_error(e: super::store::StoreError) -> OAuthError {
     e.answer("the token store failed")
 }
 
+/// `GET /health`: `ok` once the token store answers a lookup, else the store's error (503
+/// `temporarily_unavailable` while Redis cannot be reached), so that a load balancer takes a
+/// node that cannot serve tokens out of rotation.
+pub async fn health(State(state): State<Arc<AppState>>) -> Result<&'static str, OAuthError> {
+    state.store.get_hash(&[0; 32]).await.map_err(store_error)?;
+    Ok("ok")
+}
+
 /// A space-separated `scope` parameter as a list (RFC 6749 3.3).
 fn scope_list(text: &str) -> Vec<String> {
     text.split(' ')

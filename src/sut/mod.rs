@@ -409,13 +409,7 @@ impl Target {
 
     /// The node the next revocation goes through, in turn across the run (None: no nodes).
     pub fn next_node(&self) -> Option<&Node> {
-        if self.nodes.is_empty() {
-            return None;
-        }
-        let i = self
-            .next_node
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.nodes.get(i % self.nodes.len())
+        node_in_turn(&self.nodes, &self.next_node)
     }
 
     /// Where a token's state is looked at: every node of a cluster, or the target itself.
@@ -747,9 +741,66 @@ fn parse_minted(r: &HttpResponse, url: &Url) -> Result<Minted, String> {
     Ok(minted)
 }
 
+/// The next of `nodes` in turn, `turn` counting the choices made so far (shared by every
+/// scenario of a run, so concurrent scenarios still spread evenly).
+fn node_in_turn<'a>(nodes: &'a [Node], turn: &std::sync::atomic::AtomicUsize) -> Option<&'a Node> {
+    if nodes.is_empty() {
+        return None;
+    }
+    let i = turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    nodes.get(i % nodes.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn revocations_go_through_the_nodes_in_turn_even_from_many_threads() {
+        let nodes: Vec<Node> = ["http://n1", "http://n2", "http://n3"]
+            .iter()
+            .map(|b| Node {
+                base: b.to_string(),
+                endpoints: endpoints(b),
+            })
+            .collect();
+        let turn = std::sync::atomic::AtomicUsize::new(0);
+        let order: Vec<&str> = (0..7)
+            .map(|_| node_in_turn(&nodes, &turn).unwrap().base.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "http://n1",
+                "http://n2",
+                "http://n3",
+                "http://n1",
+                "http://n2",
+                "http://n3",
+                "http://n1"
+            ]
+        );
+        assert!(node_in_turn(&[], &turn).is_none());
+
+        let turn = std::sync::atomic::AtomicUsize::new(0);
+        let counts: Vec<std::sync::atomic::AtomicUsize> = (0..3)
+            .map(|_| std::sync::atomic::AtomicUsize::new(0))
+            .collect();
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| {
+                    for _ in 0..300 {
+                        let node = node_in_turn(&nodes, &turn).unwrap();
+                        let i = nodes.iter().position(|n| n.base == node.base).unwrap();
+                        counts[i].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                });
+            }
+        });
+        for c in &counts {
+            assert_eq!(c.load(std::sync::atomic::Ordering::Relaxed), 400);
+        }
+    }
 
     fn endpoints(base: &str) -> Endpoints {
         let u = |p: &str| Url::parse(&format!("{base}{p}")).unwrap();
