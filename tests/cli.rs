@@ -126,3 +126,46 @@ fn list_prints_every_rule() {
     let o = revspec(&["list", "--profile", "rfc7009"]);
     assert!(!String::from_utf8_lossy(&o.stdout).contains("jans-"));
 }
+
+/// SIGTERM (what systemd, Docker and Kubernetes send) stops `revspec serve` cleanly, as Ctrl-C
+/// does: exit 0 with its data directory closed, not killed by the signal.
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_revspec"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    // The banner is printed once the socket is bound; the last line says how to stop it.
+    let stop_line = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("Press Ctrl-C"));
+    assert!(stop_line.is_some(), "the server never finished starting");
+    let kill = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = server.kill();
+            panic!("the server did not stop within 20 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}

@@ -140,12 +140,29 @@ pub async fn run(args: ServeArgs) -> i32 {
             );
         }
     }
-    println!("Press Ctrl-C to stop.");
-    let _ = tokio::signal::ctrl_c().await;
+    println!("Press Ctrl-C to stop (SIGTERM stops it the same way).");
+    stop_requested().await;
     for node in nodes {
         node.shutdown().await;
     }
     exit::OK
+}
+
+/// Waits for Ctrl-C or, on Unix, SIGTERM (what systemd, Docker and Kubernetes send): either
+/// ends with a clean shutdown, so open requests finish and the data directory is closed.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// What each of `n` nodes is started with: the same options, but a cluster fault only on the
