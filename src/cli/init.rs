@@ -409,7 +409,7 @@ pub fn render(found: &Discovered, name: Option<&str>) -> (String, Vec<String>) {
         (None, None) => ("none", "refresh"),
     };
     match access_probe {
-        "introspection" => t.push_str("# introspection_endpoint is published (RFC 7662). If the server lets only a token's owner\n# introspect it, set introspection_client = \"owner\"; if its introspection does not know refresh\n# tokens, use refresh_token = \"refresh\" with refresh_probe_scope.\n"),
+        "introspection" => t.push_str("# introspection_endpoint is published (RFC 7662). Each token is introspected by the client\n# that owns it (\"owner\"): that works whether the server lets a client introspect only its\n# own tokens or any token. A resource-server client allowed to introspect every token can be\n# named instead (a role of [clients]). If its introspection does not know refresh tokens, use\n# refresh_token = \"refresh\" with refresh_probe_scope.\nintrospection_client = \"owner\"\n"),
         "userinfo" => t.push_str("# No introspection_endpoint: access tokens are observed at userinfo (401 once revoked), refresh\n# tokens with a refresh attempt (invalid_grant once revoked).\n"),
         _ => {
             unknown.push("how to observe access tokens: neither introspection_endpoint nor userinfo_endpoint is published (probes.access_token = \"none\" skips the rules that need it)".into());
