@@ -88,6 +88,89 @@ fn broken(record: &RunRecord) -> BTreeSet<String> {
         .collect()
 }
 
+/// Rules a case must give one verdict in particular (not just "broken"), each with a text its
+/// reason or a failed check or control must hold: where the harness must say "I could not
+/// observe this" (ERROR) rather than blame the server (FAIL), or the other way round.
+fn exact_verdicts(case: &str) -> Vec<(String, Verdict, &'static str)> {
+    let all = |rules: &[&str], verdict: Verdict, text: &'static str| {
+        rules
+            .iter()
+            .map(|r| (r.to_string(), verdict, text))
+            .collect::<Vec<_>>()
+    };
+    if let Some(quirk) = Quirk::ALL
+        .iter()
+        .find(|q| case == format!("quirk_{}", q.name().replace('-', "_")))
+    {
+        return quirk
+            .named_rules()
+            .iter()
+            .map(|(rule, verdict)| {
+                let verdict = Verdict::parse(verdict).expect("a quirk names a verdict");
+                (rule.to_string(), verdict, "")
+            })
+            .collect();
+    }
+    match case {
+        // A setting that cannot be confirmed is never a verdict on the server.
+        "fault_setting_never_applied" => all(
+            Fault::SettingNeverApplied.rules(),
+            Verdict::Error,
+            "in place",
+        ),
+        "a_declared_setting_the_server_lacks_is_an_error" => all(
+            &[
+                "jans-all-enabled",
+                "jans-all-own-client",
+                "jans-all-public-client",
+                "jans-all-variants",
+            ],
+            Verdict::Error,
+            "allowAllValueForRevokeEndpoint",
+        ),
+        // The scope-only scenario's control: the revoke-any client must hold revoke_any_token.
+        "a_revoke_any_client_without_the_scope_fails_its_control" => {
+            let mut exact = all(
+                &["jans-cross-client-scope-only"],
+                Verdict::Error,
+                "positive control failed",
+            );
+            exact.extend(all(
+                &["jans-cross-client-allowed", "jans-cross-client-no-scope"],
+                Verdict::Error,
+                "allowRevokeForOtherClients=true is not in effect",
+            ));
+            exact
+        }
+        _ => vec![],
+    }
+}
+
+/// Where a record differs from [`exact_verdicts`].
+fn verdict_problems(record: &RunRecord, exact: &[(String, Verdict, &str)]) -> String {
+    let verdicts = verdicts(record);
+    let mut problems = String::new();
+    for (rule, want, text) in exact {
+        let seen = verdicts.get(rule);
+        let explained = record.cases.iter().filter(|c| &c.rule == rule).any(|c| {
+            c.reason.as_deref().unwrap_or("").contains(text)
+                || c.failed_checks().any(|k| k.actual.contains(text))
+                || c.controls
+                    .iter()
+                    .any(|k| !k.passed && k.actual.contains(text))
+        });
+        if seen != Some(want) || !explained {
+            problems.push_str(&format!(
+                "  {rule}: expected {} saying {text:?}, got {:?}\n{}",
+                want.as_str(),
+                seen.map(|v| v.as_str()),
+                describe(record, &BTreeSet::from([rule.clone()]))
+            ));
+        }
+    }
+    problems
+}
+
 fn verdicts(record: &RunRecord) -> BTreeMap<String, Verdict> {
     record.rule_verdicts().into_iter().collect()
 }
@@ -214,6 +297,19 @@ fn rotating_server() -> ServeOptions {
     }
 }
 
+/// The demo configuration with the revoke-any client (client-c) registered without
+/// `revoke_any_token`.
+fn without_revoke_any_scope() -> ServeOptions {
+    let mut config = revspec::server::config::ServerConfig::demo();
+    for client in config.clients.iter_mut().filter(|c| c.id == "client-c") {
+        client.scopes.retain(|s| s != "revoke_any_token");
+    }
+    ServeOptions {
+        config: Some(config),
+        ..reference_options(None)
+    }
+}
+
 fn cases() -> Vec<Case> {
     let mut cases = vec![
         Case {
@@ -287,6 +383,22 @@ fn cases() -> Vec<Case> {
             both_concurrencies: false,
         },
     ];
+    // A revoke-any client the server registered without revoke_any_token: the scope-only
+    // scenario's negative conclusion has no ground, so its control makes it an ERROR; and
+    // allowRevokeForOtherClients=true cannot be confirmed through that client, so the
+    // scenarios that need it are errors too, never verdicts on the server.
+    cases.push(Case {
+        name: "a_revoke_any_client_without_the_scope_fails_its_control".into(),
+        profile: "janssen",
+        options: without_revoke_any_scope(),
+        tweak: no_tweak(),
+        expect: Expect::Broken(rules(&[
+            "jans-cross-client-allowed",
+            "jans-cross-client-no-scope",
+            "jans-cross-client-scope-only",
+        ])),
+        both_concurrencies: false,
+    });
     // Calibration refuses a probe that cannot be believed on an unusual server.
     cases.extend([
         Case {
@@ -396,7 +508,12 @@ async fn check_case(case: Case) -> (String, Result<(), String>) {
         unreachable!()
     };
     let mut problems = String::new();
+    let exact = exact_verdicts(&case.name);
     for (concurrency, record) in &records {
+        let wrong = verdict_problems(record, &exact);
+        if !wrong.is_empty() {
+            problems.push_str(&format!("  concurrency {concurrency}:\n{wrong}"));
+        }
         let seen = broken(record);
         if seen != *named {
             let extra: BTreeSet<_> = seen.difference(named).cloned().collect();
