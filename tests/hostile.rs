@@ -230,6 +230,31 @@ async fn discovery_that_is_not_json_is_named_with_both_urls() {
     s.stop().await;
 }
 
+/// A server with no metadata document at all (both 404), its endpoints given in the profile:
+/// the rule about the auth methods metadata lists is not applicable (SKIP, saying so), never a
+/// PASS as if an empty document had been read; the other rules still run.
+#[tokio::test(flavor = "multi_thread")]
+async fn no_metadata_document_at_all_skips_the_listed_methods_rule() {
+    let server = hostile::start(Mode {
+        paths: &[DISCOVERY, METADATA],
+        behaviour: Behaviour::NotFound,
+        after: 0,
+    })
+    .await;
+    let base = server.base_url.clone();
+    let endpoints = format!(
+        "[endpoints]\nrevocation = \"{base}{REVOKE}\"\ntoken = \"{base}{TOKEN}\"\nintrospection = \"{base}{INTROSPECTION}\"\n"
+    );
+    let seen = check_with(profile(&base, &endpoints), &[]).await;
+    let verdict = |rule: &str| seen.rule_verdict(rule).unwrap_or_default().to_uppercase();
+    assert_eq!(verdict("rfc8414-auth-methods"), "SKIP", "{}", seen.out);
+    assert!(seen.out.contains("publishes no metadata"), "{}", seen.out);
+    // Not a run that stopped early: a rule that needs no metadata was observed.
+    assert_eq!(verdict("rfc7009-2.2-idempotent"), "PASS", "{}", seen.out);
+    seen.clean();
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn discovery_with_wrong_types_names_the_field_and_type() {
     let mode = Mode {

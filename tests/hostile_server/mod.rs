@@ -54,6 +54,8 @@ pub enum Behaviour {
     Garbage,
     /// 200 announcing 1000 bytes, sending 10, then resetting.
     Truncated,
+    /// 404 `text/plain`: the path does not exist (a server without metadata documents).
+    NotFound,
 }
 
 /// Which path misbehaves, how, and after how many well-behaved requests to it.
@@ -248,6 +250,7 @@ async fn serve(
             return Ok(());
         }
         Behaviour::NotJson => response("200 OK", "text/html", "", b"<html><body>maintenance</body></html>"),
+        Behaviour::NotFound => response("404 Not Found", "text/plain", "", b"not found"),
         Behaviour::WrongTypes => response(
             "200 OK",
             "application/json",
