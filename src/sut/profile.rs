@@ -488,6 +488,9 @@ impl TargetProfile {
                 humantime::format_duration(self.timeouts.propagation_window)
             ));
         }
+        if self.timeouts.stay_active_settle.is_zero() {
+            return Err("key `timeouts.stay_active_settle`: 0 would make \"stays active\" one instantaneous look, blind to a revocation that spreads a moment later; give the time a late effect may take (default 1s)".into());
+        }
         if self.probes.access_token == ProbeKind::Refresh {
             return Err("key `probes.access_token`: an access token cannot be observed with a refresh grant".into());
         }
@@ -579,6 +582,26 @@ password = "p"
         assert_eq!(p.probes.access_token, ProbeKind::Introspection);
         assert_eq!(p.settings.adapter, AdapterKind::Static);
         assert_eq!(p.timeouts.propagation_window, Duration::ZERO);
+        assert_eq!(p.timeouts.stay_active_settle, Duration::from_secs(1));
+        // A static adapter has nothing to wait for; a Config API applies on its reload.
+        assert_eq!(p.settings.settle(), Duration::ZERO);
+        let mut api = p.settings.clone();
+        api.adapter = AdapterKind::JanssenConfigApi;
+        assert_eq!(api.settle(), Duration::from_secs(60));
+        api.settle = Some(Duration::from_secs(7));
+        assert_eq!(api.settle(), Duration::from_secs(7));
+    }
+
+    #[test]
+    fn a_zero_stay_active_settle_is_refused_naming_the_key() {
+        let text = MINIMAL.replace(
+            "[user]",
+            "[timeouts]\nstay_active_settle = \"0s\"\n\n[user]",
+        );
+        let e = TargetProfile::from_toml(&text, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("timeouts.stay_active_settle"), "{e}");
     }
 
     #[test]
