@@ -524,6 +524,19 @@ async fn check_case(case: Case) -> (String, Result<(), String>) {
             ));
         }
         if case.name.starts_with("self_conformance") {
+            // Every rule of the profile was judged (a run of zero scenarios is not a pass).
+            let expected = revspec::conformance::catalogue::rules()
+                .into_iter()
+                .filter(|r| case.profile == "janssen" || r.profile == "rfc7009")
+                .count();
+            let judged = record.rule_verdicts().len();
+            if judged != expected || record.cases.len() < expected {
+                problems.push_str(&format!(
+                    "  {judged} rules judged in {} scenarios; the {} profile has {expected} rules\n",
+                    record.cases.len(),
+                    case.profile
+                ));
+            }
             let s = record.summary();
             let skipped: BTreeSet<&str> = record
                 .cases
