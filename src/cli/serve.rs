@@ -34,7 +34,8 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
                 Ok(SharedStore::redis(url))
             } else {
                 Err(format!(
-                    "--store: '{url}' is not a redis://HOST:PORT[/DB] URL"
+                    "--store: '{}' is not a redis://HOST:PORT[/DB] URL",
+                    crate::server::store::redis::shown_url(url)
                 ))
             }
         })
@@ -112,6 +113,7 @@ pub async fn run(args: ServeArgs) -> i32 {
             return exit::USAGE;
         }
     };
+    let stop = stop_requested();
     let nodes = match start_nodes(&args, options).await {
         Ok(nodes) => nodes,
         Err(e) => {
@@ -121,7 +123,10 @@ pub async fn run(args: ServeArgs) -> i32 {
     };
     print!("{}", banner(&nodes[0].state, demo));
     if let Some(store) = &args.store {
-        println!("  store: {store} (shared: every node started with this store is one server)");
+        println!(
+            "  store: {} (shared: every node started with this store is one server)",
+            crate::server::store::redis::shown_url(store)
+        );
     }
     if nodes.len() > 1 {
         println!("cluster of {} nodes:", nodes.len());
@@ -141,28 +146,30 @@ pub async fn run(args: ServeArgs) -> i32 {
         }
     }
     println!("Press Ctrl-C to stop (SIGTERM stops it the same way).");
-    stop_requested().await;
+    stop.await;
     for node in nodes {
         node.shutdown().await;
     }
     exit::OK
 }
 
-/// Waits for Ctrl-C or, on Unix, SIGTERM (what systemd, Docker and Kubernetes send): either
-/// ends with a clean shutdown, so open requests finish and the data directory is closed.
-async fn stop_requested() {
+/// Ctrl-C or, on Unix, SIGTERM (what systemd, Docker and Kubernetes send): either ends with a
+/// clean shutdown, so open requests finish and the data directory is closed. SIGTERM is
+/// caught from the call on, so one that comes while the nodes start is not lost.
+fn stop_requested() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
+    let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        #[cfg(unix)]
+        if let Some(mut term) = term {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => {}
                 _ = term.recv() => {}
             }
             return;
         }
+        let _ = tokio::signal::ctrl_c().await;
     }
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// What each of `n` nodes is started with: the same options, but a cluster fault only on the

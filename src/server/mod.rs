@@ -205,10 +205,10 @@ impl AppState {
         }
         let store = Store::connect_redis(&shared.url, &shared.prefix)
             .await
-            .map_err(|e| format!("--store {}: {e}", shared.url))?;
+            .map_err(|e| format!("--store {}: {e}", store::redis::shown_url(&shared.url)))?;
         let meta = StoredMeta::load(&store)
             .await
-            .map_err(|e| format!("--store {}: {e}", shared.url))?;
+            .map_err(|e| format!("--store {}: {e}", store::redis::shown_url(&shared.url)))?;
         Self::build(options, issuer, store, meta)
     }
 

@@ -413,7 +413,13 @@ mod tests {
         merged.retain(&["b", "c"]);
         merged.remove("c");
         assert_eq!((merged.get("b"), merged.get("c")), (Some("x"), None));
-        for bad in [&b"=x"[..], b"a=1&a%3D=2&a=3", b"a=\xff", b"a=%e9"] {
+        for bad in [
+            &b"=x"[..],
+            b"a=1&a%3D=2&a=3",
+            b"a=\xff",
+            b"a=%e9",
+            b"token=a&tok%65n=b",
+        ] {
             assert_eq!(
                 Form::parse_urlencoded(bad, false).unwrap_err().code,
                 "invalid_request",

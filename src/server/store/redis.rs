@@ -270,11 +270,25 @@ pub struct RedisStore {
     unreachable: AtomicU64,
 }
 
+/// `url` as it may be shown (banner, errors, logs): a password in it becomes `***`.
+pub fn shown_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        // Not a URL: keep nothing that could be a user or a password.
+        Err(_) => url.rsplit('@').next().unwrap_or_default().to_owned(),
+    }
+}
+
 impl RedisStore {
     /// Connects to `url` (`redis://HOST:PORT[/DB]`); every key starts with `prefix`.
     pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let shown = shown_url(url);
         let client = redis::Client::open(url)
-            .map_err(|e| StoreError::failed(format!("--store {url}: {e}")))?;
+            .map_err(|e| StoreError::failed(format!("--store {shown}: {e}")))?;
         let db = client.get_connection_info().redis_settings().db();
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
@@ -283,7 +297,7 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
-            .map_err(|e| StoreError::unavailable(format!("cannot reach {url}: {e}")))?;
+            .map_err(|e| StoreError::unavailable(format!("cannot reach {shown}: {e}")))?;
         Ok(Self {
             client,
             conn,
@@ -723,6 +737,23 @@ pub mod local {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_password_in_the_store_url_is_never_shown() {
+        assert_eq!(
+            super::shown_url("redis://:hunter2@127.0.0.1:6379/2"),
+            "redis://:***@127.0.0.1:6379/2"
+        );
+        assert_eq!(
+            super::shown_url("redis://app:hunter2@127.0.0.1:6379"),
+            "redis://app:***@127.0.0.1:6379"
+        );
+        assert_eq!(
+            super::shown_url("redis://127.0.0.1:6379/1"),
+            "redis://127.0.0.1:6379/1"
+        );
+        assert!(!super::shown_url("not a url:hunter2@host").contains("hunter2"));
+    }
+
     use super::*;
 
     #[test]
