@@ -297,6 +297,32 @@ mod tests {
     }
 
     #[test]
+    fn only_json_media_types_count_as_json() {
+        let body = r#"{"error":"invalid_request"}"#;
+        for json in [
+            "application/json",
+            "Application/JSON; charset=utf-8",
+            "application/problem+json",
+        ] {
+            assert!(
+                well_formed_error(&response(400, json, body)).is_ok(),
+                "{json}"
+            );
+        }
+        for not_json in [
+            "application/xml",
+            "text/x+json",
+            "text/json",
+            "application/jsonp",
+        ] {
+            assert!(
+                well_formed_error(&response(400, not_json, body)).is_err(),
+                "{not_json}"
+            );
+        }
+    }
+
+    #[test]
     fn oauth_error_needs_status_and_code() {
         let r = response(400, "application/json", r#"{"error":"invalid_request"}"#);
         assert!(oauth_error(&r, "invalid_request", 400).is_ok());
