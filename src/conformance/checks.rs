@@ -362,6 +362,15 @@ mod tests {
             one_field[1].params,
             [("realm".to_string(), "c".to_string())]
         );
+        // An escaped quote inside a quoted string does not end it, so the comma after it stays
+        // inside; a backslash outside quotes escapes nothing, so the comma after it splits.
+        let escaped = parse_challenges(r#"Basic realm="a \"x, y\" b", Bearer realm="z""#);
+        let schemes: Vec<&str> = escaped.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["Basic", "Bearer"], "{escaped:?}");
+        assert!(escaped[0].params[0].1.contains("x, y"), "{escaped:?}");
+        let unquoted = parse_challenges(r#"Basic realm=a\, Bearer realm="z""#);
+        let schemes: Vec<&str> = unquoted.iter().map(|c| c.scheme.as_str()).collect();
+        assert_eq!(schemes, ["Basic", "Bearer"], "{unquoted:?}");
         let bare = response(401, "application/json", "{}");
         let mut bare = bare;
         bare.headers
