@@ -128,7 +128,6 @@ pub fn apply_bounded(doc: &mut Value, patch: &Patch, limits: &Limits) -> Result<
 }
 
 fn store_error(e: super::store::StoreError) -> OAuthError {
-    tracing::error!("{e}");
     e.answer("the configuration could not be saved")
 }
 

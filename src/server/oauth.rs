@@ -80,8 +80,9 @@ fn no_store(mut response: Response) -> Response {
     response
 }
 
-fn store_error(e: super::store::StoreError) -> OAuthError {
-    tracing::error!("{e}");
+/// The answer to a failed token-store operation (shared by the token, introspection,
+/// userinfo, health and revocation endpoints).
+pub(super) fn store_error(e: super::store::StoreError) -> OAuthError {
     e.answer("the token store failed")
 }
 

@@ -14,6 +14,7 @@
 use super::config::{AuthMethod, Client, Settings, REVOKE_ANY_TOKEN_SCOPE};
 use super::error::OAuthError;
 use super::faults::Fault;
+use super::oauth::store_error;
 use super::quirks::{self, Quirk};
 use super::request::{self, Form, Presented};
 use super::script::{Decision, ScriptFailure};
@@ -395,11 +396,6 @@ fn may_revoke_foreign(state: &AppState, settings: &Settings, client: &Client) ->
         || state.has_fault(Fault::OtherClientsSettingIgnored);
     let scope = client.has_scope(REVOKE_ANY_TOKEN_SCOPE) || state.has_fault(Fault::ScopeIgnored);
     setting && scope
-}
-
-fn store_error(e: super::store::StoreError) -> OAuthError {
-    tracing::error!("{e}");
-    e.answer("the token store failed")
 }
 
 /// What revoking one found token removes: its whole grant, unless a fault says otherwise.

@@ -124,8 +124,10 @@ impl StoreError {
 
     /// The RFC 6749 5.2 answer to a request that met this error: 503 `temporarily_unavailable`
     /// (with `Retry-After: 1`) while the shared store cannot be reached, otherwise 500
-    /// `server_error` with `description`. Internals never reach the client.
+    /// `server_error` with `description`. Internals never reach the client; they are logged
+    /// here, so no answer to a store failure goes unlogged.
     pub fn answer(&self, description: &'static str) -> super::error::OAuthError {
+        tracing::error!("{self}");
         if self.unavailable {
             super::error::OAuthError::temporarily_unavailable(1)
         } else {
