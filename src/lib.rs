@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod conformance;
 pub mod exit;
+pub mod faults;
 pub mod load;
 pub mod report;
 pub mod server;

@@ -106,7 +106,7 @@ fn list_faults_prints_every_fault_with_its_rules() {
     let o = revspec(&["serve", "--list-faults"]);
     assert_eq!(o.status.code(), Some(0));
     let out = String::from_utf8_lossy(&o.stdout).to_string();
-    for fault in revspec::server::faults::Fault::ALL {
+    for fault in revspec::faults::Fault::ALL {
         let line = out
             .lines()
             .find(|l| l.starts_with(&format!("{}\t", fault.name())))

@@ -20,9 +20,9 @@
 use revspec::conformance::catalogue::FeatureSource;
 use revspec::conformance::run::{reference_options, CheckError};
 use revspec::conformance::{run_plan, RunPlan, Selection};
+use revspec::faults::quirks::ClusterQuirk;
+use revspec::faults::Fault;
 use revspec::report::{RunRecord, Verdict};
-use revspec::server::faults::Fault;
-use revspec::server::quirks::ClusterQuirk;
 use revspec::server::store::redis::local::{self, unique_prefix, LocalRedis, TestRedis};
 use revspec::server::{RunningServer, ServeOptions, SharedStore};
 use revspec::sut::TargetProfile;

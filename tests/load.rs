@@ -3,9 +3,9 @@
 //! hold; and the `lazy-revocation` fault makes the correctness count non-zero.
 
 use revspec::conformance::run::{reference_options, reference_profile};
+use revspec::faults::Fault;
 use revspec::load::profile::LoadProfile;
 use revspec::load::{run_plan, LoadPlan};
-use revspec::server::faults::Fault;
 use std::path::Path;
 use std::time::Duration;
 

@@ -13,7 +13,7 @@ use axum::http::Request;
 use base64::Engine as _;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
-use revspec::server::faults::Fault;
+use revspec::faults::Fault;
 use revspec::server::{paths, router, AppState, ServeOptions};
 use std::sync::Arc;
 use tower::ServiceExt as _;

@@ -16,12 +16,12 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::Router;
 use base64::Engine as _;
 use http_body_util::BodyExt as _;
+use revspec::faults::quirks::Quirk;
+use revspec::faults::Fault;
 use revspec::server::config::{
     ServerConfig, CLIENTS_WRITE_SCOPE, PROPERTIES_READ_SCOPE, PROPERTIES_WRITE_SCOPE,
 };
-use revspec::server::faults::Fault;
 use revspec::server::limits::Limits;
-use revspec::server::quirks::Quirk;
 use revspec::server::script::ScriptFailure;
 use revspec::server::{paths, router, AppState, ServeOptions};
 use serde_json::{json, Value};
@@ -2892,7 +2892,7 @@ async fn quirk_exhibits(quirk: Quirk, s: &Server) -> Result<(), String> {
     match quirk {
         Quirk::ConfigReloadDelay => {
             check!(
-                s.state.settings.reload_delay() == revspec::server::quirks::QUIRK_RELOAD_DELAY,
+                s.state.settings.reload_delay() == revspec::faults::quirks::QUIRK_RELOAD_DELAY,
                 "reload every {:?}",
                 s.state.settings.reload_delay()
             );
@@ -4372,7 +4372,7 @@ async fn background_jobs_do_not_outlive_the_server() {
 /// per quirk (name, profile note or "-", description).
 #[test]
 fn listings_name_every_fault_and_quirk() {
-    let faults = revspec::server::faults::listing();
+    let faults = revspec::faults::listing();
     assert_eq!(
         faults.lines().count(),
         Fault::ALL.len() + Fault::CLUSTER.len()
@@ -4386,10 +4386,10 @@ fn listings_name_every_fault_and_quirk() {
         );
         assert!(faults.lines().any(|l| l == line), "{line}");
     }
-    let quirks = revspec::server::quirks::listing();
+    let quirks = revspec::faults::quirks::listing();
     assert_eq!(
         quirks.lines().count(),
-        Quirk::ALL.len() + revspec::server::quirks::ClusterQuirk::ALL.len()
+        Quirk::ALL.len() + revspec::faults::quirks::ClusterQuirk::ALL.len()
     );
     for quirk in Quirk::ALL {
         let note = match quirk.profile_note() {

@@ -299,7 +299,7 @@ pub async fn resolve_target(
     String,
 > {
     let fault = fault
-        .map(str::parse::<crate::server::faults::Fault>)
+        .map(str::parse::<crate::faults::Fault>)
         .transpose()
         .map_err(|e| format!("--fault: {e}"))?;
     match (target, fault) {

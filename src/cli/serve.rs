@@ -3,10 +3,10 @@
 
 use super::ServeArgs;
 use crate::exit;
+use crate::faults::quirks::{self, ClusterQuirk, Quirk};
+use crate::faults::{self, Fault};
 use crate::server::config::ServerConfig;
-use crate::server::faults::{self, Fault};
 use crate::server::limits::Limits;
-use crate::server::quirks::{self, ClusterQuirk, Quirk};
 use crate::server::{banner, spawn, RunningServer, ServeOptions, SharedStore};
 
 /// Resolves the flags into server options (the configuration file is read by the caller).

@@ -499,9 +499,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
 }
 
 /// The reference server's options for an in-process run.
-pub fn reference_options(
-    fault: Option<crate::server::faults::Fault>,
-) -> crate::server::ServeOptions {
+pub fn reference_options(fault: Option<crate::faults::Fault>) -> crate::server::ServeOptions {
     crate::server::ServeOptions {
         fault,
         script_source: Some(EXAMPLE_SCRIPT.to_owned()),

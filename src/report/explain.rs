@@ -90,40 +90,9 @@ fn touching<T: Copy>(
         .collect()
 }
 
-/// The rules whose checks a quirk exercises: what a server behaving so must still pass.
-fn quirk_exercises(quirk: crate::server::quirks::Quirk) -> &'static [&'static str] {
-    use crate::server::quirks::Quirk as Q;
-    match quirk {
-        Q::ConfigReloadDelay => &[
-            "jans-all-enabled",
-            "jans-all-disabled",
-            "jans-all-own-client",
-            "jans-cross-client-default",
-            "jans-cross-client-no-scope",
-            "jans-cross-client-scope-only",
-            "jans-cross-client-allowed",
-            "jans-flag-disabled",
-            "jans-flag-disabled-discovery",
-            "jans-flag-empty-means-enabled",
-        ],
-        Q::RefreshReplacesAccess => &["jans-grant-cascade-rt", "jans-grant-cascade-at"],
-        Q::IntrospectionOwnerOnly => &["rfc7009-2.1-own-tokens-only", "jans-cross-client-default"],
-        Q::PostAuthFailure400 => &["rfc7009-2.1-wrong-secret", "jans-flag-auth-first"],
-        Q::TwoChallenges => &[
-            "rfc6749-5.2-invalid-client-scheme",
-            "jans-invalid-client-realm",
-        ],
-        Q::RevocationDelay => &["rfc7009-2.1-immediate"],
-        Q::Discovery503WhenDisabled => &["jans-flag-disabled-discovery", "jans-flag-disabled"],
-        Q::CacheControlExtra => &["jans-success-headers"],
-        Q::RefreshScopeFirst => &["rfc7009-2-refresh-revocable"],
-        Q::Userinfo403 => &["rfc7009-2-access-revocable"],
-    }
-}
-
 /// The reference server's faults and quirks that touch `rule`.
 pub fn faults_and_quirks(rule: &str) -> Vec<Touch> {
-    use crate::server::faults::Fault;
+    use crate::faults::Fault;
     let mut out = touching(
         "fault",
         Fault::ALL,
@@ -134,11 +103,11 @@ pub fn faults_and_quirks(rule: &str) -> Vec<Touch> {
     );
     out.extend(touching(
         "quirk",
-        crate::server::quirks::Quirk::ALL,
+        crate::faults::quirks::Quirk::ALL,
         rule,
-        crate::server::quirks::Quirk::name,
-        crate::server::quirks::Quirk::description,
-        quirk_exercises,
+        crate::faults::quirks::Quirk::name,
+        crate::faults::quirks::Quirk::description,
+        crate::faults::quirks::Quirk::exercises,
     ));
     out.sort_by_key(|t| (t.kind, t.name));
     out
@@ -280,8 +249,8 @@ mod tests {
             .into_iter()
             .map(|r| r.id)
             .collect();
-        for q in crate::server::quirks::Quirk::ALL {
-            let touched = quirk_exercises(*q);
+        for q in crate::faults::quirks::Quirk::ALL {
+            let touched = q.exercises();
             assert!(!touched.is_empty(), "{} exercises no rule", q.name());
             for r in touched {
                 assert!(

@@ -15,28 +15,28 @@ pub mod config;
 pub mod config_api;
 pub mod error;
 pub mod fasthash;
-pub mod faults;
+
 pub mod jobs;
 pub mod limits;
 pub mod net;
 pub mod oauth;
-pub mod quirks;
+
 pub mod reload;
 pub mod request;
 pub mod revoke;
 pub mod script;
 pub mod store;
 
+use crate::faults::quirks::{ClusterQuirk, Quirk};
+use crate::faults::Fault;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use config::{Client, ServerConfig, Settings};
-use faults::Fault;
 use jobs::{Jobs, PausePoint};
 use limits::Limits;
-use quirks::{ClusterQuirk, Quirk};
 use reload::LiveSettings;
 use script::{RevokeScript, ScriptFailure};
 use std::collections::HashMap;
@@ -228,13 +228,13 @@ impl AppState {
         options.limits.validate()?;
         let config = options.config.clone().unwrap_or_else(ServerConfig::demo);
         if options.fault == Some(Fault::StaleNode) {
-            store.cache_token_state(faults::STALE_NODE_CACHE);
+            store.cache_token_state(crate::faults::STALE_NODE_CACHE);
         }
         if options
             .cluster_quirks
             .contains(&ClusterQuirk::CrossNodeDelay)
         {
-            store.cache_token_state(quirks::QUIRK_CROSS_NODE_DELAY);
+            store.cache_token_state(crate::faults::quirks::QUIRK_CROSS_NODE_DELAY);
         }
         let script = match (&options.revoke_script, &options.script_source) {
             (Some(path), _) => Some(RevokeScript::load(path, &options.limits)?),
@@ -261,7 +261,7 @@ impl AppState {
         }
         let mut reload_delay = options.config_reload_delay;
         if options.quirks.contains(&Quirk::ConfigReloadDelay) {
-            reload_delay = reload_delay.max(quirks::QUIRK_RELOAD_DELAY);
+            reload_delay = reload_delay.max(crate::faults::quirks::QUIRK_RELOAD_DELAY);
         }
         let mut live = LiveSettings::new(
             settings,

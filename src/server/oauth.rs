@@ -11,11 +11,11 @@ use super::config::{
     AuthMethod, Client, INTROSPECTION_FLAG, INTROSPECT_ANY_SCOPE, REVOKE_TOKEN_FLAG, USERINFO_FLAG,
 };
 use super::error::OAuthError;
-use super::faults::Fault;
-use super::quirks::Quirk;
 use super::request::{self, Form, Presented};
 use super::store::{TokenKind, TokenRecord};
 use super::{now, paths, AppState};
+use crate::faults::quirks::Quirk;
+use crate::faults::Fault;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Request};

@@ -13,13 +13,13 @@
 
 use super::config::{AuthMethod, Client, Settings, REVOKE_ANY_TOKEN_SCOPE};
 use super::error::OAuthError;
-use super::faults::Fault;
 use super::oauth::store_error;
-use super::quirks::{self, Quirk};
 use super::request::{self, Form, Presented};
 use super::script::{Decision, ScriptFailure};
 use super::store::{hash_token, Removed, TokenKind, TokenRecord, Victim};
 use super::{now, AppState};
+use crate::faults::quirks::{self, Quirk};
+use crate::faults::Fault;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};

@@ -1,6 +1,11 @@
-//! Fault injection: `revspec serve --fault NAME` makes the reference server break exactly the
-//! rules a fault names, so that the harness itself can be tested (each fault is run through
-//! the whole catalogue and must fail exactly these rule IDs).
+//! The reference server's deliberate deviations, as data: faults (`revspec serve --fault NAME`
+//! breaks exactly the rules a fault names) and their twins, quirks (conformant but unusual,
+//! failing none). The harness is tested with them: each fault is run through the whole
+//! catalogue and must fail exactly its rule IDs. The server reads these tables to behave so;
+//! the catalogue and the reports read them to say what touches a rule. Nothing else of the
+//! crate is imported here.
+
+pub mod quirks;
 
 use std::fmt;
 use std::str::FromStr;

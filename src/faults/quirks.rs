@@ -12,7 +12,8 @@ use std::time::Duration;
 macro_rules! quirks {
     ($(#[$doc:meta])* $ty:ident: $($variant:ident = $name:literal, $what:literal,
         note: $note:literal,
-        named: [$(($rule:literal, $verdict:literal)),* $(,)?];)+) => {
+        named: [$(($rule:literal, $verdict:literal)),* $(,)?],
+        exercises: [$($ex:literal),* $(,)?];)+) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[non_exhaustive]
@@ -36,6 +37,12 @@ macro_rules! quirks {
             pub fn named_rules(self) -> &'static [(&'static str, &'static str)] {
                 match self { $($ty::$variant => &[$(($rule, $verdict)),*],)+ }
             }
+
+            /// The rules whose checks this quirk exercises: what a server behaving so must
+            /// still pass (shown by `revspec explain` under each of them).
+            pub fn exercises(self) -> &'static [&'static str] {
+                match self { $($ty::$variant => &[$($ex),*],)+ }
+            }
         }
 
         impl fmt::Display for $ty {
@@ -52,43 +59,53 @@ quirks! {
     ConfigReloadDelay = "config-reload-delay",
         "the Config API stores a change at once, but the running server applies stored settings on a periodic reload every 2 s (like --config-reload-delay 2s)",
         note: "settings.settle of at least 5s",
-        named: [];
+        named: [],
+        exercises: ["jans-all-enabled", "jans-all-disabled", "jans-all-own-client", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only", "jans-cross-client-allowed", "jans-flag-disabled", "jans-flag-disabled-discovery", "jans-flag-empty-means-enabled"];
     RefreshReplacesAccess = "refresh-replaces-access",
         "a refresh grant revokes the grant's earlier access tokens: one live access token per grant",
         note: "no plain refresh-grant probe where an access token's state matters (probe refresh tokens by introspection or with refresh_probe_scope)",
-        named: [];
+        named: [],
+        exercises: ["jans-grant-cascade-rt", "jans-grant-cascade-at"];
     IntrospectionOwnerOnly = "introspection-owner-only",
         "only the client a token was issued to may introspect it; every other caller, even one holding introspect_any, reads {\"active\": false}",
         note: "introspection_client = \"owner\" (a public client's tokens cannot be introspected: probe them through userinfo or a refresh attempt)",
-        named: [];
+        named: [],
+        exercises: ["rfc7009-2.1-own-tokens-only", "jans-cross-client-default"];
     PostAuthFailure400 = "post-auth-failure-400",
         "a failed client_secret_post authentication answers 400 invalid_client without WWW-Authenticate (Basic failures stay 401 with the challenge)",
         note: "",
-        named: [];
+        named: [],
+        exercises: ["rfc7009-2.1-wrong-secret", "jans-flag-auth-first"];
     TwoChallenges = "two-challenges",
         "every 401 carries two WWW-Authenticate fields: Bearer realm=\"revspec\" first, then Basic realm=\"revspec\"",
         note: "",
-        named: [];
+        named: [],
+        exercises: ["rfc6749-5.2-invalid-client-scheme", "jans-invalid-client-realm"];
     RevocationDelay = "revocation-delay",
         "every revocation (also cascade and revoke-all) takes effect 300 ms after the 200",
         note: "timeouts.propagation_window = \"1s\" (without it, rfc7009-2.1-immediate warns with the measured delay)",
-        named: [];
+        named: [],
+        exercises: ["rfc7009-2.1-immediate"];
     Discovery503WhenDisabled = "discovery-503-when-disabled",
         "while the REVOKE_TOKEN flag is disabled, both discovery documents answer 503 with an RFC 6749-style JSON error",
         note: "endpoints given explicitly in the profile (token, revocation, introspection, userinfo)",
-        named: [("jans-flag-disabled-discovery", "error")];
+        named: [("jans-flag-disabled-discovery", "error")],
+        exercises: ["jans-flag-disabled-discovery", "jans-flag-disabled"];
     CacheControlExtra = "cache-control-extra",
         "every 200 of the revocation endpoint carries Cache-Control: no-cache, no-store, max-age=0, must-revalidate and Pragma: no-cache",
         note: "",
-        named: [];
+        named: [],
+        exercises: ["jans-success-headers"];
     RefreshScopeFirst = "refresh-scope-first",
         "the refresh grant checks a requested scope against the client's registration before it looks at the refresh token, so invalid_scope comes even for a revoked or unknown refresh token",
         note: "no refresh_probe_scope (that probe reads invalid_scope as a live token): probe refresh tokens by introspection",
-        named: [];
+        named: [],
+        exercises: ["rfc7009-2-refresh-revocable"];
     Userinfo403 = "userinfo-403",
         "userinfo answers 403 insufficient_scope (with the RFC 6750 challenge) for a live access token without the openid scope",
         note: "",
-        named: [];
+        named: [],
+        exercises: ["rfc7009-2-access-revocable"];
 }
 
 quirks! {
@@ -100,7 +117,8 @@ quirks! {
     CrossNodeDelay = "cross-node-delay",
         "every node answers token lookups from a cache of its own whose entries live 250 ms, so a revocation made through one node is seen on the others up to 250 ms later (each node's own revocations leave its cache at once)",
         note: "timeouts.propagation_window of at least 500ms (targets/reference-cluster.toml declares 1s)",
-        named: [];
+        named: [],
+        exercises: ["cluster-propagation"];
 }
 
 /// How long the `cross-node-delay` quirk's cache entries live.
