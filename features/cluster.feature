@@ -5,7 +5,7 @@ Feature: Revocation across the nodes of a cluster (RFC 7009 section 2.1)
   every node; this rule asks for the slowest node to see the revocation within the
   propagation window the profile declares.
 
-  @rule:cluster-propagation @SHOULD @rfc7009 @requires:nodes
+  @rule:cluster-propagation @SHOULD @rfc7009 @requires:nodes @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: A revocation acknowledged by one node is visible on every node within the propagation window
     A revocation acknowledged by one node of a cluster is visible on every node within the
     propagation window (the slowest node decides, and each node's delay is reported).

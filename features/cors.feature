@@ -10,7 +10,7 @@ Feature: Cross-origin revocation (RFC 7009 section 2.3)
     When a CORS preflight for the revocation endpoint is sent from the allowed origin
     Then the preflight allows the origin and the POST method
 
-  @rule:rfc7009-2.3-cors @MAY @rfc7009 @requires:cors
+  @rule:rfc7009-2.3-cors @MAY @rfc7009 @requires:cors @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: A cross-origin revocation from the allowed origin is allowed and revokes
     Preflight and cross-origin POST behave as CORS says for an allowed origin.
 

@@ -3,7 +3,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
   of the authenticated client. The documentation says `token_type_hint=all`, the code keys on
   `token=all`; the catalogue sends both and records which spelling works.
 
-  @rule:jans-all-enabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
+  @rule:jans-all-enabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: token=all with token_type_hint=all revokes every token of the client
     `token_type_hint=all` (the documented form; send `token=all&token_type_hint=all`, which the
     Janssen code also accepts) revokes every token of the authenticated client, across all its
@@ -17,7 +17,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     Then the response status is 200
     And every token of the primary client is inactive
 
-  @rule:jans-all-own-client @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
+  @rule:jans-all-own-client @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Revoking all tokens of the client leaves the other client's tokens active
     The all-revocation leaves every other client's tokens active.
 
@@ -30,7 +30,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     And as a positive control, every token of the primary client is inactive
     And every token of the other client is still active
 
-  @rule:jans-all-disabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=false
+  @rule:jans-all-disabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=false @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: With allowAllValueForRevokeEndpoint=false the all request revokes nothing
     The same request revokes nothing except a token literally named by `token`: 200, all of the
     client's tokens stay active.
@@ -43,7 +43,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     And every token of the primary client is still active
     And as a positive control, the access token can still be revoked by its client
 
-  @rule:jans-all-variants @INFO @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
+  @rule:jans-all-variants @INFO @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Record whether token_type_hint=all with a real token value revokes every token
     Which of the two spellings the server honours: `token_type_hint=all` with a real token value
     (documentation), `token=all` without a hint (Janssen code).
@@ -55,7 +55,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     Then record whether the second access token is still active
     And record whether the second refresh token is still active
 
-  @rule:jans-all-variants @INFO @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true
+  @rule:jans-all-variants @INFO @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Record whether token=all without a hint revokes every token
     Which of the two spellings the server honours: `token_type_hint=all` with a real token value
     (documentation), `token=all` without a hint (Janssen code).
@@ -67,7 +67,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     Then record whether the access token is still active
     And record whether the second refresh token is still active
 
-  @rule:jans-all-public-client @SHOULD @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true @requires:public-client
+  @rule:jans-all-public-client @SHOULD @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=true @requires:public-client @requires:client:public @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: A public client cannot revoke every token of the client
     A public client (identified by `client_id` alone) cannot revoke every token of the client
     with `token=all`: anyone can name a public client, so the request must revoke nothing (a 400

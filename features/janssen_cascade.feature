@@ -2,7 +2,7 @@ Feature: Revocation removes the whole grant (Janssen token revocation)
   Janssen Server: "since a token is part of a grant, when the token is invalidated, all other
   token within the same grant are also revoked", in both directions, and only that grant.
 
-  @rule:jans-grant-cascade-rt @MUST @janssen
+  @rule:jans-grant-cascade-rt @MUST @janssen @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Revoking a refresh token removes the access token of its grant
     Revoking a refresh token removes every access token of the same grant (also ones obtained
     by refreshing).
@@ -13,7 +13,7 @@ Feature: Revocation removes the whole grant (Janssen token revocation)
     And the refresh token is inactive
     And the access token is inactive
 
-  @rule:jans-grant-cascade-rt @MUST @janssen
+  @rule:jans-grant-cascade-rt @MUST @janssen @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Revoking the current refresh token removes access tokens obtained by refreshing
     Revoking a refresh token removes every access token of the same grant (also ones obtained
     by refreshing).
@@ -26,7 +26,7 @@ Feature: Revocation removes the whole grant (Janssen token revocation)
     And the refreshed access token is inactive
     And the access token is inactive
 
-  @rule:jans-grant-cascade-at @MUST @janssen
+  @rule:jans-grant-cascade-at @MUST @janssen @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Revoking an access token removes the refresh token of its grant
     Revoking an access token removes the refresh token (and other access tokens) of the same grant.
 
@@ -36,7 +36,7 @@ Feature: Revocation removes the whole grant (Janssen token revocation)
     And the access token is inactive
     And the refresh token is inactive
 
-  @rule:jans-grant-cascade-at @MUST @janssen
+  @rule:jans-grant-cascade-at @MUST @janssen @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Revoking a refreshed access token removes the other access token of its grant
     Revoking an access token removes the refresh token (and other access tokens) of the same grant.
 
@@ -47,7 +47,7 @@ Feature: Revocation removes the whole grant (Janssen token revocation)
     And the refreshed access token is inactive
     And the access token is inactive
 
-  @rule:jans-grant-cascade-isolation @MUST @janssen
+  @rule:jans-grant-cascade-isolation @MUST @janssen @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Revoking a refresh token leaves other grants and other clients active
     Tokens of the client's other grants, and of other clients, stay active.
 
@@ -62,7 +62,7 @@ Feature: Revocation removes the whole grant (Janssen token revocation)
     And the other client's access token is still active
     And the other client's refresh token is still active
 
-  @rule:jans-grant-cascade-isolation @MUST @janssen
+  @rule:jans-grant-cascade-isolation @MUST @janssen @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
   Scenario: Revoking an access token leaves other grants and other clients active
     Tokens of the client's other grants, and of other clients, stay active.
 

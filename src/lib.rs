@@ -4,11 +4,14 @@
 //! server; `report` turns a run record into its views; `cli` resolves arguments into run plans
 //! and is the only module that knows about the command line; `exit` is the exit-code table.
 
+pub mod catalogue;
 pub mod cli;
 pub mod conformance;
-pub mod exit;
 pub mod faults;
 pub mod load;
+pub mod record;
+pub mod reference;
 pub mod report;
 pub mod server;
 pub mod sut;
+pub mod text;

@@ -1,10 +1,11 @@
 //! The `revspec` binary: parses the command line and returns the command's exit code.
 
 use clap::Parser;
+use revspec::cli::exit::Exit;
 use revspec::cli::Cli;
-use revspec::exit;
+use std::process::ExitCode;
 
-fn main() {
+fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -17,9 +18,8 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
-            std::process::exit(exit::USAGE);
+            return Exit::Usage.into();
         }
     };
-    let code = runtime.block_on(revspec::cli::run(cli));
-    std::process::exit(code);
+    runtime.block_on(revspec::cli::run(cli)).into()
 }

@@ -17,21 +17,23 @@
 //! the tests are skipped with the reason printed, unless `REVSPEC_REQUIRE_REDIS` is set (CI),
 //! which makes that a failure.
 
-use revspec::conformance::catalogue::FeatureSource;
-use revspec::conformance::run::{reference_options, CheckError};
-use revspec::conformance::{run_plan, RunPlan, Selection};
+mod support;
+
+use revspec::catalogue::{FeatureSource, RuleSet};
+use revspec::conformance::progress::Silent;
+use revspec::conformance::{run_plan, CheckError, RunPlan, Selection};
 use revspec::faults::quirks::ClusterQuirk;
 use revspec::faults::Fault;
-use revspec::report::{RunRecord, Verdict};
+use revspec::record::{RunRecord, Verdict};
+use revspec::reference::options as reference_options;
 use revspec::server::store::redis::local::{self, unique_prefix, LocalRedis, TestRedis};
 use revspec::server::{RunningServer, ServeOptions, SharedStore};
 use revspec::sut::TargetProfile;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::verdicts::broken;
 
-/// On loopback the reference server is plain http: rfc7009-2-https is a warning by design.
-const LOOPBACK_WARNINGS: &[&str] = &["rfc7009-2-https"];
 const PROFILE: &str = "targets/reference-cluster.toml";
 const NODES: usize = 3;
 
@@ -88,40 +90,21 @@ async fn check(
 ) -> Result<RunRecord, CheckError> {
     run_plan(RunPlan {
         profile,
-        selection: Selection {
-            profile: "janssen".into(),
-            rules: rules.iter().map(|r| r.to_string()).collect(),
-            tags: None,
-        },
+        selection: Selection::new(
+            RuleSet::Janssen,
+            &rules.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            None,
+        )
+        .expect("a valid selection"),
         strict: false,
         ledger: None,
         features: FeatureSource::Embedded,
         fault: fault.map(|f| f.name().to_owned()),
         quirks: vec![],
         concurrency: 8,
-        progress: false,
+        progress: std::sync::Arc::new(Silent),
     })
     .await
-}
-
-/// Rule IDs the run holds against the server (as tests/conformance.rs counts them):
-/// failures, errors, unmet expectations, warnings beyond the loopback https one, and INFO
-/// rules with failed checks.
-fn broken(record: &RunRecord) -> BTreeSet<String> {
-    record
-        .rule_verdicts()
-        .into_iter()
-        .filter(|(rule, v)| match v {
-            Verdict::Fail | Verdict::Error | Verdict::ExpectationUnmet => true,
-            Verdict::Warn => !LOOPBACK_WARNINGS.contains(&rule.as_str()),
-            Verdict::Info => record
-                .cases
-                .iter()
-                .any(|c| c.rule == *rule && c.failed_checks().next().is_some()),
-            _ => false,
-        })
-        .map(|(rule, _)| rule)
-        .collect()
 }
 
 fn describe(record: &RunRecord) -> String {
@@ -271,7 +254,7 @@ async fn a_load_smoke_across_the_nodes_has_no_cross_node_revocation_that_did_not
         profile,
         report_dir: dir.path().to_owned(),
         baseline: None,
-        progress: false,
+        progress: None,
         record_acks: None,
     })
     .await
@@ -511,7 +494,7 @@ async fn without_redis_a_node_answers_503_never_200_and_recovers_with_it() {
 
 /// Whether this case holds a 503 from a node that the harness did not ask for (the
 /// `X-Revspec-Simulate: unavailable` scenario asks for one).
-fn met_outage(case: &revspec::report::CaseRecord) -> bool {
+fn met_outage(case: &revspec::record::CaseRecord) -> bool {
     case.exchanges.iter().any(|x| {
         x.status == Some(503)
             && !x

@@ -1,4 +1,5 @@
-//! The harness tested end to end (harness = false, so it prints its own closing line):
+//! The harness tested end to end, one libtest trial per case (`cargo test --test conformance
+//! -- fault_hint_strict` runs one; `-- --list` lists them):
 //! 1. self-conformance: the whole catalogue, both profiles, against the reference server;
 //! 2. test the tester: every fault of the reference server fails exactly the rule IDs it
 //!    names, no more, no fewer; every quirk (conformant but unusual) fails none beyond those
@@ -6,23 +7,24 @@
 //! 3. verdict trust: probes that cannot be believed are refused before any scenario, settings
 //!    that do not take effect make their scenarios errors, INFO rules record what changed.
 //!
-//! Runs go several at a time (each with its own server on its own port): they mostly wait.
+//! Trials go many at a time (each with its own server on its own port): they mostly wait.
 
-use futures::StreamExt as _;
-use revspec::conformance::catalogue::FeatureSource;
-use revspec::conformance::run::{reference_options, reference_profile, CheckError};
-use revspec::conformance::{run_plan, RunPlan, Selection};
+mod support;
+
+use libtest_mimic::{Arguments, Trial};
+use revspec::catalogue::{FeatureSource, RuleSet};
+use revspec::conformance::progress::Silent;
+use revspec::conformance::{run_plan, CheckError, RunPlan, Selection};
 use revspec::faults::quirks::Quirk;
 use revspec::faults::Fault;
-use revspec::report::{RunRecord, Verdict};
+use revspec::record::{RunRecord, Verdict};
+use revspec::reference::{options as reference_options, profile as reference_profile};
 use revspec::server::ServeOptions;
 use revspec::sut::TargetProfile;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// On loopback the reference server is plain http: rfc7009-2-https is a warning by design.
-const LOOPBACK_WARNINGS: &[&str] = &["rfc7009-2-https"];
+use support::verdicts::broken;
 /// Rules a single reference server cannot exercise (the cluster case does).
 const SINGLE_SERVER_SKIPS: &[&str] = &["cluster-propagation"];
 /// How many check runs go at once.
@@ -38,7 +40,7 @@ fn quick(profile: &mut TargetProfile) {
 type Tweak = Arc<dyn Fn(&mut TargetProfile) + Send + Sync>;
 
 async fn run(
-    profile: &str,
+    rule_set: RuleSet,
     options: ServeOptions,
     tweak: Tweak,
     concurrency: usize,
@@ -51,41 +53,18 @@ async fn run(
     tweak(&mut target);
     let plan = RunPlan {
         profile: target,
-        selection: Selection {
-            profile: profile.into(),
-            rules: vec![],
-            tags: None,
-        },
+        selection: Selection::new(rule_set, &[], None).expect("a valid selection"),
         strict: false,
         ledger: None,
         features: FeatureSource::Embedded,
         fault: options.fault.map(|f| f.name().to_owned()),
         quirks: vec![],
         concurrency,
-        progress: false,
+        progress: Arc::new(Silent),
     };
     let record = run_plan(plan).await;
     server.shutdown().await;
     record
-}
-
-/// Rule IDs the run holds against the server: failures, errors, unmet expectations, warnings
-/// (beyond the loopback https warning), and MAY rules whose checks failed (they are INFO).
-fn broken(record: &RunRecord) -> BTreeSet<String> {
-    record
-        .rule_verdicts()
-        .into_iter()
-        .filter(|(rule, v)| match v {
-            Verdict::Fail | Verdict::Error | Verdict::ExpectationUnmet => true,
-            Verdict::Warn => !LOOPBACK_WARNINGS.contains(&rule.as_str()),
-            Verdict::Info => record
-                .cases
-                .iter()
-                .any(|c| c.rule == *rule && c.failed_checks().next().is_some()),
-            _ => false,
-        })
-        .map(|(rule, _)| rule)
-        .collect()
 }
 
 /// Rules a case must give one verdict in particular (not just "broken"), each with a text its
@@ -240,7 +219,7 @@ enum Expect {
 
 struct Case {
     name: String,
-    profile: &'static str,
+    rule_set: RuleSet,
     options: ServeOptions,
     tweak: Tweak,
     expect: Expect,
@@ -314,7 +293,7 @@ fn cases() -> Vec<Case> {
     let mut cases = vec![
         Case {
             name: "self_conformance_rfc7009".into(),
-            profile: "rfc7009",
+            rule_set: RuleSet::Rfc7009,
             options: reference_options(None),
             tweak: no_tweak(),
             expect: Expect::Broken(BTreeSet::new()),
@@ -322,7 +301,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "self_conformance_janssen".into(),
-            profile: "janssen",
+            rule_set: RuleSet::Janssen,
             options: reference_options(None),
             tweak: no_tweak(),
             expect: Expect::Broken(BTreeSet::new()),
@@ -332,7 +311,7 @@ fn cases() -> Vec<Case> {
         // refresh grant asking for a scope outside every grant): conformant, nothing consumed.
         Case {
             name: "passive_refresh_probe_on_a_rotating_server".into(),
-            profile: "janssen",
+            rule_set: RuleSet::Janssen,
             options: rotating_server(),
             tweak: Arc::new(|p| {
                 p.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
@@ -345,7 +324,7 @@ fn cases() -> Vec<Case> {
         // The same server with a plain refresh probe: it would consume what it observes.
         Case {
             name: "calibration_refuses_a_refresh_probe_that_rotates".into(),
-            profile: "rfc7009",
+            rule_set: RuleSet::Rfc7009,
             options: rotating_server(),
             tweak: Arc::new(|p| p.probes.refresh_token = revspec::sut::ProbeKind::Refresh),
             expect: Expect::Refused("rotated the refresh token"),
@@ -354,7 +333,7 @@ fn cases() -> Vec<Case> {
         // A "passive" probe scope that one client holds: the server issues tokens for it.
         Case {
             name: "calibration_refuses_a_passive_probe_that_issues".into(),
-            profile: "rfc7009",
+            rule_set: RuleSet::Rfc7009,
             options: reference_options(None),
             tweak: Arc::new(|p| {
                 p.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
@@ -367,7 +346,7 @@ fn cases() -> Vec<Case> {
         // never confirmed, so its scenarios are errors, not verdicts.
         Case {
             name: "a_declared_setting_the_server_lacks_is_an_error".into(),
-            profile: "janssen",
+            rule_set: RuleSet::Janssen,
             options: reference_options(None),
             tweak: Arc::new(|p| {
                 p.settings.adapter = revspec::sut::profile::AdapterKind::Static;
@@ -389,7 +368,7 @@ fn cases() -> Vec<Case> {
     // scenarios that need it are errors too, never verdicts on the server.
     cases.push(Case {
         name: "a_revoke_any_client_without_the_scope_fails_its_control".into(),
-        profile: "janssen",
+        rule_set: RuleSet::Janssen,
         options: without_revoke_any_scope(),
         tweak: no_tweak(),
         expect: Expect::Broken(rules(&[
@@ -403,7 +382,7 @@ fn cases() -> Vec<Case> {
     cases.extend([
         Case {
             name: "calibration_refuses_introspection_by_one_client_on_an_owner_only_server".into(),
-            profile: "rfc7009",
+            rule_set: RuleSet::Rfc7009,
             options: quirky(Quirk::IntrospectionOwnerOnly),
             tweak: no_tweak(),
             expect: Expect::Refused("probes.introspection_client = \"owner\""),
@@ -411,7 +390,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "calibration_refuses_a_passive_probe_when_the_scope_is_checked_first".into(),
-            profile: "rfc7009",
+            rule_set: RuleSet::Rfc7009,
             options: quirky(Quirk::RefreshScopeFirst),
             tweak: Arc::new(|p| {
                 p.probes.refresh_token = revspec::sut::ProbeKind::Refresh;
@@ -423,7 +402,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "calibration_refuses_a_refresh_probe_that_replaces_the_access_token".into(),
-            profile: "rfc7009",
+            rule_set: RuleSet::Rfc7009,
             options: quirky(Quirk::RefreshReplacesAccess),
             tweak: Arc::new(|p| p.probes.refresh_token = revspec::sut::ProbeKind::Refresh),
             expect: Expect::Refused("made the earlier access token inactive"),
@@ -431,7 +410,7 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "calibration_refuses_userinfo_answering_403_for_live_tokens".into(),
-            profile: "rfc7009",
+            rule_set: RuleSet::Rfc7009,
             options: quirky(Quirk::Userinfo403),
             tweak: Arc::new(|p| {
                 p.probes.access_token = revspec::sut::ProbeKind::Userinfo;
@@ -444,7 +423,7 @@ fn cases() -> Vec<Case> {
     for quirk in Quirk::ALL {
         cases.push(Case {
             name: format!("quirk_{}", quirk.name().replace('-', "_")),
-            profile: "janssen",
+            rule_set: RuleSet::Janssen,
             options: quirky(*quirk),
             tweak: tweak_for(*quirk),
             expect: Expect::Broken(
@@ -460,7 +439,7 @@ fn cases() -> Vec<Case> {
     for fault in Fault::ALL {
         cases.push(Case {
             name: format!("fault_{}", fault.name().replace('-', "_")),
-            profile: "janssen",
+            rule_set: RuleSet::Janssen,
             options: reference_options(Some(*fault)),
             tweak: no_tweak(),
             expect: Expect::Broken(fault.rules().iter().map(|s| s.to_string()).collect()),
@@ -470,7 +449,7 @@ fn cases() -> Vec<Case> {
     cases
 }
 
-async fn check_case(case: Case) -> (String, Result<(), String>) {
+async fn check_case(case: Case) -> Result<(), String> {
     let concurrencies: &[usize] = if case.both_concurrencies {
         &[8, 1]
     } else {
@@ -479,7 +458,7 @@ async fn check_case(case: Case) -> (String, Result<(), String>) {
     let mut records = Vec::new();
     for &concurrency in concurrencies {
         let result = run(
-            case.profile,
+            case.rule_set,
             case.options.clone(),
             case.tweak.clone(),
             concurrency,
@@ -487,19 +466,16 @@ async fn check_case(case: Case) -> (String, Result<(), String>) {
         .await;
         match (&case.expect, result) {
             (Expect::Refused(text), Err(CheckError::Unusable(m))) if m.contains(text) => {
-                return (case.name, Ok(()));
+                return Ok(());
             }
             (Expect::Refused(text), other) => {
-                return (
-                    case.name,
-                    Err(format!(
-                        "  expected a refusal mentioning {text:?}, got {:?}",
-                        other.map(|r| verdicts(&r))
-                    )),
-                );
+                return Err(format!(
+                    "  expected a refusal mentioning {text:?}, got {:?}",
+                    other.map(|r| verdicts(&r))
+                ));
             }
             (Expect::Broken(_), Err(e)) => {
-                return (case.name, Err(format!("  the run was refused: {e}")));
+                return Err(format!("  the run was refused: {e}"));
             }
             (Expect::Broken(_), Ok(record)) => records.push((concurrency, record)),
         }
@@ -525,16 +501,16 @@ async fn check_case(case: Case) -> (String, Result<(), String>) {
         }
         if case.name.starts_with("self_conformance") {
             // Every rule of the profile was judged (a run of zero scenarios is not a pass).
-            let expected = revspec::conformance::catalogue::rules()
-                .into_iter()
-                .filter(|r| case.profile == "janssen" || r.profile == "rfc7009")
+            let expected = revspec::catalogue::rules()
+                .iter()
+                .filter(|r| case.rule_set.covers().contains(&r.rule_set))
                 .count();
             let judged = record.rule_verdicts().len();
             if judged != expected || record.cases.len() < expected {
                 problems.push_str(&format!(
                     "  {judged} rules judged in {} scenarios; the {} profile has {expected} rules\n",
                     record.cases.len(),
-                    case.profile
+                    case.rule_set
                 ));
             }
             let s = record.summary();
@@ -575,14 +551,11 @@ async fn check_case(case: Case) -> (String, Result<(), String>) {
             ));
         }
     }
-    (
-        case.name,
-        if problems.is_empty() {
-            Ok(())
-        } else {
-            Err(problems)
-        },
-    )
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
 }
 
 /// INFO rules cannot fail; what proves the harness sees them is that a fault changes what
@@ -596,7 +569,7 @@ async fn info_rules_record_what_changed() -> Result<(), String> {
             .flat_map(|c| c.observations.clone())
             .collect()
     };
-    let clean = run("janssen", reference_options(None), no_tweak(), 8)
+    let clean = run(RuleSet::Janssen, reference_options(None), no_tweak(), 8)
         .await
         .map_err(|e| e.to_string())?;
     let mut problems = String::new();
@@ -604,9 +577,14 @@ async fn info_rules_record_what_changed() -> Result<(), String> {
         (Fault::NoCascadeAt, "rfc7009-2.1-at-cascade"),
         (Fault::ForeignToken200, "rfc7009-5-scanning-oracle"),
     ] {
-        let faulty = run("janssen", reference_options(Some(fault)), no_tweak(), 8)
-            .await
-            .map_err(|e| e.to_string())?;
+        let faulty = run(
+            RuleSet::Janssen,
+            reference_options(Some(fault)),
+            no_tweak(),
+            8,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         let (a, b) = (observed(&clean, rule), observed(&faulty, rule));
         if a.is_empty() || a == b {
             problems.push_str(&format!(
@@ -643,9 +621,9 @@ fn every_rule_can_be_failed() -> Result<(), String> {
         .iter()
         .flat_map(|f| f.rules().iter().copied())
         .collect();
-    let unproven: Vec<String> = revspec::conformance::catalogue::rules()
-        .into_iter()
-        .map(|r| r.id)
+    let unproven: Vec<String> = revspec::catalogue::rules()
+        .iter()
+        .map(|r| r.id.to_string())
         .filter(|id| {
             !named.contains(id.as_str())
                 && !INFO_PROOFS.contains(&id.as_str())
@@ -661,58 +639,36 @@ fn every_rule_can_be_failed() -> Result<(), String> {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    // REVSPEC_CASES=text runs only the cases whose name contains it (for iterating).
-    let only = std::env::var("REVSPEC_CASES").ok();
-    let all: Vec<Case> = cases()
+/// Runs a case's future on a runtime of its own (the cucumber runs are not Send; the servers
+/// they talk to run on the runtime's workers).
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(future)
+}
+
+fn main() {
+    let mut args = Arguments::from_args();
+    // The runs mostly wait on their servers: many go at once unless told otherwise.
+    if args.test_threads.is_none() {
+        args.test_threads = Some(PARALLEL_RUNS);
+    }
+    let mut trials: Vec<Trial> = cases()
         .into_iter()
-        .filter(|c| only.as_deref().is_none_or(|o| c.name.contains(o)))
+        .map(|case| {
+            Trial::test(case.name.clone(), move || {
+                block_on(check_case(case)).map_err(Into::into)
+            })
+        })
         .collect();
-    let total_cases = all.len();
-    // The cucumber runs are not Send, so they are polled together on this task; the servers
-    // they talk to run on the runtime's workers.
-    let info = futures::stream::once(async {
-        (
-            "info_rules_record_what_changed".to_owned(),
-            info_rules_record_what_changed().await,
-        )
-    })
-    .filter(|_| std::future::ready(only.is_none()));
-    let mut results: Vec<(String, Result<(), String>)> = futures::stream::iter(all)
-        .map(check_case)
-        .buffer_unordered(PARALLEL_RUNS)
-        .chain(info)
-        .collect()
-        .await;
-    if only.is_none() {
-        results.push((
-            "every_rule_can_be_failed".to_owned(),
-            every_rule_can_be_failed(),
-        ));
-    }
-    results.sort_by(|a, b| a.0.cmp(&b.0));
-    let (mut passed, mut failed) = (0, 0);
-    for (name, result) in &results {
-        match result {
-            Ok(()) => {
-                passed += 1;
-                println!("test {name} ... ok");
-            }
-            Err(why) => {
-                failed += 1;
-                println!("test {name} ... FAILED\n{why}");
-            }
-        }
-    }
-    // Every case must have run: a silently dropped case is not a pass.
-    assert_eq!(
-        results.len(),
-        total_cases + 2 * usize::from(only.is_none()),
-        "every case ran"
-    );
-    println!("\n{passed} passed, {failed} failed");
-    if failed > 0 {
-        std::process::exit(1);
-    }
+    trials.push(Trial::test("info_rules_record_what_changed", || {
+        block_on(info_rules_record_what_changed()).map_err(Into::into)
+    }));
+    trials.push(Trial::test("every_rule_can_be_failed", || {
+        every_rule_can_be_failed().map_err(Into::into)
+    }));
+    libtest_mimic::run(&args, trials).exit();
 }

@@ -2,17 +2,17 @@
 //! reference server on loopback, with real traffic, no errors and no revocation that did not
 //! hold; and the `lazy-revocation` fault makes the correctness count non-zero.
 
-use revspec::conformance::run::{reference_options, reference_profile};
 use revspec::faults::Fault;
 use revspec::load::profile::LoadProfile;
 use revspec::load::{run_plan, LoadPlan};
+use revspec::reference::{options as reference_options, profile as reference_profile};
 use std::path::Path;
 use std::time::Duration;
 
 /// goose attacks run one at a time in this process.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-async fn smoke(name: &str, fault: Option<Fault>) -> revspec::load::summary::LoadSummary {
+async fn smoke(name: &str, fault: Option<Fault>) -> revspec::record::load::LoadSummary {
     let _guard = ONE_AT_A_TIME.lock().await;
     let mut profile =
         LoadProfile::from_file(&Path::new("loadtests").join(format!("{name}.toml"))).unwrap();
@@ -29,10 +29,11 @@ async fn smoke(name: &str, fault: Option<Fault>) -> revspec::load::summary::Load
         profile,
         report_dir: dir.path().to_owned(),
         baseline: None,
-        progress: false,
+        progress: None,
         record_acks: None,
     };
     let summary = run_plan(plan).await.expect("the load run completes");
+    revspec::report::load::write(&summary, dir.path()).expect("the summary's reports are written");
     server.shutdown().await;
     for report in [
         "report.html",
@@ -46,7 +47,7 @@ async fn smoke(name: &str, fault: Option<Fault>) -> revspec::load::summary::Load
     summary
 }
 
-fn assert_clean(s: &revspec::load::summary::LoadSummary, revokes: bool) {
+fn assert_clean(s: &revspec::record::load::LoadSummary, revokes: bool) {
     assert!(s.total_requests > 0, "no traffic: {s:?}");
     assert_eq!(s.total_fails, 0, "errors: {s:?}");
     assert_eq!(s.correctness.not_held, 0, "revocations did not hold: {s:?}");
@@ -119,7 +120,7 @@ async fn a_target_without_refresh_tokens_is_refused_before_traffic() {
         profile: LoadProfile::from_file(Path::new("loadtests/grant-cascade.toml")).unwrap(),
         report_dir: dir.path().to_owned(),
         baseline: None,
-        progress: false,
+        progress: None,
         record_acks: None,
     };
     let err = run_plan(plan).await.unwrap_err().to_string();

@@ -6,8 +6,9 @@
 //! To accept a deliberate change: `REVSPEC_UPDATE_GOLDEN=1 cargo test --test report`, then
 //! review the diff of tests/golden/.
 
+use revspec::record::{RunRecord, Verdict};
 use revspec::report::matrix::Matrix;
-use revspec::report::{html, markdown, RunRecord, Verdict};
+use revspec::report::{html, markdown};
 use std::path::{Path, PathBuf};
 
 fn golden_dir() -> PathBuf {

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 async fn server() -> RunningServer {
     spawn(
         "127.0.0.1:0".parse().unwrap(),
-        &revspec::conformance::run::reference_options(None),
+        &revspec::reference::options(None),
     )
     .await
     .expect("the reference server starts")

@@ -1,92 +1,70 @@
-//! `revspec check` and `revspec list`: from arguments to a run plan, the run, the console
-//! output, the reports on disk and the exit code.
+//! `revspec check`: from arguments to a run plan, the run, the console output, the reports on
+//! disk (and the CI job summary) and the exit code.
 
-use super::{CheckArgs, ListArgs};
-use crate::conformance::catalogue::{self, FeatureSource};
-use crate::conformance::expectations::Ledger;
-use crate::conformance::run::{selection, CheckError};
-use crate::conformance::{run_plan, RunPlan};
-use crate::exit;
+use super::exit::Exit;
+use super::CheckArgs;
+use crate::conformance::progress::Progress;
+use crate::conformance::{run_plan, CheckError};
+use std::sync::Arc;
 
 /// `revspec check`.
-pub async fn run(args: CheckArgs) -> i32 {
+pub async fn run(args: CheckArgs) -> Exit {
     match check(args).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", crate::report::escape::visible(&e.to_string()));
-            e.exit_code()
+            eprintln!("error: {}", crate::text::visible(&e.to_string()));
+            Exit::from(&e)
         }
     }
 }
 
-async fn check(args: CheckArgs) -> Result<i32, CheckError> {
-    let usage = CheckError::Usage;
-    let ledger = args
-        .expectations
-        .as_ref()
-        .map(|p| Ledger::from_file(p).map(|l| (p.clone(), l)))
-        .transpose()
-        .map_err(usage)?;
-    let features = match &args.features {
-        Some(dir) => FeatureSource::Dir(dir.clone()),
-        None => FeatureSource::Embedded,
-    };
+async fn check(args: CheckArgs) -> Result<Exit, CheckError> {
     let (profile, mut server) =
-        super::resolve_target(args.target.as_deref(), args.fault.as_deref())
+        super::resolve::target(args.target.as_deref(), args.fault.as_deref())
             .await
-            .map_err(usage)?;
-    // A Janssen-like target (the built-in reference server, or any profile whose settings go
-    // through the Janssen Config API) is checked with the Janssen rules by default.
-    let janssen_like = server.is_some()
-        || profile.settings.adapter == crate::sut::profile::AdapterKind::JanssenConfigApi;
-    let default_profile = if janssen_like { "janssen" } else { "rfc7009" };
-    let selection = selection(
-        args.profile.as_deref().unwrap_or(default_profile),
-        args.rules.clone(),
-        args.tags.as_deref(),
-    )
-    .map_err(usage)?;
+            .map_err(CheckError::Usage)?;
+    let progress = super::resolve::progress_wanted(&args.progress)
+        .then(|| super::progress::Ticker::start() as Arc<dyn Progress>);
     let name = profile.name.clone();
-    let plan = RunPlan {
-        profile,
-        selection,
-        strict: args.strict,
-        ledger,
-        features,
-        fault: args.fault.clone(),
-        quirks: vec![],
-        progress: match args.progress.as_str() {
-            "always" => true,
-            "never" => false,
-            _ => std::io::IsTerminal::is_terminal(&std::io::stderr()),
-        },
-        concurrency: args.concurrency,
+    let plan = super::resolve::check_plan(&args, profile, server.is_some(), progress.clone());
+    let record = match plan {
+        Ok(plan) => run_plan(plan).await,
+        Err(e) => Err(e),
     };
-    let record = run_plan(plan).await?;
+    if let Some(p) = &progress {
+        p.done();
+    }
     if let Some(server) = server.take() {
         server.shutdown().await;
     }
+    let record = record?;
     super::print_out(&crate::report::console::render(&record, args.verbose));
     let stamp = record.run.started.replace(':', "-");
     let dir = args.report_dir.join(sanitize(&name)).join(stamp);
-    match record.write(&dir) {
-        Ok(()) => super::print_out(&format!(
-            "reports: {}/{{run.json, junit.xml, summary.md, report.html}}\n",
-            dir.display()
-        )),
+    match crate::report::write_run(&record, &dir) {
+        Ok(summary) => {
+            super::print_out(&format!(
+                "reports: {}/{{run.json, junit.xml, summary.md, report.html}}\n",
+                dir.display()
+            ));
+            if let Err(e) = super::ci::append_step_summary(&summary) {
+                eprintln!("warning: {e}");
+            }
+        }
         Err(e) => eprintln!("warning: could not write reports to {}: {e}", dir.display()),
     }
     Ok(if let Some(why) = &record.run.unusable {
         eprintln!("error: target unusable, the remaining scenarios were not attempted: {why}");
-        exit::UNREACHABLE
+        Exit::TargetUnusable
     } else if record.failed() {
-        exit::FAILURES
+        Exit::Failures
     } else {
-        exit::OK
+        Exit::Ok
     })
 }
 
-fn sanitize(name: &str) -> String {
+/// A name safe as one path component (no separator, no `..`).
+pub fn sanitize(name: &str) -> String {
     name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
@@ -96,47 +74,4 @@ fn sanitize(name: &str) -> String {
             }
         })
         .collect()
-}
-
-/// `revspec list`.
-pub fn list(args: ListArgs) -> i32 {
-    let profile = args.profile.as_deref().unwrap_or("janssen");
-    if !matches!(profile, "rfc7009" | "janssen") {
-        eprintln!("error: --profile: '{profile}' is not rfc7009 or janssen");
-        return exit::USAGE;
-    }
-    let features = FeatureSource::Embedded.load().expect("embedded features");
-    let coverage = match catalogue::coverage(&features) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
-    let covered = catalogue::profiles_covered(profile);
-    let mut count = 0;
-    let mut out = String::new();
-    for (rule, scenarios) in coverage
-        .iter()
-        .filter(|(r, _)| covered.contains(&r.profile.as_str()))
-    {
-        count += 1;
-        let requires = rule
-            .requires
-            .as_deref()
-            .map(|r| format!(" (requires {r})"))
-            .unwrap_or_default();
-        out.push_str(&format!(
-            "{:<6} {:<8} {}{requires}\n",
-            rule.level.as_str(),
-            rule.profile,
-            rule.id
-        ));
-        for s in scenarios {
-            out.push_str(&format!("         - {s}\n"));
-        }
-    }
-    out.push_str(&format!("{count} rules\n"));
-    super::print_out(&out);
-    exit::OK
 }

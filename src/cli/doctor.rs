@@ -5,13 +5,14 @@
 //! problem), 2 (the profile itself: a key, a secret's variable), 3 (the target: unreachable,
 //! minting, a probe that cannot be believed, settings that cannot be read or changed).
 
+use super::exit::Exit;
 use super::DoctorArgs;
-use crate::conformance::catalogue::{self, FeatureSource};
-use crate::exit;
-use crate::report::escape::one_line;
-use crate::sut::profile::{AdapterKind, ProbeKind, TargetProfile, TokenSourceKind};
-use crate::sut::settings::{Setting, SettingsSession};
-use crate::sut::{Kind, Role, Target, TargetError};
+use crate::catalogue::{RuleSet, Setting, TokenType};
+use crate::sut::preflight::{self, PreflightError};
+use crate::sut::profile::{AdapterKind, TargetProfile, TokenSourceKind};
+use crate::sut::settings::SettingsSession;
+use crate::sut::{Role, Target};
+use crate::text::one_line;
 use std::fmt::Write as _;
 
 /// A problem and its fix.
@@ -47,13 +48,13 @@ impl Screen {
 }
 
 /// `revspec doctor`.
-pub async fn run(args: DoctorArgs) -> i32 {
+pub async fn run(args: DoctorArgs) -> Exit {
     let file = args.target.display().to_string();
     let profile = match TargetProfile::from_file(&args.target) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     let mut screen = Screen::default();
@@ -62,7 +63,7 @@ pub async fn run(args: DoctorArgs) -> i32 {
         "revspec doctor: {file} (target {})",
         one_line(&profile.name)
     );
-    let code = diagnose(&profile, args.profile.as_deref(), &mut screen).await;
+    let code = diagnose(&profile, args.rules, &mut screen).await;
     screen.section("problems");
     if screen.problems.is_empty() {
         screen.text.push_str("  none: `revspec check --target ");
@@ -76,28 +77,28 @@ pub async fn run(args: DoctorArgs) -> i32 {
     code
 }
 
-async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut Screen) -> i32 {
+async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Screen) -> Exit {
     let file = profile.source.display().to_string();
     // Secrets first: a missing variable is the profile's problem, named by key.
-    if let Err(e) = Target::resolve_credentials(profile) {
+    if let Err(e) = crate::sut::client::resolve(profile) {
         s.section("secrets");
         s.bad(
             "a secret's environment variable is not set",
             e.to_string(),
             "export the variable the profile names (secret_env / password_env) before running revspec",
         );
-        return exit::USAGE;
+        return Exit::Usage;
     }
     s.section("discovery and endpoints");
-    let target = match Target::connect(profile.clone()).await {
+    let target = match preflight::connect(profile).await {
         Ok(t) => t,
-        Err(TargetError::Profile(m)) => {
+        Err(PreflightError::Profile(m)) => {
             s.bad(
                 "the profile cannot be resolved",
                 m,
                 "correct the key it names",
             );
-            return exit::USAGE;
+            return Exit::Usage;
         }
         Err(e) => {
             s.bad(
@@ -105,7 +106,7 @@ async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut S
                 e.to_string(),
                 format!("check `issuer` in {file} and that the server is running and reachable from here"),
             );
-            return exit::UNREACHABLE;
+            return Exit::TargetUnusable;
         }
     };
     let e = &target.endpoints;
@@ -117,27 +118,19 @@ async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut S
             _ => o.userinfo.is_some(),
         })
     };
-    // Which document published the endpoint: connect merges them, so look at the first again.
-    let (_, answer) = target
-        .http
-        .send(crate::sut::http::RequestSpec::get(e.discovery.clone()))
-        .await;
-    let in_openid = answer
-        .ok()
-        .filter(|a| a.status == 200)
-        .and_then(|a| a.json())
-        .is_some_and(|d| d.get("revocation_endpoint").is_some());
-    let in_any = target
-        .discovery_doc
-        .as_ref()
-        .is_some_and(|d| d.get("revocation_endpoint").is_some());
-    s.ok(&match (in_openid, in_any) {
-        (true, _) => format!("discovery {} publishes revocation_endpoint", e.discovery),
-        (false, true) => format!(
-            "discovery {} does not publish revocation_endpoint; the RFC 8414 metadata {} does",
-            e.discovery, e.metadata
+    let published = target
+        .discovery
+        .member("revocation_endpoint")
+        .map(|(_, url)| url);
+    s.ok(&match published {
+        Some(url) if *url == target.discovery.first_url => {
+            format!("discovery {url} publishes revocation_endpoint")
+        }
+        Some(url) => format!(
+            "discovery {} does not publish revocation_endpoint; the RFC 8414 metadata {url} does",
+            e.discovery
         ),
-        (false, false) => format!(
+        None => format!(
             "discovery {} publishes no revocation_endpoint; the profile sets it",
             e.discovery
         ),
@@ -158,10 +151,10 @@ async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut S
             None => s.note(&format!("{key:<13} not published and not set")),
         }
     }
-    let mut worst = exit::OK;
+    let mut worst = Exit::Ok;
     let mut unusable = |s: &mut Screen, line: &str, what: String, fix: String| {
         s.bad(line, what, fix);
-        worst = exit::UNREACHABLE;
+        worst = Exit::TargetUnusable;
     };
 
     s.section(&format!(
@@ -207,16 +200,14 @@ async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut S
     }
 
     s.section("probes (calibrated as `check` does before its first scenario)");
-    let calibration = crate::sut::probe::calibrate(&target).await;
+    let calibration = match preflight::calibrate(&target).await {
+        Ok(c) | Err((c, _)) => c,
+    };
     if calibration.probes.is_empty() {
         s.note("no probe to calibrate (probes are \"none\")");
     }
     for p in &calibration.probes {
-        let kind = if p.kind == Kind::Access {
-            "access"
-        } else {
-            "refresh"
-        };
+        let kind = p.kind;
         let passed = p.steps.iter().filter(|x| x.passed).count();
         match &p.refused {
             None => s.ok(&format!(
@@ -276,39 +267,28 @@ async fn diagnose(profile: &TargetProfile, rule_profile: Option<&str>, s: &mut S
         AdapterKind::JanssenConfigApi => check_settings(&target, s, &mut worst).await,
     }
 
-    let rule_profile = rule_profile.unwrap_or(match profile.settings.adapter {
-        AdapterKind::JanssenConfigApi => "janssen",
-        AdapterKind::Static => "rfc7009",
-    });
-    s.section(&format!(
-        "rules that will be skipped (rule profile {rule_profile})"
-    ));
-    match skipped_rules(profile, rule_profile) {
-        Ok(list) if list.is_empty() => s.ok("none: every scenario of the profile can run"),
-        Ok(list) => {
-            for (rule, skipped, total, why) in list {
-                let part = match (skipped, total) {
-                    (_, 1) => "its scenario".to_owned(),
-                    (s, t) if s == t => format!("all {t} scenarios"),
-                    (s, t) => format!("{s} of {t} scenarios (PARTIAL)"),
-                };
-                s.note(&format!("{rule}: {part}: {why}"));
-            }
-        }
-        Err(e) => s.bad(
-            "the rule profile",
-            e.clone(),
-            "use --profile rfc7009 or janssen",
-        ),
+    let rule_set = rule_set.unwrap_or_else(|| super::resolve::default_rule_set(profile, false));
+    s.section(&format!("rules that will be skipped (rule set {rule_set})"));
+    let list = skipped_rules(profile, rule_set);
+    if list.is_empty() {
+        s.ok("none: every scenario of the profile can run");
+    }
+    for (rule, skipped, total, why) in list {
+        let part = match (skipped, total) {
+            (_, 1) => "its scenario".to_owned(),
+            (s, t) if s == t => format!("all {t} scenarios"),
+            (s, t) => format!("{s} of {t} scenarios (PARTIAL)"),
+        };
+        s.note(&format!("{rule}: {part}: {why}"));
     }
     worst
 }
 
 /// What to change when a probe is refused.
-fn probe_fix(probe: &str, kind: Kind) -> String {
+fn probe_fix(probe: &str, kind: TokenType) -> String {
     match (probe, kind) {
-        ("introspection", Kind::Refresh) => "if the server's introspection does not know refresh tokens, set probes.refresh_token = \"refresh\" with probes.refresh_probe_scope = a scope no grant holds; if only a token's owner may introspect it, set probes.introspection_client = \"owner\"".into(),
-        ("introspection", Kind::Access) => "check that the introspecting client may introspect every client's tokens (else probes.introspection_client = \"owner\"), or use probes.access_token = \"userinfo\"".into(),
+        ("introspection", TokenType::Refresh) => "if the server's introspection does not know refresh tokens, set probes.refresh_token = \"refresh\" with probes.refresh_probe_scope = a scope no grant holds; if only a token's owner may introspect it, set probes.introspection_client = \"owner\"".into(),
+        ("introspection", TokenType::Access) => "check that the introspecting client may introspect every client's tokens (else probes.introspection_client = \"owner\"), or use probes.access_token = \"userinfo\"".into(),
         ("refresh", _) => "a plain refresh consumes rotating tokens: set probes.refresh_probe_scope to a scope no grant holds, or use probes.refresh_token = \"introspection\"; if dead tokens get a plain 400, set probes.refresh_inactive_answer = \"status400\"".into(),
         ("refresh (passive)", _) => "probes.refresh_probe_scope must be a scope the server refuses for every grant (it must answer invalid_scope, never issue tokens)".into(),
         _ => "use another probe for this token type (introspection, userinfo or refresh)".into(),
@@ -319,7 +299,7 @@ fn probe_fix(probe: &str, kind: Kind) -> String {
 /// allowAllValueForRevokeEndpoint=false (read, and the server's behaviour confirmed), then with
 /// true (written, read back, confirmed), then restores the original value (written, read back,
 /// confirmed). Every step is shown.
-async fn check_settings(target: &Target, s: &mut Screen, worst: &mut i32) {
+async fn check_settings(target: &Target, s: &mut Screen, worst: &mut Exit) {
     let mut session = SettingsSession::new(target);
     let fix = "check [clients.admin] (its id, secret, and that it may get the Config API's properties.write and properties.readonly scopes) and settings.config_api";
     let first = session
@@ -374,7 +354,7 @@ async fn check_settings(target: &Target, s: &mut Screen, worst: &mut i32) {
                 format!("the setting could not be restored: {}", problems.join("; ")),
                 "restore allowAllValueForRevokeEndpoint by hand, then check the Config API client's write access",
             );
-            *worst = exit::UNREACHABLE;
+            *worst = Exit::TargetUnusable;
         }
         Err(e) => {
             for r in &session.records {
@@ -388,132 +368,46 @@ async fn check_settings(target: &Target, s: &mut Screen, worst: &mut i32) {
             for p in problems {
                 s.note(&format!("restore: {p}"));
             }
-            *worst = exit::UNREACHABLE;
+            *worst = Exit::TargetUnusable;
         }
     }
 }
 
-/// (rule, skipped scenarios, scenarios, why) for every rule of `rule_profile` with a scenario
-/// this profile will skip: capabilities (`@requires:`), settings a static adapter does not
-/// declare, client roles the profile lacks, refresh tokens the token source does not give, and
-/// token types with no probe.
-fn skipped_rules(
+/// (rule, skipped scenarios, scenarios, why) for every rule of the rule set with a scenario
+/// this profile will skip, by the run's own skip policy (`sut::unmet`) on the scenarios'
+/// declared needs.
+pub fn skipped_rules(
     profile: &TargetProfile,
-    rule_profile: &str,
-) -> Result<Vec<(String, usize, usize, String)>, String> {
-    if !matches!(rule_profile, "rfc7009" | "janssen") {
-        return Err(format!("'{rule_profile}' is not rfc7009 or janssen"));
-    }
-    let covered = catalogue::profiles_covered(rule_profile);
+    rule_set: RuleSet,
+) -> Vec<(String, usize, usize, String)> {
     let mut out: Vec<(String, usize, usize, String)> = Vec::new();
-    for (path, text) in FeatureSource::Embedded.load()? {
-        let feature = catalogue::parse_feature(&path, &text)?;
-        for sc in &feature.scenarios {
-            if !covered.iter().any(|p| sc.tags.iter().any(|t| t == p)) {
-                continue;
-            }
-            let Some(rule) = sc.tags.iter().find_map(|t| t.strip_prefix("rule:")) else {
-                continue;
-            };
-            let steps: Vec<&str> = sc.steps.iter().map(|st| st.value.as_str()).collect();
-            let why = skip_reason(profile, &sc.tags, &steps);
-            match out.iter_mut().find(|(r, ..)| r == rule) {
-                Some(entry) => {
-                    entry.2 += 1;
-                    if let Some(w) = why {
-                        entry.1 += 1;
-                        if !entry.3.contains(&w) {
-                            entry.3 = if entry.3.is_empty() {
-                                w
-                            } else {
-                                format!("{}; {w}", entry.3)
-                            };
-                        }
+    for sc in crate::catalogue::features::embedded()
+        .iter()
+        .filter(|s| rule_set.selects(&s.tags))
+    {
+        let why = crate::sut::unmet::first_unmet(profile, &sc.requires);
+        match out.iter_mut().find(|(r, ..)| *r == sc.rule) {
+            Some(entry) => {
+                entry.2 += 1;
+                if let Some(w) = why {
+                    entry.1 += 1;
+                    if !entry.3.contains(&w) {
+                        entry.3 = if entry.3.is_empty() {
+                            w
+                        } else {
+                            format!("{}; {w}", entry.3)
+                        };
                     }
                 }
-                None => {
-                    let skipped = usize::from(why.is_some());
-                    out.push((rule.to_owned(), skipped, 1, why.unwrap_or_default()));
-                }
+            }
+            None => {
+                let skipped = usize::from(why.is_some());
+                out.push((sc.rule.clone(), skipped, 1, why.unwrap_or_default()));
             }
         }
     }
     out.retain(|(_, skipped, ..)| *skipped > 0);
-    Ok(out)
-}
-
-/// Why a scenario will be skipped on this profile, if it will.
-fn skip_reason(profile: &TargetProfile, tags: &[String], steps: &[&str]) -> Option<String> {
-    for need in tags.iter().filter_map(|t| t.strip_prefix("requires:")) {
-        if let Some(setting) = need.strip_prefix("setting:") {
-            if profile.settings.adapter == AdapterKind::Static && !declared(profile, setting) {
-                return Some(format!(
-                    "needs {setting}; the static settings adapter cannot change it and the profile does not declare it"
-                ));
-            }
-        } else if profile.capabilities.has(need, profile) == Some(false) {
-            return Some(format!(
-                "the target lacks the capability {need} ({})",
-                capability_key(need)
-            ));
-        }
-    }
-    let text = steps.join("\n");
-    for (role, key) in [
-        ("other", "other"),
-        ("revoke-any", "revoke-any"),
-        ("public", "public"),
-    ] {
-        let named = text.contains(&format!("the {role} client"))
-            || text.contains(&format!("of the {role} client"));
-        let present = profile.client_roles().iter().any(|(r, _)| *r == key);
-        if named && !present {
-            return Some(format!("the profile has no [clients.{key}]"));
-        }
-    }
-    let mints_refresh = profile.tokens.source != TokenSourceKind::ClientCredentials;
-    if !mints_refresh
-        && (text.contains("refresh token from") || text.contains("refresh token is used"))
-    {
-        return Some("the token source (client_credentials) gives no refresh tokens".into());
-    }
-    for (kind, probe, word) in [
-        (Kind::Access, profile.probes.access_token, "access token"),
-        (Kind::Refresh, profile.probes.refresh_token, "refresh token"),
-    ] {
-        if probe == ProbeKind::None && text.contains(word) {
-            let _ = kind;
-            return Some(format!("probes.{} is \"none\"", word.replace(' ', "_")));
-        }
-    }
-    None
-}
-
-fn capability_key(need: &str) -> &'static str {
-    match need {
-        "public-client" => "capabilities.public_client and [clients.public]",
-        "cors" => "capabilities.cors_origin",
-        "revoke-script" => "capabilities.revoke_script_veto_header",
-        "fault-injection" => "capabilities.unavailable_header",
-        "nodes" => "the profile's nodes list",
-        _ => "capabilities",
-    }
-}
-
-/// Whether a static profile declares a setting with the value a tag needs.
-fn declared(profile: &TargetProfile, tag: &str) -> bool {
-    let d = &profile.settings;
-    match Setting::parse_tag(tag) {
-        Some(Setting::AllowRevokeForOtherClients(v)) => d.allow_revoke_for_other_clients == Some(v),
-        Some(Setting::AllowAllValueForRevokeEndpoint(v)) => {
-            d.allow_all_value_for_revoke_endpoint == Some(v)
-        }
-        Some(Setting::RevokeTokenFlagDisabled) => d.feature_flags.as_ref().is_some_and(|f| {
-            !f.is_empty() && !f.iter().any(|x| x.eq_ignore_ascii_case("revoke_token"))
-        }),
-        Some(Setting::FeatureFlagsEmpty) => d.feature_flags.as_ref().is_some_and(Vec::is_empty),
-        None => false,
-    }
+    out
 }
 
 #[cfg(test)]
@@ -530,7 +424,7 @@ mod tests {
 
     #[test]
     fn skips_follow_capabilities_roles_and_undeclared_settings() {
-        let list = skipped_rules(&dot(), "janssen").unwrap();
+        let list = skipped_rules(&dot(), RuleSet::Janssen);
         let find = |id: &str| list.iter().find(|(r, ..)| r == id).cloned();
         let public = find("rfc7009-2.1-public-client").unwrap();
         assert!(public.3.contains("public-client"), "{public:?}");
@@ -543,8 +437,7 @@ mod tests {
         );
         assert!(find("rfc7009-2.1-hint-fallback").is_none(), "{list:?}");
         // The rfc7009 profile has no Janssen rule.
-        assert!(skipped_rules(&dot(), "rfc7009")
-            .unwrap()
+        assert!(skipped_rules(&dot(), RuleSet::Rfc7009)
             .iter()
             .all(|(r, ..)| !r.starts_with("jans-")));
     }
@@ -553,7 +446,7 @@ mod tests {
     fn client_credentials_skips_the_refresh_scenarios_and_names_why() {
         let mut p = dot();
         p.tokens.source = TokenSourceKind::ClientCredentials;
-        let list = skipped_rules(&p, "rfc7009").unwrap();
+        let list = skipped_rules(&p, RuleSet::Rfc7009);
         let rt = list
             .iter()
             .find(|(r, ..)| r == "rfc7009-2-refresh-revocable")
@@ -568,16 +461,5 @@ mod tests {
             hint.1 < hint.2,
             "one of its scenarios is about access tokens: {hint:?}"
         );
-    }
-
-    #[test]
-    fn declared_static_settings_are_not_skipped() {
-        let mut p = dot();
-        p.settings.allow_all_value_for_revoke_endpoint = Some(true);
-        assert!(declared(&p, "allowAllValueForRevokeEndpoint=true"));
-        assert!(!declared(&p, "allowAllValueForRevokeEndpoint=false"));
-        p.settings.feature_flags = Some(vec!["uma".into()]);
-        assert!(declared(&p, "featureFlags=disabled"));
-        assert!(!declared(&p, "featureFlags=empty"));
     }
 }

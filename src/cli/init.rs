@@ -4,8 +4,8 @@
 //! answers. Secrets are named by environment variable, never asked for or written. What could
 //! not be determined is said, both in the file and on stderr.
 
+use super::exit::Exit;
 use super::InitArgs;
-use crate::exit;
 use crate::sut::http::{HttpClient, RequestSpec};
 use crate::sut::profile::{is_loopback, Timeouts};
 use crate::sut::settings::CONFIG_PATH;
@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use url::Url;
 
 /// `revspec init`.
-pub async fn run(args: InitArgs) -> i32 {
+pub async fn run(args: InitArgs) -> Exit {
     match init(&args).await {
         Ok((profile, unknown)) => {
             match &args.out {
@@ -24,11 +24,11 @@ pub async fn run(args: InitArgs) -> i32 {
                             "error: --out {}: the file exists (use --force to overwrite it)",
                             path.display()
                         );
-                        return exit::USAGE;
+                        return Exit::Usage;
                     }
                     if let Err(e) = std::fs::write(path, &profile) {
                         eprintln!("error: --out {}: {e}", path.display());
-                        return exit::USAGE;
+                        return Exit::Usage;
                     }
                     super::print_out(&format!("wrote {}\n", path.display()));
                 }
@@ -41,7 +41,7 @@ pub async fn run(args: InitArgs) -> i32 {
                 }
             }
             eprintln!("next: fill in the REPLACE-... values, export the secrets it names, then run `revspec doctor --target FILE`");
-            exit::OK
+            Exit::Ok
         }
         Err((code, message)) => {
             eprintln!("error: {message}");
@@ -108,21 +108,21 @@ async fn fetch(http: &HttpClient, url: &Url) -> Result<(u16, Option<Value>), Str
 }
 
 /// Reads discovery and probes the Config API. Unreachable: exit 3, naming the URL.
-pub async fn discover(issuer: &str) -> Result<Discovered, (i32, String)> {
+pub async fn discover(issuer: &str) -> Result<Discovered, (Exit, String)> {
     let url = Url::parse(issuer).map_err(|e| {
         (
-            exit::USAGE,
+            Exit::Usage,
             format!("--issuer '{issuer}' is not a URL: {e}"),
         )
     })?;
     if !matches!(url.scheme(), "http" | "https") {
         return Err((
-            exit::USAGE,
+            Exit::Usage,
             format!("--issuer '{issuer}' is not an http(s) URL"),
         ));
     }
     let http = HttpClient::new(&url, &Timeouts::default(), vec![])
-        .map_err(|e| (exit::UNREACHABLE, e.to_string()))?;
+        .map_err(|e| (Exit::TargetUnusable, e.to_string()))?;
     let base = issuer.trim_end_matches('/');
     let openid_url =
         Url::parse(&format!("{base}/.well-known/openid-configuration")).expect("a valid URL");
@@ -138,7 +138,7 @@ pub async fn discover(issuer: &str) -> Result<Discovered, (i32, String)> {
     // The first request tells whether the server is there at all.
     let (status, doc) = fetch(&http, &openid_url)
         .await
-        .map_err(|e| (exit::UNREACHABLE, format!("cannot read discovery: {e}")))?;
+        .map_err(|e| (Exit::TargetUnusable, format!("cannot read discovery: {e}")))?;
     found
         .tried
         .push((openid_url.to_string(), describe(status, &doc)));
@@ -170,7 +170,7 @@ fn describe(status: u16, doc: &Option<Value>) -> String {
     }
 }
 
-async fn init(args: &InitArgs) -> Result<(String, Vec<String>), (i32, String)> {
+async fn init(args: &InitArgs) -> Result<(String, Vec<String>), (Exit, String)> {
     let found = discover(&args.issuer).await?;
     Ok(render(&found, args.name.as_deref()))
 }

@@ -1,23 +1,26 @@
-//! `revspec load`: from arguments to a load plan, the run, the summary and the exit code.
+//! `revspec load`: from arguments to a load plan, the run, the summary and its reports, the
+//! verdict on stderr and the exit code.
 
+use super::exit::Exit;
 use super::LoadArgs;
-use crate::exit;
-use crate::load::summary::LoadSummary;
+use crate::load::verdict::{verdict, LoadVerdict};
 use crate::load::{profile::LoadProfile, run_plan, LoadError, LoadPlan};
+use crate::record::load::LoadSummary;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// `revspec load`.
-pub async fn run(args: LoadArgs) -> i32 {
+pub async fn run(args: LoadArgs) -> Exit {
     match load(args).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", crate::report::escape::visible(&e.to_string()));
-            e.exit_code()
+            eprintln!("error: {}", crate::text::visible(&e.to_string()));
+            Exit::from(&e)
         }
     }
 }
 
-async fn load(args: LoadArgs) -> Result<i32, LoadError> {
+async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
     let usage = LoadError::Usage;
     let mut profile = LoadProfile::from_file(&args.profile).map_err(usage)?;
     if let Some(users) = args.users {
@@ -37,7 +40,7 @@ async fn load(args: LoadArgs) -> Result<i32, LoadError> {
         .transpose()
         .map_err(usage)?;
     // Without --target the reference server runs in-process (see README for why).
-    let (target, server) = super::resolve_target(args.target.as_deref(), args.fault.as_deref())
+    let (target, server) = super::resolve::target(args.target.as_deref(), args.fault.as_deref())
         .await
         .map_err(usage)?;
     let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
@@ -45,61 +48,41 @@ async fn load(args: LoadArgs) -> Result<i32, LoadError> {
         .replace(':', "-");
     let report_dir = args.report_dir.clone().unwrap_or_else(|| {
         PathBuf::from("reports/load")
-            .join(&profile.name)
+            .join(super::check::sanitize(&profile.name))
             .join(stamp)
     });
+    std::fs::create_dir_all(&report_dir)
+        .map_err(|e| LoadError::Usage(format!("{}: {e}", report_dir.display())))?;
     let plan = LoadPlan {
         target,
         profile,
-        report_dir,
-        baseline,
-        progress: true,
+        report_dir: report_dir.clone(),
+        baseline: baseline.clone(),
+        progress: Some(Arc::new(super::progress::LoadLine)),
         record_acks: args.record_acks.clone(),
     };
-    let baseline = plan.baseline.clone();
     let result = run_plan(plan).await;
     if let Some(s) = server {
         s.shutdown().await;
     }
     let summary = result?;
+    crate::report::load::write(&summary, &report_dir)
+        .map_err(|e| LoadError::Usage(format!("{}: {e}", report_dir.display())))?;
+    for w in &summary.warnings {
+        eprintln!("warning: {}", crate::text::visible(w));
+    }
     super::print_out(&summary.render(baseline.as_ref()));
-    if let Some(why) = &summary.unusable {
-        eprintln!(
-            "error: target unusable: {}",
-            crate::report::escape::visible(why)
-        );
-        return Ok(exit::UNREACHABLE);
-    }
-    let missed = summary.missed_thresholds();
-    let c = &summary.correctness;
-    let revokes = summary
-        .requests
-        .iter()
-        .any(|r| r.name.contains("revoke (") && !r.name.contains("unknown"));
-    let unobserved = if c.not_held > 0 {
-        Some(format!(
-            "{} sampled revocations did not hold (the token was still active after the 200)",
-            c.not_held
-        ))
-    } else if c.probe_errors > 0 {
-        Some(format!(
-            "{} sampled revocations could not be observed (probe errors)",
-            c.probe_errors
-        ))
-    } else if revokes && c.sampled == 0 {
-        Some("the run revoked tokens but observed none of them".into())
-    } else {
-        None
-    };
-    if let Some(why) = unobserved {
-        eprintln!("FAILED: {why}");
-        return Ok(exit::FAILURES);
-    }
-    if !missed.is_empty() {
-        for m in &missed {
-            eprintln!("THRESHOLD MISSED: {m}");
+    Ok(match verdict(&summary) {
+        LoadVerdict::Passed => Exit::Ok,
+        LoadVerdict::Unusable(why) => {
+            eprintln!("error: target unusable: {}", crate::text::visible(&why));
+            Exit::TargetUnusable
         }
-        return Ok(exit::FAILURES);
-    }
-    Ok(exit::OK)
+        LoadVerdict::Failed(reasons) => {
+            for r in &reasons {
+                eprintln!("FAILED: {}", crate::text::visible(r));
+            }
+            Exit::Failures
+        }
+    })
 }

@@ -1,19 +1,27 @@
 //! The command line: parsing (clap), resolving each subcommand's raw arguments (with the
-//! profile file and the environment) into a validated plan, running it, printing, and the exit
-//! code. Nothing else in the crate depends on this module.
+//! profile file and the environment) into a validated plan (`resolve`), running it, printing
+//! (progress included: `progress`), the CI environment (`ci`), and the one exit-code table
+//! (`exit`). The only module that prints, reads the environment or knows exit codes; nothing
+//! else in the crate depends on it.
 
 mod check;
+mod ci;
 mod doctor;
+pub mod exit;
 mod explain;
 mod init;
+mod list;
 mod load;
+mod progress;
 mod report;
+mod resolve;
 mod serve;
+
+use crate::catalogue::RuleSet;
+use exit::Exit;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-
-pub use crate::exit;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -44,6 +52,13 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Views rebuilt from run.json files: the cross-run matrix, a run's HTML report.
     Report(ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: `revspec man > revspec.1`.
+    Man,
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,9 +88,9 @@ pub struct DoctorArgs {
     /// The target profile to check.
     #[arg(long)]
     pub target: PathBuf,
-    /// Rule profile whose rules are listed as skipped or not (default as for `check`).
-    #[arg(long)]
-    pub profile: Option<String>,
+    /// Rule set whose rules are listed as skipped or not (default as for `check`).
+    #[arg(long = "rules", alias = "profile", value_name = "RULE_SET", value_parser = rule_set)]
+    pub rules: Option<RuleSet>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,9 +214,10 @@ pub struct CheckArgs {
     /// Target profile (TOML). Without it, the built-in reference server is started and checked.
     #[arg(long)]
     pub target: Option<PathBuf>,
-    /// Rule profile: rfc7009, or janssen (rfc7009 plus the Janssen rules).
-    #[arg(long)]
-    pub profile: Option<String>,
+    /// Rule set: rfc7009, or janssen (rfc7009 plus the Janssen rules). Default: janssen for
+    /// the built-in server and Janssen Config API profiles, rfc7009 otherwise.
+    #[arg(long = "rules", alias = "profile", value_name = "RULE_SET", value_parser = rule_set)]
+    pub rule_set: Option<RuleSet>,
     /// Only these rule IDs (repeatable).
     #[arg(long = "rule")]
     pub rules: Vec<String>,
@@ -236,9 +252,10 @@ pub struct CheckArgs {
 
 #[derive(Debug, clap::Args)]
 pub struct ListArgs {
-    /// Only the rules of this profile (rfc7009 or janssen).
-    #[arg(long)]
-    pub profile: Option<String>,
+    /// Only the rules of this rule set (rfc7009 or janssen; default janssen, which includes
+    /// rfc7009).
+    #[arg(long = "rules", alias = "profile", value_name = "RULE_SET", value_parser = rule_set)]
+    pub rules: Option<RuleSet>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -272,54 +289,46 @@ pub struct LoadArgs {
 }
 
 /// Runs a parsed command line; returns the exit code.
-pub async fn run(cli: Cli) -> i32 {
+pub async fn run(cli: Cli) -> Exit {
     match cli.command {
         Command::Serve(args) => serve::run(args).await,
         Command::Check(args) => check::run(args).await,
-        Command::List(args) => check::list(args),
+        Command::List(args) => list::run(args),
         Command::Load(args) => load::run(args).await,
         Command::Explain(args) => explain::run(args),
         Command::Init(args) => init::run(args).await,
         Command::Doctor(args) => doctor::run(args).await,
         Command::Report(args) => report::run(args),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "revspec",
+                &mut out,
+            );
+            print_out(&String::from_utf8_lossy(&out));
+            Exit::Ok
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut out) {
+                Ok(()) => {
+                    print_out(&String::from_utf8_lossy(&out));
+                    Exit::Ok
+                }
+                Err(e) => {
+                    eprintln!("error: cannot render the man page: {e}");
+                    Exit::Usage
+                }
+            }
+        }
     }
 }
 
-/// The target of a `check` or `load`: a profile file, or (without `--target`) the reference
-/// server started in-process on a free loopback port, with `--fault` if given. The server, if
-/// any, is returned so the caller keeps it alive and shuts it down.
-pub async fn resolve_target(
-    target: Option<&std::path::Path>,
-    fault: Option<&str>,
-) -> Result<
-    (
-        crate::sut::TargetProfile,
-        Option<crate::server::RunningServer>,
-    ),
-    String,
-> {
-    let fault = fault
-        .map(str::parse::<crate::faults::Fault>)
-        .transpose()
-        .map_err(|e| format!("--fault: {e}"))?;
-    match (target, fault) {
-        (Some(_), Some(_)) => {
-            Err("--fault applies only to the built-in reference server (no --target)".into())
-        }
-        (Some(path), None) => Ok((
-            crate::sut::TargetProfile::from_file(path).map_err(|e| e.to_string())?,
-            None,
-        )),
-        (None, fault) => {
-            let server = crate::server::spawn(
-                "127.0.0.1:0".parse().expect("a valid address"),
-                &crate::conformance::run::reference_options(fault),
-            )
-            .await?;
-            let profile = crate::conformance::run::reference_profile(&server.base_url);
-            Ok((profile, Some(server)))
-        }
-    }
+/// clap's parser for a rule set; the error names the accepted values.
+fn rule_set(s: &str) -> Result<RuleSet, String> {
+    s.parse()
 }
 
 /// Writes to stdout, ignoring a closed pipe (`revspec check | head` must not panic).

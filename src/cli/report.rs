@@ -1,14 +1,14 @@
 //! `revspec report`: views rebuilt from `run.json` files: `report matrix` (the cross-run
 //! matrix, `matrix.html` + `matrix.md`) and `report html` (a run's `report.html` again).
 
+use super::exit::Exit;
 use super::{ReportArgs, ReportCommand};
-use crate::exit;
+use crate::record::RunRecord;
 use crate::report::matrix::Matrix;
-use crate::report::RunRecord;
 use std::path::{Path, PathBuf};
 
 /// `revspec report ...`.
-pub fn run(args: ReportArgs) -> i32 {
+pub fn run(args: ReportArgs) -> Exit {
     let result = match args.command {
         ReportCommand::Matrix {
             runs,
@@ -21,11 +21,11 @@ pub fn run(args: ReportArgs) -> i32 {
     match result {
         Ok(message) => {
             super::print_out(&message);
-            exit::OK
+            Exit::Ok
         }
         Err(e) => {
             eprintln!("error: {e}");
-            exit::USAGE
+            Exit::Usage
         }
     }
 }

@@ -1,8 +1,8 @@
 //! `revspec serve`: the reference server from the command line, until Ctrl-C: one server, or
 //! with `--cluster N` the N nodes of one server sharing a `--store redis://...`.
 
+use super::exit::Exit;
 use super::ServeArgs;
-use crate::exit;
 use crate::faults::quirks::{self, ClusterQuirk, Quirk};
 use crate::faults::{self, Fault};
 use crate::server::config::ServerConfig;
@@ -84,14 +84,14 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
 }
 
 /// `revspec serve`: runs until Ctrl-C; returns the exit code.
-pub async fn run(args: ServeArgs) -> i32 {
+pub async fn run(args: ServeArgs) -> Exit {
     if args.list_faults {
         print!("{}", faults::listing());
-        return exit::OK;
+        return Exit::Ok;
     }
     if args.list_quirks {
         print!("{}", quirks::listing());
-        return exit::OK;
+        return Exit::Ok;
     }
     let config = match args
         .config
@@ -102,7 +102,7 @@ pub async fn run(args: ServeArgs) -> i32 {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: --config {e}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     let demo = config.is_none();
@@ -110,7 +110,7 @@ pub async fn run(args: ServeArgs) -> i32 {
         Ok(o) => o,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     let stop = stop_requested();
@@ -118,7 +118,7 @@ pub async fn run(args: ServeArgs) -> i32 {
         Ok(nodes) => nodes,
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::USAGE;
+            return Exit::Usage;
         }
     };
     print!("{}", banner(&nodes[0].state, demo));
@@ -150,7 +150,7 @@ pub async fn run(args: ServeArgs) -> i32 {
     for node in nodes {
         node.shutdown().await;
     }
-    exit::OK
+    Exit::Ok
 }
 
 /// Ctrl-C or, on Unix, SIGTERM (what systemd, Docker and Kubernetes send): either ends with a

@@ -5,7 +5,7 @@
 //! a listed rule is still a failure. An ERROR (the harness could not reach a verdict) is never
 //! an expected outcome.
 
-use crate::report::{RunRecord, Verdict};
+use crate::record::{RunRecord, Verdict};
 use serde::Deserialize;
 use std::path::Path;
 
@@ -35,25 +35,23 @@ impl Ledger {
 
     pub fn from_toml(text: &str) -> Result<Self, String> {
         let ledger: Ledger = toml::from_str(text).map_err(|e| e.to_string())?;
-        let ids: Vec<String> = super::catalogue::rules()
-            .into_iter()
-            .map(|r| r.id)
+        let scenarios: Vec<(&str, &str)> = crate::catalogue::features::embedded()
+            .iter()
+            .map(|s| (s.rule.as_str(), s.name.as_str()))
             .collect();
-        let catalogue = super::catalogue::FeatureSource::Embedded.load()?;
-        let scenarios = scenario_names(&catalogue)?;
         for (i, d) in ledger.deviations.iter().enumerate() {
-            if !ids.contains(&d.rule) {
+            if crate::catalogue::rule(&d.rule).is_none() {
                 return Err(format!(
                     "deviation[{i}].rule: '{}' is not a rule ID of the catalogue",
                     d.rule
                 ));
             }
-            let of_rule: Vec<&String> = scenarios
+            let of_rule: Vec<&str> = scenarios
                 .iter()
                 .filter(|(rule, _)| *rule == d.rule)
-                .map(|(_, name)| name)
+                .map(|(_, name)| *name)
                 .collect();
-            if !of_rule.contains(&&d.scenario) {
+            if !of_rule.contains(&d.scenario.as_str()) {
                 return Err(format!(
                     "deviation[{i}].scenario: no scenario of {} is named '{}' (its scenarios: {})",
                     d.rule,
@@ -111,24 +109,10 @@ impl Ledger {
     }
 }
 
-/// (rule, scenario name) of every scenario of a catalogue.
-fn scenario_names(features: &[(String, String)]) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    for (path, text) in features {
-        let feature = super::catalogue::parse_feature(path, text)?;
-        for sc in &feature.scenarios {
-            if let Some(rule) = sc.tags.iter().find_map(|t| t.strip_prefix("rule:")) {
-                out.push((rule.to_owned(), sc.name.clone()));
-            }
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::fixtures::{case, record};
+    use crate::record::fixtures::{case, record};
 
     const SCENARIO: &str = "A refresh token sent with the hint access_token is still revoked";
 
@@ -139,7 +123,7 @@ mod tests {
         .unwrap()
     }
 
-    fn named(rule: &str, scenario: &str, verdict: Verdict) -> crate::report::CaseRecord {
+    fn named(rule: &str, scenario: &str, verdict: Verdict) -> crate::record::CaseRecord {
         let mut c = case(rule, verdict);
         c.scenario = scenario.into();
         c

@@ -12,8 +12,8 @@
 //! 5. nothing observed: ERROR ("no observation"), never a pass;
 //! 6. otherwise PASS (INFO for INFO rules and downgraded rules).
 
-use super::catalogue::Level;
-use crate::report::{CheckRecord, DelayRecord, Verdict};
+use crate::catalogue::Level;
+use crate::record::{CheckRecord, DelayRecord, Verdict};
 
 /// Why a scenario stopped early.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,13 +5,13 @@
 //! delay measured, and every "stays active" and every "inactive" is looked at once more after
 //! a settle, so a delayed side effect (a background job, a stale replica) is seen.
 
-use super::catalogue::Level;
 use super::outcome::Outcome;
-use crate::report::{CaseRecord, DelayRecord};
+use crate::catalogue::Level;
+use crate::record::Calibration;
+use crate::record::{CaseRecord, DelayRecord};
 use crate::sut::http::{Exchange, HttpResponse};
-use crate::sut::probe::Calibration;
 use crate::sut::settings::SettingError;
-use crate::sut::{Kind, Role, Target, TokenState};
+use crate::sut::{Role, Target, TokenState, TokenType};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,17 +23,9 @@ pub enum GroupState {
     #[default]
     Original,
     /// These settings are in place and confirmed.
-    Ready(Vec<crate::sut::settings::Setting>),
+    Ready(Vec<crate::catalogue::Setting>),
     /// They could not be put in place.
     Failed(SettingError),
-}
-
-/// How far a run is: scenarios finished of the total, and the rule running last.
-#[derive(Debug, Default)]
-pub struct Progress {
-    pub total: std::sync::atomic::AtomicUsize,
-    pub done: std::sync::atomic::AtomicUsize,
-    pub current: Mutex<String>,
 }
 
 /// Shared by every scenario of a run.
@@ -42,7 +34,7 @@ pub struct RunContext {
     pub calibration: Calibration,
     pub group: Mutex<GroupState>,
     pub cases: Mutex<Vec<CaseRecord>>,
-    pub progress: Arc<Progress>,
+    pub progress: Arc<dyn super::progress::Progress>,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -64,7 +56,7 @@ pub enum Slot {
 pub struct TokenRef {
     pub role: Role,
     pub slot: Slot,
-    pub kind: Kind,
+    pub kind: TokenType,
 }
 
 impl TokenRef {
@@ -82,8 +74,8 @@ impl TokenRef {
             _ => return None,
         };
         let kind = match kind {
-            "access" => Kind::Access,
-            "refresh" => Kind::Refresh,
+            "access" => TokenType::Access,
+            "refresh" => TokenType::Refresh,
             _ => return None,
         };
         Some(TokenRef { role, slot, kind })
@@ -100,7 +92,7 @@ impl TokenRef {
             Slot::Second => "second ",
             Slot::Refreshed => "refreshed ",
         };
-        let kind = if self.kind == Kind::Access {
+        let kind = if self.kind == TokenType::Access {
             "access"
         } else {
             "refresh"
@@ -149,7 +141,8 @@ pub struct ScenarioMeta {
     pub level: Option<Level>,
     pub profile: String,
     pub scenario: String,
-    pub location: String,
+    pub file: String,
+    pub line: usize,
     pub requirement: String,
 }
 
@@ -421,7 +414,9 @@ impl RevWorld {
             level,
             profile: meta.profile,
             scenario: meta.scenario,
-            location: meta.location,
+            location: format!("{}:{}", meta.file, meta.line),
+            file: meta.file,
+            line: meta.line,
             requirement: meta.requirement,
             verdict,
             reason,
@@ -470,13 +465,13 @@ mod tests {
         w.retire(r);
         assert_eq!(w.token(r), None);
         let record = w.finish(None);
-        assert_eq!(record.verdict, crate::report::Verdict::Skip);
+        assert_eq!(record.verdict, crate::record::Verdict::Skip);
         assert!(record
             .reason
             .unwrap()
             .contains("replaced by the refresh grant"));
         let mut w = RevWorld::default();
         assert_eq!(w.token(r), None);
-        assert_eq!(w.finish(None).verdict, crate::report::Verdict::Error);
+        assert_eq!(w.finish(None).verdict, crate::record::Verdict::Error);
     }
 }

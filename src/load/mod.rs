@@ -1,22 +1,43 @@
 //! The load tester (`revspec load`): builds a goose attack from a load profile (`profile`)
-//! against any target, with the transactions in `transactions`, writes goose's HTML, JSON and
-//! Markdown reports plus a summary (`summary`), checks under load that a sample of revocations
-//! really holds, and gates on the profile's thresholds.
+//! against any target, with the transactions in `transactions` making the requests of
+//! `request`, writes goose's HTML, JSON and Markdown reports plus a summary (`summary`, a
+//! `record::load::LoadSummary`), checks under load that a sample of revocations really holds,
+//! and says what the run comes to (`verdict`). It never prints and knows no exit code: progress
+//! goes to a [`LoadProgress`] the caller gives.
 
 pub mod profile;
+pub mod request;
 pub mod summary;
 pub mod transactions;
+pub mod verdict;
 
-use crate::exit;
-use crate::sut::settings::{Setting, SettingsSession};
-use crate::sut::{Target, TargetError, TargetProfile};
+use crate::catalogue::Setting;
+use crate::record::load::LoadSummary;
+use crate::sut::preflight::{self, PreflightError};
+use crate::sut::settings::SettingsSession;
+use crate::sut::{Target, TargetProfile};
 use profile::{LoadProfile, TransactionKind};
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use summary::LoadSummary;
 use transactions::LoadState;
+
+/// How far a load run is, every few seconds.
+#[derive(Debug, Clone)]
+pub struct LoadTick {
+    pub elapsed: Duration,
+    pub run_time: Duration,
+    pub revocations: u64,
+    pub sampled: u64,
+    pub not_held: u64,
+    pub probe_errors: u64,
+}
+
+/// Receives a load run's progress.
+pub trait LoadProgress: Send + Sync {
+    fn tick(&self, tick: &LoadTick);
+}
 
 /// Why a load run could not run or did not pass.
 #[derive(Debug, thiserror::Error)]
@@ -29,12 +50,11 @@ pub enum LoadError {
     Goose(String),
 }
 
-impl LoadError {
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            LoadError::Usage(_) => exit::USAGE,
-            LoadError::Unreachable(_) => exit::UNREACHABLE,
-            LoadError::Goose(_) => exit::FAILURES,
+impl From<PreflightError> for LoadError {
+    fn from(e: PreflightError) -> Self {
+        match e {
+            PreflightError::Profile(m) => LoadError::Usage(m),
+            PreflightError::Unusable(m) => LoadError::Unreachable(m),
         }
     }
 }
@@ -45,8 +65,8 @@ pub struct LoadPlan {
     pub profile: LoadProfile,
     pub report_dir: PathBuf,
     pub baseline: Option<LoadSummary>,
-    /// Print a progress line every few seconds.
-    pub progress: bool,
+    /// Where progress goes (none: silent).
+    pub progress: Option<Arc<dyn LoadProgress>>,
     /// Write the record of acknowledged operations here (see [`transactions::AckRecord`]).
     pub record_acks: Option<PathBuf>,
 }
@@ -62,7 +82,7 @@ async fn preflight(target: &Target, profile: &LoadProfile) -> Result<SettingsSes
         ));
     }
     if kinds.iter().any(|k| k.revokes()) {
-        for kind in [crate::sut::Kind::Access, crate::sut::Kind::Refresh] {
+        for kind in crate::catalogue::TokenType::ALL {
             if target.probe_kind(kind) == crate::sut::ProbeKind::None {
                 return Err(usage(
                     "revocations are checked under load, and the target names no probe".into(),
@@ -70,10 +90,7 @@ async fn preflight(target: &Target, profile: &LoadProfile) -> Result<SettingsSes
             }
         }
     }
-    let (_, minted) = target.mint(crate::sut::Role::Primary).await;
-    if let Err(e) = minted {
-        return Err(LoadError::Unreachable(e.to_string()));
-    }
+    preflight::mint_primary(target).await?;
     let mut session = SettingsSession::new(target);
     if kinds.contains(&TransactionKind::RevokeAll) {
         if let Err(why) = session
@@ -91,12 +108,7 @@ async fn preflight(target: &Target, profile: &LoadProfile) -> Result<SettingsSes
 
 /// Runs a plan: preflight, the goose attack, the correctness count and the summary.
 pub async fn run_plan(plan: LoadPlan) -> Result<LoadSummary, LoadError> {
-    let target = Target::connect(plan.target.clone())
-        .await
-        .map_err(|e| match e {
-            TargetError::Profile(m) => LoadError::Usage(m),
-            TargetError::Unreachable(m) | TargetError::Minting(m) => LoadError::Unreachable(m),
-        })?;
+    let target = preflight::connect(&plan.target).await?;
     let mut session = preflight(&target, &plan.profile).await?;
     let target = Arc::new(target);
     let acks = plan
@@ -112,21 +124,20 @@ pub async fn run_plan(plan: LoadPlan) -> Result<LoadSummary, LoadError> {
     let attack = transactions::build_attack(&state, &plan.profile, &plan.report_dir)
         .map_err(|e| LoadError::Usage(format!("goose: {e}")))?;
     let started = Instant::now();
-    let progress = plan.progress.then(|| {
+    let progress = plan.progress.clone().map(|sink| {
         let state = state.clone();
         let run_time = plan.profile.run_time + plan.profile.ramp_up;
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(2)).await;
-                eprintln!(
-                    "[{:>4.0}s / {:.0}s] revocations {}, sampled {}, not held {}, probe errors {}",
-                    started.elapsed().as_secs_f64(),
-                    run_time.as_secs_f64(),
-                    state.revocations.load(Ordering::Relaxed),
-                    state.sampled.load(Ordering::Relaxed),
-                    state.not_held.load(Ordering::Relaxed),
-                    state.probe_errors.load(Ordering::Relaxed),
-                );
+                sink.tick(&LoadTick {
+                    elapsed: started.elapsed(),
+                    run_time,
+                    revocations: state.revocations.load(Ordering::Relaxed),
+                    sampled: state.sampled.load(Ordering::Relaxed),
+                    not_held: state.not_held.load(Ordering::Relaxed),
+                    probe_errors: state.probe_errors.load(Ordering::Relaxed),
+                });
             }
         })
     });
@@ -134,13 +145,9 @@ pub async fn run_plan(plan: LoadPlan) -> Result<LoadSummary, LoadError> {
     if let Some(p) = progress {
         p.abort();
     }
-    for problem in session.restore(&target).await {
-        eprintln!("warning: {problem}");
-    }
+    let warnings = session.restore(&target).await;
     let metrics = result.map_err(|e| LoadError::Goose(e.to_string()))?;
-    let summary = LoadSummary::from_metrics(&plan.profile, &metrics, &state, &plan.report_dir);
-    summary
-        .write(&plan.report_dir)
-        .map_err(|e| LoadError::Usage(format!("{}: {e}", plan.report_dir.display())))?;
+    let mut summary = summary::from_metrics(&plan.profile, &metrics, &state, &plan.report_dir);
+    summary.warnings = warnings;
     Ok(summary)
 }

@@ -67,15 +67,7 @@ pub struct Thresholds {
     pub min_rps: Option<f64>,
 }
 
-/// The thresholds as recorded in a summary.
-#[derive(Debug, Clone, serde::Serialize, Deserialize, Default)]
-pub struct ThresholdsView {
-    pub revoke_p99_ms: Option<f64>,
-    pub error_rate_percent: Option<f64>,
-    pub min_rps: Option<f64>,
-}
-
-impl From<&Thresholds> for ThresholdsView {
+impl From<&Thresholds> for crate::record::load::ThresholdsView {
     fn from(t: &Thresholds) -> Self {
         Self {
             revoke_p99_ms: t.revoke_p99_ms,

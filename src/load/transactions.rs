@@ -1,5 +1,5 @@
 //! The goose side: one scenario per transaction of the profile, weighted as the profile says.
-//! Every request is named after what it does ("revoke (unknown token)", "token (mint)") so the
+//! Every request is named after what it does (Request::RevokeUnknown, Request::Mint) so the
 //! reports group by meaning and minting never counts in revoke latency. A sample of revoked
 //! tokens is observed through the target's probe right after the 200; the probe goes through
 //! revspec's own client, so it is not counted in goose's request metrics either.
@@ -10,7 +10,9 @@
 //! error, not a success.
 
 use super::profile::{Correctness, LoadProfile, TransactionKind};
-use crate::sut::{ClientAuth, Credentials, Kind, Role, Target, TokenState};
+use super::request::Request;
+use crate::sut::http::RequestSpec;
+use crate::sut::{Credentials, Role, Target, TokenState, TokenType};
 use goose::config::GooseConfiguration;
 use goose::goose::{GooseUser, Scenario, Transaction, TransactionError, TransactionResult};
 use goose::GooseAttack;
@@ -80,14 +82,12 @@ impl LoadState {
             .credentials(Role::Primary)
             .cloned()
             .expect("the primary client is required");
-        let t = &target.profile.timeouts;
-        let client = reqwest::Client::builder()
-            .connect_timeout(t.connect)
-            .timeout(t.request)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("revspec-load/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| format!("cannot build the load client: {e}"))?;
+        let client = crate::sut::http::builder(
+            &target.profile.timeouts,
+            concat!("revspec-load/", env!("CARGO_PKG_VERSION")),
+        )
+        .build()
+        .map_err(|e| format!("cannot build the load client: {e}"))?;
         Ok(Self {
             client,
             transport_failures: AtomicU64::new(0),
@@ -126,7 +126,7 @@ impl LoadState {
     /// within the profile's propagation window (one look when it is 0). With a cluster it is
     /// observed on a node other than the one that revoked it, so what is counted is the
     /// cross-node propagation.
-    async fn revoked(&self, kind: Kind, token: &str, revoking_node: usize) {
+    async fn revoked(&self, kind: TokenType, token: &str, revoking_node: usize) {
         let n = self.revocations.fetch_add(1, Ordering::Relaxed);
         if !in_sample(&self.correctness, n) {
             return;
@@ -201,36 +201,37 @@ async fn post(
     user: &mut GooseUser,
     state: &LoadState,
     url: &str,
-    name: &str,
-    mut form: Vec<(String, String)>,
+    request: Request,
+    form: Vec<(String, String)>,
 ) -> TResult<Option<Value>> {
-    let mut rb = state.client.post(url);
-    match state.primary.auth {
-        ClientAuth::ClientSecretBasic => {
-            rb = rb.basic_auth(&state.primary.id, state.primary.secret.as_deref());
-        }
-        ClientAuth::ClientSecretPost => {
-            form.push(("client_id".into(), state.primary.id.clone()));
-            form.push((
-                "client_secret".into(),
-                state.primary.secret.clone().unwrap_or_default(),
-            ));
-        }
-        ClientAuth::None => form.push(("client_id".into(), state.primary.id.clone())),
-    }
+    let name = request.name();
+    let Ok(parsed) = url::Url::parse(url) else {
+        user.record_custom_request_duration(
+            "POST",
+            name,
+            std::time::Duration::ZERO,
+            false,
+            None,
+            Some("the target has no such endpoint"),
+        )
+        .await?;
+        return Ok(None);
+    };
+    let mut spec = RequestSpec::post_form(parsed, form);
+    crate::sut::client::authenticate(&mut spec, &state.primary);
+    let timeouts = &state.target.profile.timeouts;
     let started = std::time::Instant::now();
     let outcome = async {
-        let mut response = rb
-            .form(&form)
+        let mut response = crate::sut::http::request(&state.client, &spec)
             .send()
             .await
-            .map_err(|e| (None, describe(&e)))?;
+            .map_err(|e| (None, describe(&e, timeouts, started)))?;
         let status = response.status().as_u16();
         let mut body = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
-            .map_err(|e| (Some(status), describe(&e)))?
+            .map_err(|e| (Some(status), describe(&e, timeouts, started)))?
         {
             body.extend_from_slice(&chunk);
             if body.len() > crate::sut::http::BODY_CAP {
@@ -244,7 +245,7 @@ async fn post(
     }
     .await;
     let elapsed = started.elapsed();
-    let revocation = name.starts_with("revoke");
+    let revocation = request.is_revocation();
     let (status, body) = match outcome {
         Ok(answer) => {
             if revocation {
@@ -265,7 +266,7 @@ async fn post(
     };
     let value = if status != 200 {
         Err(format!("HTTP {status}"))
-    } else if name.starts_with("revoke") {
+    } else if revocation {
         Ok(Value::Null)
     } else {
         serde_json::from_slice::<Value>(&body).map_err(|e| format!("the answer is not JSON: {e}"))
@@ -283,21 +284,13 @@ async fn post(
     Ok(value.ok())
 }
 
-/// A transport failure in words (the load client's own; see `sut::http` for the harness's).
-fn describe(e: &reqwest::Error) -> String {
-    let mut text = if e.is_timeout() {
-        "timed out".to_owned()
-    } else if e.is_connect() {
-        "could not connect".to_owned()
-    } else {
-        "the answer was cut off".to_owned()
-    };
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        text.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    crate::report::escape::one_line(&text)
+/// A transport failure in words, as the harness's client says it.
+fn describe(
+    e: &reqwest::Error,
+    timeouts: &crate::sut::profile::Timeouts,
+    started: std::time::Instant,
+) -> String {
+    crate::sut::http::describe(e, timeouts, started).1
 }
 
 fn token_url(state: &LoadState) -> String {
@@ -332,11 +325,11 @@ fn observing_node(revoking_node: usize, nodes: usize) -> Option<usize> {
     (nodes > 0).then(|| (revoking_node + 1) % nodes)
 }
 
-/// Mints one grant through goose (named "token (mint)").
+/// Mints one grant through goose (named Request::Mint).
 async fn mint(
     user: &mut GooseUser,
     state: &LoadState,
-    name: &str,
+    name: Request,
 ) -> TResult<Option<(String, Option<String>)>> {
     let form = match &state.user {
         Some((u, p)) if state.target.mints_refresh_tokens() => vec![
@@ -360,7 +353,7 @@ async fn mint(
 async fn revoke(
     user: &mut GooseUser,
     state: &LoadState,
-    name: &str,
+    name: Request,
     form: Vec<(String, String)>,
 ) -> TResult<Option<usize>> {
     let (url, node) = revoke_url(state, user);
@@ -395,21 +388,21 @@ async fn run(
 ) -> TransactionResult {
     match (kind, step) {
         (TransactionKind::RevokeUnknown, _) => {
-            let token = format!("revspec-load-unknown-{}", crate::server::store::new_token());
+            let token = crate::sut::probe::never_issued_value();
             revoke(
                 user,
                 state,
-                "revoke (unknown token)",
+                Request::RevokeUnknown,
                 vec![("token".into(), token)],
             )
             .await?;
         }
         (TransactionKind::Token, _) => {
-            mint(user, state, "token (obtain)").await?;
+            mint(user, state, Request::Obtain).await?;
         }
         (TransactionKind::Introspect, _) => {
             if held(user).access.is_empty() {
-                if let Some((at, _)) = mint(user, state, "token (mint for introspection)").await? {
+                if let Some((at, _)) = mint(user, state, Request::MintForIntrospection).await? {
                     held(user).access.push(at);
                 }
             }
@@ -421,11 +414,18 @@ async fn run(
                     .as_ref()
                     .map(|u| u.to_string())
                     .unwrap_or_default();
-                post(user, state, &url, "introspect", vec![("token".into(), at)]).await?;
+                post(
+                    user,
+                    state,
+                    &url,
+                    Request::Introspect,
+                    vec![("token".into(), at)],
+                )
+                .await?;
             }
         }
         (TransactionKind::MintAndRevoke, 0) => {
-            if let Some((at, rt)) = mint(user, state, "token (mint)").await? {
+            if let Some((at, rt)) = mint(user, state, Request::Mint).await? {
                 let h = held(user);
                 h.access = vec![at];
                 h.refresh = rt;
@@ -438,13 +438,13 @@ async fn run(
                     ("token".into(), rt.clone()),
                     ("token_type_hint".into(), "refresh_token".into()),
                 ];
-                if let Some(node) = revoke(user, state, "revoke (refresh token)", form).await? {
-                    state.revoked(Kind::Refresh, &rt, node).await;
+                if let Some(node) = revoke(user, state, Request::RevokeRefresh, form).await? {
+                    state.revoked(TokenType::Refresh, &rt, node).await;
                 }
             }
         }
         (TransactionKind::GrantCascade, 0) => {
-            if let Some((at, rt)) = mint(user, state, "token (mint)").await? {
+            if let Some((at, rt)) = mint(user, state, Request::Mint).await? {
                 let mut access = vec![at];
                 if let Some(rt) = &rt {
                     for _ in 1..fan_out {
@@ -453,8 +453,7 @@ async fn run(
                             ("refresh_token".into(), rt.clone()),
                         ];
                         let url = token_url(state);
-                        if let Some(v) =
-                            post(user, state, &url, "token (refresh, mint)", form).await?
+                        if let Some(v) = post(user, state, &url, Request::RefreshMint, form).await?
                         {
                             if let Some(a) = v.get("access_token").and_then(Value::as_str) {
                                 access.push(a.to_owned());
@@ -474,13 +473,13 @@ async fn run(
                 if let Some(node) = revoke(
                     user,
                     state,
-                    "revoke (refresh token, cascade)",
+                    Request::RevokeCascade,
                     vec![("token".into(), rt)],
                 )
                 .await?
                 {
                     if let Some(at) = last_access {
-                        state.revoked(Kind::Access, &at, node).await;
+                        state.revoked(TokenType::Access, &at, node).await;
                     }
                 }
             }
@@ -488,7 +487,7 @@ async fn run(
         (TransactionKind::RevokeAll, 0) => {
             let mut access = Vec::new();
             for _ in 0..fan_out {
-                if let Some((at, _)) = mint(user, state, "token (mint)").await? {
+                if let Some((at, _)) = mint(user, state, Request::Mint).await? {
                     access.push(at);
                 }
             }
@@ -500,11 +499,9 @@ async fn run(
                 ("token".into(), "all".into()),
                 ("token_type_hint".into(), "all".into()),
             ];
-            if let Some(node) =
-                revoke(user, state, "revoke (all tokens of the client)", form).await?
-            {
+            if let Some(node) = revoke(user, state, Request::RevokeAll, form).await? {
                 if let Some(at) = last_access {
-                    state.revoked(Kind::Access, &at, node).await;
+                    state.revoked(TokenType::Access, &at, node).await;
                 }
             }
         }

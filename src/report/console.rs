@@ -3,7 +3,7 @@
 //! rule, what was expected, what was seen and the redacted HTTP exchanges, the measured
 //! revocation delays, and a summary line.
 
-use super::{RunRecord, Verdict};
+use crate::record::{RunRecord, Verdict};
 
 /// Median and maximum of sorted values.
 pub fn median_max(sorted: &[f64]) -> Option<(f64, f64)> {
@@ -39,9 +39,9 @@ pub fn delay_summary(record: &RunRecord) -> Option<String> {
     })
 }
 
-/// The console text. Everything a server sent reaches it escaped (see [`super::escape`]).
+/// The console text. Everything a server sent reaches it escaped (see [`crate::text`]).
 pub fn render(record: &RunRecord, verbose: bool) -> String {
-    super::escape::visible(&render_raw(record, verbose))
+    crate::text::visible(&render_raw(record, verbose))
 }
 
 fn render_raw(record: &RunRecord, verbose: bool) -> String {
@@ -206,9 +206,9 @@ fn render_raw(record: &RunRecord, verbose: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{case, record};
     use super::*;
-    use crate::report::DelayRecord;
+    use crate::record::fixtures::{case, record};
+    use crate::record::DelayRecord;
 
     #[test]
     fn partial_rules_and_delays_are_shown() {
@@ -251,9 +251,9 @@ mod tests {
 
 #[cfg(test)]
 mod node_tests {
-    use super::super::fixtures::{case, record};
     use super::*;
-    use crate::report::DelayRecord;
+    use crate::record::fixtures::{case, record};
+    use crate::record::DelayRecord;
 
     #[test]
     fn each_node_gets_its_median_and_max() {

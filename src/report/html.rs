@@ -8,9 +8,9 @@
 //! ever interpreted as HTML. The templates (askama, `src/report/templates/`) are checked at
 //! compile time.
 
-use super::escape::{one_line, visible};
-use super::explain::{self, Explanation, Touch};
-use super::{CaseRecord, CheckRecord, RunRecord, Verdict};
+use crate::catalogue::explain::{self, Explanation, Touch};
+use crate::record::{CaseRecord, CheckRecord, RunRecord, Verdict};
+use crate::text::{one_line, visible};
 use askama::Template;
 
 /// Every verdict, in the order the report lists them.
@@ -232,7 +232,7 @@ pub fn family_of(location: &str) -> String {
 /// A family's title: the `Feature:` line of the built-in feature file of that name, or the
 /// name itself.
 pub fn family_title(family: &str) -> String {
-    crate::conformance::catalogue::FEATURES
+    crate::catalogue::features::FEATURES
         .iter()
         .find(|(file, _)| file.trim_end_matches(".feature") == family)
         .and_then(|(_, text)| {
@@ -243,10 +243,10 @@ pub fn family_title(family: &str) -> String {
         .unwrap_or_else(|| family.to_owned())
 }
 
-fn kind_name(kind: crate::sut::Kind) -> &'static str {
+fn kind_name(kind: crate::sut::TokenType) -> &'static str {
     match kind {
-        crate::sut::Kind::Access => "access",
-        crate::sut::Kind::Refresh => "refresh",
+        crate::sut::TokenType::Access => "access",
+        crate::sut::TokenType::Refresh => "refresh",
     }
 }
 
@@ -368,8 +368,8 @@ pub fn render(record: &RunRecord) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{case, record};
     use super::*;
+    use crate::record::fixtures::{case, record};
     use crate::sut::http::Exchange;
 
     #[test]

@@ -3,17 +3,9 @@
 //! run are `<error>`, skips carry their reason. Each rule's verdict (PARTIAL included, with
 //! what was skipped) is a `<property>` of the suite.
 
-use super::{RunRecord, Verdict};
+use crate::record::{RunRecord, Verdict};
 
-fn esc(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
-        .collect::<String>()
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+use crate::text::xml as esc;
 
 pub fn render(record: &RunRecord) -> String {
     let s = record.summary();
@@ -105,8 +97,8 @@ pub fn render(record: &RunRecord) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{case, record};
     use super::*;
+    use crate::record::fixtures::{case, record};
 
     #[test]
     fn escapes_markup() {

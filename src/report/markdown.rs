@@ -1,28 +1,15 @@
 //! The Markdown view of a run record (`summary.md`): one row per rule with its level and
 //! verdict (PARTIAL names what was skipped), the measured revocation delays, then the
 //! failures with what was expected and what was seen. Text that may come from a server is
-//! made visible (`escape`) and its `<`, `>` and `&` written as entities, so a Markdown renderer
+//! made visible (`crate::text`) and its `<`, `>` and `&` written as entities, so a Markdown renderer
 //! (a GitHub job summary) never takes a server byte for HTML.
 
-use super::escape::{one_line, visible};
 use super::RunRecord;
+use crate::text::{markdown as text, markdown_cell as cell};
 
-/// Server-sourced text in Markdown prose.
-fn text(s: &str) -> String {
-    visible(s)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-/// Server-sourced text in a table cell.
-fn cell(s: &str) -> String {
-    text(&one_line(s)).replace('|', "\\|")
-}
-
-/// The Markdown text. Everything a server sent reaches it escaped (see [`super::escape`]).
+/// The Markdown text. Everything a server sent reaches it escaped (see [`crate::text`]).
 pub fn render(record: &RunRecord) -> String {
-    super::escape::visible(&render_raw(record))
+    crate::text::visible(&render_raw(record))
 }
 
 fn render_raw(record: &RunRecord) -> String {
@@ -104,9 +91,9 @@ fn render_raw(record: &RunRecord) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{case, record};
-    use super::super::Verdict;
     use super::*;
+    use crate::record::fixtures::{case, record};
+    use crate::record::Verdict;
 
     #[test]
     fn rules_are_rows_and_failures_are_sections() {

@@ -2,11 +2,11 @@
 //! master report: rules as rows, one column per run (so two builds of one server compare like
 //! two servers), each cell the rule's verdict in that run, linking to the rule in that run's
 //! `report.html`. Made from `run.json` files alone; rows where the runs differ can be shown
-//! alone. Every text from a record is made visible ([`super::escape`]) before it is escaped.
+//! alone. Every text from a record is made visible ([`crate::text`]) before it is escaped.
 
-use super::escape::one_line;
 use super::html::{self, Badge, Count};
-use super::{RunRecord, Verdict};
+use crate::record::{RunRecord, Verdict};
+use crate::text::one_line;
 use askama::Template;
 use std::path::{Component, Path, PathBuf};
 
@@ -136,9 +136,9 @@ impl Matrix {
                 bases[i].clone()
             };
         }
-        let mut order: Vec<(String, String)> = crate::conformance::catalogue::rules()
+        let mut order: Vec<(String, String)> = crate::catalogue::rules()
             .into_iter()
-            .map(|r| (r.id, r.level.as_str().to_owned()))
+            .map(|r| (r.id.to_string(), r.level.as_str().to_owned()))
             .collect();
         for (_, record) in runs {
             for (rule, verdict) in record.rule_verdicts() {
@@ -289,8 +289,8 @@ struct MatrixPage {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{case, record};
     use super::*;
+    use crate::record::fixtures::{case, record};
 
     fn runs() -> Vec<(PathBuf, RunRecord)> {
         let mut a = record(vec![

@@ -303,7 +303,7 @@ mod humantime_serde_compat {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EndpointOverrides {
     pub revocation: Option<String>,
@@ -532,7 +532,7 @@ impl TargetProfile {
 /// expected form (`localhost:8080` parses as a URL of scheme "localhost", so the scheme is
 /// checked, not only the parse).
 fn http_url(key: &str, value: &str) -> Result<url::Url, String> {
-    let shown = crate::report::escape::one_line(value);
+    let shown = crate::text::one_line(value);
     let expected = "write it as http://HOST[:PORT][/PATH] or https://HOST[:PORT][/PATH]";
     match url::Url::parse(value) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(u),

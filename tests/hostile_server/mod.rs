@@ -103,7 +103,7 @@ pub async fn start(mode: Mode) -> Hostile {
     config.issuer = Some(base_url.clone());
     let options = revspec::server::ServeOptions {
         config: Some(config),
-        ..revspec::conformance::run::reference_options(None)
+        ..revspec::reference::options(None)
     };
     let upstream = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
         .await

@@ -3,9 +3,10 @@
 //! step only checks that its group got them).
 
 use super::{guard, role};
+use crate::catalogue::Setting;
 use crate::conformance::world::{GroupState, Look, RevWorld, Slot, TokenRef};
-use crate::sut::settings::{Setting, SettingError};
-use crate::sut::{Kind, ProbeKind, Role, TokenState};
+use crate::sut::settings::SettingError;
+use crate::sut::{ProbeKind, Role, TokenState, TokenType};
 use cucumber::given;
 
 /// Before acting, the tokens acted on are observed active; otherwise the scenario is an ERROR.
@@ -16,7 +17,7 @@ pub(super) async fn precondition_active(w: &mut RevWorld, r: TokenRef, value: &s
     if w.ctx().target.probe_kind(r.kind) == ProbeKind::None {
         w.outcome.skip(format!(
             "the target profile names no probe for {} tokens",
-            if r.kind == Kind::Access {
+            if r.kind == TokenType::Access {
                 "access"
             } else {
                 "refresh"
@@ -65,7 +66,7 @@ async fn mint_grant(w: &mut RevWorld, client: String, slot: Slot, want_refresh: 
             TokenRef {
                 role,
                 slot,
-                kind: Kind::Access,
+                kind: TokenType::Access,
             },
             at,
         ));
@@ -75,7 +76,7 @@ async fn mint_grant(w: &mut RevWorld, client: String, slot: Slot, want_refresh: 
             TokenRef {
                 role,
                 slot,
-                kind: Kind::Refresh,
+                kind: TokenType::Refresh,
             },
             rt,
         )),
@@ -94,7 +95,7 @@ async fn mint_grant(w: &mut RevWorld, client: String, slot: Slot, want_refresh: 
         w.record(x);
     }
     for (r, v) in fresh {
-        if !want_refresh && r.kind == Kind::Refresh {
+        if !want_refresh && r.kind == TokenType::Refresh {
             continue;
         }
         precondition_active(w, r, &v).await;
@@ -132,7 +133,7 @@ async fn refreshed(w: &mut RevWorld) {
         slot: Slot::Refreshed,
         kind,
     };
-    let Some(rt) = w.token(first(Kind::Refresh)) else {
+    let Some(rt) = w.token(first(TokenType::Refresh)) else {
         return;
     };
     let ctx = w.ctx();
@@ -146,32 +147,35 @@ async fn refreshed(w: &mut RevWorld) {
         }
     };
     let rotated = m.refresh_token.as_ref().is_some_and(|new| *new != rt);
-    w.hold(refreshed(Kind::Access), m.access_token.unwrap_or_default());
-    w.hold(refreshed(Kind::Refresh), m.refresh_token.unwrap_or(rt));
+    w.hold(
+        refreshed(TokenType::Access),
+        m.access_token.unwrap_or_default(),
+    );
+    w.hold(refreshed(TokenType::Refresh), m.refresh_token.unwrap_or(rt));
     w.record(exchange);
     // The new tokens must be live; a rotated-away refresh token is legitimately dead.
-    for kind in [Kind::Access, Kind::Refresh] {
+    for kind in [TokenType::Access, TokenType::Refresh] {
         let Some(value) = w.token(refreshed(kind)) else {
             return;
         };
         precondition_active(w, refreshed(kind), &value).await;
     }
     if !rotated {
-        let Some(value) = w.token(first(Kind::Refresh)) else {
+        let Some(value) = w.token(first(TokenType::Refresh)) else {
             return;
         };
-        precondition_active(w, first(Kind::Refresh), &value).await;
+        precondition_active(w, first(TokenType::Refresh), &value).await;
     } else {
-        w.retire(first(Kind::Refresh));
+        w.retire(first(TokenType::Refresh));
     }
     // A server that keeps one access token per grant drops the earlier one on refresh: that
     // token then proves nothing about a later revocation, so the scenario may not use it.
-    let Some(earlier) = w.token(first(Kind::Access)) else {
+    let Some(earlier) = w.token(first(TokenType::Access)) else {
         return;
     };
-    match w.look(first(Kind::Access), &earlier).await {
+    match w.look(first(TokenType::Access), &earlier).await {
         Ok(Look::All(TokenState::Active)) => {}
-        Ok(Look::All(TokenState::Inactive)) => w.retire(first(Kind::Access)),
+        Ok(Look::All(TokenState::Inactive)) => w.retire(first(TokenType::Access)),
         Ok(split) => w.outcome.error(format!(
             "precondition failed: after the refresh the access token is {}",
             split.describe()

@@ -6,21 +6,21 @@
 use super::requests::{revocation, send, Shape};
 use super::{guard, last};
 use crate::conformance::world::{Fetched, RevWorld, Slot, TokenRef};
-use crate::sut::metadata::Document;
-use crate::sut::{Kind, ProbeKind, Role};
+use crate::sut::discovery::Document;
+use crate::sut::{ProbeKind, Role, TokenType};
 use cucumber::{then, when};
 use serde_json::Value;
 
-/// Fetches a metadata document (see [`crate::sut::metadata::fetch`]): there, or not there
+/// Fetches a metadata document (see [`crate::sut::discovery::fetch`]): there, or not there
 /// (404/410); an unusable answer is an ERROR naming the URL and what came back.
 async fn fetch(w: &mut RevWorld, url: url::Url) -> Result<Fetched, String> {
     let ctx = w.ctx();
-    let (exchange, document) = crate::sut::metadata::fetch(&ctx.target.http, &url).await;
+    let (exchange, document) = crate::sut::discovery::fetch(&ctx.target.http, &url).await;
     w.record(exchange);
     match document {
         Document::Found(map) => Ok(Fetched::Document(Value::Object(map))),
         Document::Missing(why) => Ok(Fetched::Missing(why)),
-        Document::Unusable(why) => Err(why),
+        Document::Unusable(why) | Document::Unreachable(why) => Err(why),
     }
 }
 
@@ -198,10 +198,10 @@ async fn each_method(w: &mut RevWorld) {
         // Revoke the refresh token only when the profile can observe refresh tokens.
         let observable_rt = minted
             .refresh_token
-            .filter(|_| ctx.target.probe_kind(Kind::Refresh) != ProbeKind::None);
+            .filter(|_| ctx.target.probe_kind(TokenType::Refresh) != ProbeKind::None);
         let (kind, value) = match (observable_rt, minted.access_token) {
-            (Some(rt), _) => (Kind::Refresh, rt),
-            (None, Some(at)) => (Kind::Access, at),
+            (Some(rt), _) => (TokenType::Refresh, rt),
+            (None, Some(at)) => (TokenType::Access, at),
             _ => continue,
         };
         let r = TokenRef {

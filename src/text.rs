@@ -1,5 +1,7 @@
-//! The one way text that came from a server is made safe to show a person: in the console,
-//! in `-v` exchanges, in error messages, in Markdown and (before HTML escaping) in HTML.
+//! Text that came from a server, made safe to show a person: in the console, in `-v`
+//! exchanges, in error messages, in Markdown, in XML and (before HTML escaping) in HTML.
+//! The lowest layer of the crate: it imports nothing.
+//!
 //! Control characters (C0 but newline and tab, DEL, C1: what drives ANSI CSI/OSC sequences,
 //! carriage returns and NULs) are shown as visible `\x1b`-style escapes, so no server byte
 //! can move the cursor, clear the screen, set a title or hide text. Invalid UTF-8 is shown as
@@ -31,6 +33,32 @@ pub fn visible_bytes(bytes: &[u8]) -> String {
 /// one-line messages).
 pub fn one_line(text: &str) -> String {
     visible(text).replace('\n', "\\n").replace('\t', "\\t")
+}
+
+/// Server-sourced text in Markdown prose: made [`visible`], with `<`, `>` and `&` as
+/// entities so a Markdown renderer never takes a server byte for HTML.
+pub fn markdown(s: &str) -> String {
+    visible(s)
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Server-sourced text in a Markdown table cell: [`markdown`] on one line, `|` escaped.
+pub fn markdown_cell(s: &str) -> String {
+    markdown(&one_line(s)).replace('|', "\\|")
+}
+
+/// Text in XML character data or an attribute value: control characters dropped (XML 1.0
+/// forbids them), the five markup characters as entities.
+pub fn xml(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -1,0 +1,228 @@
+//! Confirming a setting by behaviour: the server must act on a value before a scenario relies
+//! on it (a real Janssen applies its configuration on a periodic reload), so the behaviour the
+//! catalogue cares about is looked at until it shows, within the profile's `settings.settle`.
+
+use super::adapter::{flags, is_revoke_flag, ALL_VALUE, FEATURE_FLAGS, OTHER_CLIENTS};
+use crate::catalogue::{Role, TokenType};
+use crate::sut::http::{Exchange, RequestSpec};
+use crate::sut::poll::Backoff;
+use crate::sut::target::{Target, TokenState};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+/// What the server does, as far as the catalogue cares: the behaviour to confirm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Behaviour {
+    OtherClients(bool),
+    AllValue(bool),
+    RevokeEnabled(bool),
+}
+
+impl Behaviour {
+    pub(super) fn of_property(property: &str, value: Option<&Value>) -> Option<Behaviour> {
+        Some(match property {
+            OTHER_CLIENTS => {
+                Behaviour::OtherClients(value.and_then(Value::as_bool).unwrap_or(false))
+            }
+            ALL_VALUE => Behaviour::AllValue(value.and_then(Value::as_bool).unwrap_or(false)),
+            FEATURE_FLAGS => Behaviour::RevokeEnabled(
+                flags(value).is_none_or(|f| f.is_empty() || f.iter().any(|x| is_revoke_flag(x))),
+            ),
+            _ => return None,
+        })
+    }
+
+    pub(super) fn describe(self) -> String {
+        match self {
+            Behaviour::OtherClients(v) => format!("{OTHER_CLIENTS}={v}"),
+            Behaviour::AllValue(v) => format!("{ALL_VALUE}={v}"),
+            Behaviour::RevokeEnabled(true) => "the revocation endpoint enabled".into(),
+            Behaviour::RevokeEnabled(false) => "the revocation endpoint disabled".into(),
+        }
+    }
+}
+
+/// Polls the server's behaviour until it shows `behaviour` or `settle` is over; says how it
+/// showed, or what was seen instead.
+pub(super) async fn confirm(
+    target: &Target,
+    behaviour: Behaviour,
+    settle: Duration,
+    log: &mut Vec<Exchange>,
+) -> Result<String, String> {
+    let mut backoff = Backoff::new(
+        Instant::now() + settle,
+        Duration::from_millis(200),
+        Duration::from_secs(2),
+    );
+    loop {
+        match confirm_once(target, behaviour, log).await {
+            Ok(Ok(how)) => return Ok(how),
+            Ok(Err(seen)) if backoff.expired() => {
+                return Err(format!("after {} s: {seen}", settle.as_secs_f64()));
+            }
+            Ok(Err(_)) => {}
+            Err(broken) => return Err(broken),
+        }
+        backoff.wait().await;
+    }
+}
+
+/// One look: `Ok(Ok(how))` shown, `Ok(Err(seen))` not (yet), `Err` the look itself failed.
+async fn confirm_once(
+    target: &Target,
+    behaviour: Behaviour,
+    log: &mut Vec<Exchange>,
+) -> Result<Result<String, String>, String> {
+    match behaviour {
+        Behaviour::RevokeEnabled(enabled) => {
+            // Either observable will do: the endpoint's answer, or what discovery publishes.
+            let never = crate::sut::probe::never_issued_value();
+            let status = target.revoke_plain(Role::Primary, &never, log).await?;
+            let endpoint_shows = if enabled {
+                status == 200
+            } else {
+                status == 403
+            };
+            if endpoint_shows {
+                return Ok(Ok(format!(
+                    "the endpoint answers {status} to an authenticated request"
+                )));
+            }
+            let (exchange, answer) = target
+                .http
+                .send(RequestSpec::get(target.endpoints.discovery.clone()))
+                .await;
+            log.push(exchange);
+            let published = answer
+                .ok()
+                .filter(|a| a.status == 200)
+                .and_then(|a| a.json())
+                .map(|doc| doc.get("revocation_endpoint").is_some());
+            match published {
+                Some(p) if p == enabled => Ok(Ok(format!(
+                    "discovery {} revocation_endpoint",
+                    if p {
+                        "publishes"
+                    } else {
+                        "no longer publishes"
+                    }
+                ))),
+                _ => Ok(Err(format!(
+                    "the endpoint answers {status} to an authenticated request and discovery {}",
+                    match published {
+                        Some(true) => "publishes revocation_endpoint",
+                        Some(false) => "does not publish revocation_endpoint",
+                        None => "is not a 200 JSON document",
+                    }
+                ))),
+            }
+        }
+        Behaviour::AllValue(enabled) => {
+            let at = mint_access(target, Role::Primary, log).await?;
+            let spec = target
+                .revocation_request(
+                    Role::Primary,
+                    vec![
+                        ("token".into(), "all".into()),
+                        ("token_type_hint".into(), "all".into()),
+                    ],
+                )
+                .ok_or("the profile has no primary client")?;
+            let (exchange, answer) = target.http.send(spec).await;
+            log.push(exchange);
+            let status = answer
+                .map_err(|e| format!("{}: {e}", target.endpoints.revocation))?
+                .status;
+            let revoked = token_dies(target, Role::Primary, &at, enabled, log).await?;
+            Ok(match (enabled, revoked) {
+                (true, true) => Ok("token=all&token_type_hint=all revoked a fresh token of the client".into()),
+                (false, false) => Ok(format!("token=all&token_type_hint=all (HTTP {status}) left a fresh token of the client active")),
+                (true, false) => Err(format!("token=all&token_type_hint=all answered HTTP {status} and a fresh token of the client stayed active")),
+                (false, true) => Err("token=all&token_type_hint=all still revoked a fresh token of the client".into()),
+            })
+        }
+        Behaviour::OtherClients(enabled) => {
+            if target.credentials(Role::RevokeAny).is_none()
+                || target.credentials(Role::Other).is_none()
+            {
+                // Nothing to look at: trust the read-back, after the whole settle bound.
+                tokio::time::sleep(target.profile.settings.settle()).await;
+                return Ok(Ok(format!(
+                    "read back; without a revoke-any and an other client there is no behaviour to observe, so the whole settle bound ({} s) was waited",
+                    target.profile.settings.settle().as_secs_f64()
+                )));
+            }
+            let at = mint_access(target, Role::Other, log).await?;
+            let status = target.revoke_plain(Role::RevokeAny, &at, log).await?;
+            let revoked = token_dies(target, Role::Other, &at, enabled, log).await?;
+            Ok(match (enabled, revoked) {
+                (true, true) => Ok("the revoke-any client revoked another client's fresh token".into()),
+                (false, false) => Ok(format!("the revoke-any client's revocation of another client's token (HTTP {status}) left it active")),
+                (true, false) => Err(format!("the revoke-any client's revocation of another client's fresh token answered HTTP {status} and the token stayed active")),
+                (false, true) => Err("the revoke-any client still revoked another client's token".into()),
+            })
+        }
+    }
+}
+
+async fn mint_access(
+    target: &Target,
+    role: Role,
+    log: &mut Vec<Exchange>,
+) -> Result<String, String> {
+    let (exchanges, minted) = target.mint(role).await;
+    log.extend(exchanges);
+    minted
+        .map_err(|e| e.to_string())?
+        .access_token
+        .ok_or_else(|| "the token source gave no access token".into())
+}
+
+/// Whether a fresh token dies after a request: polled within the patience when its death is
+/// expected (it returns as soon as it is seen), looked at once after the stay-active settle
+/// when it is expected to live.
+async fn token_dies(
+    target: &Target,
+    owner: Role,
+    token: &str,
+    expected: bool,
+    log: &mut Vec<Exchange>,
+) -> Result<bool, String> {
+    let t = &target.profile.timeouts;
+    if !expected {
+        tokio::time::sleep(t.stay_active_settle.max(t.propagation_window)).await;
+        let (exchange, state) = target.observe(owner, TokenType::Access, token).await;
+        log.push(exchange);
+        return Ok(state? == TokenState::Inactive);
+    }
+    let step = Duration::from_millis(100);
+    let mut backoff = Backoff::new(Instant::now() + t.revocation_patience, step, step);
+    loop {
+        let (exchange, state) = target.observe(owner, TokenType::Access, token).await;
+        log.push(exchange);
+        match state? {
+            TokenState::Inactive => return Ok(true),
+            TokenState::Active if !backoff.wait().await => return Ok(false),
+            TokenState::Active => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_flag_list_shows_as_the_endpoint_enabled_or_not() {
+        assert_eq!(
+            Behaviour::of_property(FEATURE_FLAGS, Some(&json!(["uma"]))),
+            Some(Behaviour::RevokeEnabled(false))
+        );
+        assert_eq!(
+            Behaviour::of_property(FEATURE_FLAGS, None),
+            Some(Behaviour::RevokeEnabled(true))
+        );
+    }
+}

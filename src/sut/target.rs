@@ -1,0 +1,190 @@
+//! A resolved target, ready to talk to: a [`Conn`] (profile, endpoints, clients, HTTP client)
+//! with the discovery it was resolved from, the nodes of a cluster and the probe for each type
+//! of token; and how a token's state is observed through them.
+
+use super::client;
+use super::cluster::{node_in_turn, Node};
+use super::conn::Conn;
+use super::discovery::{metadata_url, openid_url, Discovery, Endpoints, MetadataFallback};
+use super::error::TargetError;
+use super::http::{Exchange, HttpClient};
+use super::probe::{self, Probe};
+use super::profile::{self, TargetProfile};
+use crate::catalogue::{Role, TokenType};
+use serde_json::Value;
+use url::Url;
+
+/// What a probe saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Inactive,
+}
+
+/// A resolved target, ready to talk to (it derefs to its [`Conn`]).
+pub struct Target {
+    conn: Conn,
+    /// What discovery read at start.
+    pub discovery: Discovery,
+    /// The merged discovery document as read at start (if any).
+    pub discovery_doc: Option<Value>,
+    /// The nodes of a cluster (empty for a single server).
+    pub nodes: Vec<Node>,
+    next_node: std::sync::atomic::AtomicUsize,
+    access_probe: Option<Box<dyn Probe>>,
+    refresh_probe: Option<Box<dyn Probe>>,
+}
+
+impl std::ops::Deref for Target {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        &self.conn
+    }
+}
+
+impl Target {
+    /// Resolves the profile: secrets, then discovery (see [`super::discovery`]), then endpoint
+    /// overrides. A target whose endpoints cannot be found or whose documents are unusable is
+    /// an [`TargetError::Unreachable`] naming each URL tried and what it answered.
+    pub async fn connect(profile: TargetProfile) -> Result<Target, TargetError> {
+        let (clients, user) = client::resolve(&profile)?;
+        let issuer =
+            Url::parse(&profile.issuer).map_err(|e| TargetError::Profile(e.to_string()))?;
+        let mut secrets: Vec<String> = clients.values().filter_map(|c| c.secret.clone()).collect();
+        if let Some((_, p)) = &user {
+            secrets.push(p.clone());
+        }
+        let http = HttpClient::new(&issuer, &profile.timeouts, secrets)?;
+        let first_url = match &profile.discovery {
+            Some(d) => Url::parse(d).map_err(|e| TargetError::Profile(e.to_string()))?,
+            None => openid_url(&profile.issuer).map_err(TargetError::Profile)?,
+        };
+        let overrides = profile.endpoints.clone().unwrap_or_default();
+        let fallback = if profile.discovery.is_some() || overrides.revocation.is_some() {
+            MetadataFallback::Never
+        } else {
+            MetadataFallback::WhenNeeded
+        };
+        let discovery = Discovery::read(&http, &first_url, &metadata_url(&issuer), fallback).await;
+        let pick = |over: Option<&String>, key: &str| -> Result<Option<Url>, TargetError> {
+            match over {
+                Some(s) => Ok(Url::parse(s).ok()),
+                None => discovery.url(key).map_err(TargetError::Unreachable),
+            }
+        };
+        let revocation = pick(overrides.revocation.as_ref(), "revocation_endpoint")?.ok_or_else(|| {
+            TargetError::Unreachable(format!(
+                "cannot find the revocation endpoint: {}. Set endpoints.revocation in {} to check this server anyway",
+                discovery.tried().join("; "),
+                profile.source.display()
+            ))
+        })?;
+        let endpoints = Endpoints {
+            revocation,
+            token: pick(overrides.token.as_ref(), "token_endpoint")?,
+            introspection: pick(overrides.introspection.as_ref(), "introspection_endpoint")?,
+            userinfo: pick(overrides.userinfo.as_ref(), "userinfo_endpoint")?,
+            discovery: first_url,
+            metadata: discovery.metadata_url.clone(),
+        };
+        let nodes = profile
+            .nodes
+            .iter()
+            .map(|base| {
+                Node::derive(
+                    base,
+                    &profile.issuer,
+                    &endpoints,
+                    profile.node_endpoints.get(base),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if profile.has_literal_secrets() {
+            let remote = [
+                Some(&endpoints.revocation),
+                endpoints.token.as_ref(),
+                endpoints.introspection.as_ref(),
+                endpoints.userinfo.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            .find(|u| !profile::is_loopback(u));
+            if let Some(u) = remote {
+                return Err(TargetError::Profile(format!(
+                    "{}: discovery points at {u}, off loopback, and the profile holds literal secrets (use secret_env / password_env)",
+                    profile.source.display()
+                )));
+            }
+        }
+        Ok(Target {
+            access_probe: probe::for_kind(&profile, TokenType::Access),
+            refresh_probe: probe::for_kind(&profile, TokenType::Refresh),
+            discovery_doc: discovery.merged().map(Value::Object),
+            discovery,
+            conn: Conn {
+                profile,
+                endpoints,
+                clients,
+                user,
+                http,
+            },
+            nodes,
+            next_node: Default::default(),
+        })
+    }
+
+    /// The node the next revocation goes through, in turn across the run (None: no nodes).
+    pub fn next_node(&self) -> Option<&Node> {
+        node_in_turn(&self.nodes, &self.next_node)
+    }
+
+    /// Where a token's state is looked at: every node of a cluster, or the target itself.
+    pub fn observation_points(&self) -> Vec<(String, &Endpoints)> {
+        if self.nodes.is_empty() {
+            vec![(String::new(), &self.endpoints)]
+        } else {
+            self.nodes
+                .iter()
+                .map(|n| (n.base.clone(), &n.endpoints))
+                .collect()
+        }
+    }
+
+    /// The probe for a type of token, if the profile names one.
+    pub fn probe(&self, kind: TokenType) -> Option<&dyn Probe> {
+        match kind {
+            TokenType::Access => self.access_probe.as_deref(),
+            TokenType::Refresh => self.refresh_probe.as_deref(),
+        }
+    }
+
+    /// Observes whether a token of `owner` is active, through the profile's probe for its
+    /// type. `Err` means the probe could not tell (it names the URL and what came back).
+    pub async fn observe(
+        &self,
+        owner: Role,
+        kind: TokenType,
+        token: &str,
+    ) -> (Exchange, Result<TokenState, String>) {
+        self.observe_at(&self.endpoints, owner, kind, token).await
+    }
+
+    /// [`Target::observe`] at given endpoints (one node's, for a cluster).
+    pub async fn observe_at(
+        &self,
+        at: &Endpoints,
+        owner: Role,
+        kind: TokenType,
+        token: &str,
+    ) -> (Exchange, Result<TokenState, String>) {
+        match self.probe(kind) {
+            Some(probe) => probe::observe_at(probe, &self.conn, at, owner, token).await,
+            None => (
+                Exchange::not_sent("probe"),
+                Err(format!(
+                    "probes.{kind}_token is \"none\": no probe observes {kind} tokens"
+                )),
+            ),
+        }
+    }
+}
