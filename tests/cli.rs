@@ -1,28 +1,18 @@
 //! The `revspec` binary as a user meets it: exit codes, and errors that name what was wrong.
 
-use std::process::{Command, Output};
+mod support;
 
+use std::process::{Command, Output};
+use support::cli::text;
+
+/// `revspec ARGS`; a check writes its reports into a temporary folder.
 fn revspec(args: &[&str]) -> Output {
     let reports = tempfile::tempdir().unwrap();
-    Command::new(env!("CARGO_BIN_EXE_revspec"))
-        .args(args)
-        .args(if args[0] == "check" {
-            vec!["--report-dir", reports.path().to_str().unwrap()]
-        } else {
-            vec![]
-        })
-        .env_remove("REVSPEC_LOG")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    let mut all: Vec<&str> = args.to_vec();
+    if args[0] == "check" {
+        all.extend(["--report-dir", reports.path().to_str().unwrap()]);
+    }
+    support::cli::run(&all, &[])
 }
 
 #[test]

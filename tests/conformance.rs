@@ -639,6 +639,76 @@ fn every_rule_can_be_failed() -> Result<(), String> {
     }
 }
 
+/// `doctor`'s prediction is the run's decision: on a shipped profile (django-oauth-toolkit's,
+/// pointed at the reference server with the reference server's clients, everything that
+/// decides a skip kept: its roles, token source, static settings and capabilities), the
+/// scenarios the run SKIPs, with their reasons, are exactly the ones `sut::unmet::skips`
+/// predicts; and there are some.
+async fn doctor_predicts_the_runs_skips() -> Result<(), String> {
+    let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &reference_options(None))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut profile =
+        TargetProfile::from_file(std::path::Path::new("targets/django-oauth-toolkit.toml"))
+            .map_err(|e| e.to_string())?;
+    let reference = reference_profile(&server.base_url);
+    profile.issuer = server.base_url.clone();
+    profile.clients.primary = reference.clients.primary.clone();
+    profile.clients.other = reference.clients.other.clone();
+    profile.user = reference.user.clone();
+    profile.probes = reference.probes.clone();
+    profile.probes.introspection_client = "owner".into();
+    quick(&mut profile);
+    let predicted: BTreeSet<(String, String, String)> = revspec::sut::unmet::skips(
+        &profile,
+        revspec::catalogue::features::embedded(),
+        RuleSet::Janssen,
+    )
+    .into_iter()
+    .map(|(s, why)| (s.rule.clone(), s.name.clone(), why))
+    .collect();
+    let plan = RunPlan {
+        profile,
+        selection: Selection::new(RuleSet::Janssen, &[], None).expect("a valid selection"),
+        strict: false,
+        ledger: None,
+        features: FeatureSource::Embedded,
+        fault: None,
+        quirks: vec![],
+        concurrency: 8,
+        progress: Arc::new(Silent),
+    };
+    let record = run_plan(plan).await;
+    server.shutdown().await;
+    let record = record.map_err(|e| e.to_string())?;
+    let skipped: BTreeSet<(String, String, String)> = record
+        .cases
+        .iter()
+        .filter(|c| c.verdict == Verdict::Skip)
+        .map(|c| {
+            (
+                c.rule.clone(),
+                c.scenario.clone(),
+                c.reason.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    if predicted.len() < 10 {
+        return Err(format!(
+            "  the profile predicts only {} skips: not a test of the policy\n",
+            predicted.len()
+        ));
+    }
+    if predicted != skipped {
+        return Err(format!(
+            "  doctor predicts but the run did not skip: {:#?}\n  the run skipped but doctor did not predict: {:#?}\n",
+            predicted.difference(&skipped).collect::<Vec<_>>(),
+            skipped.difference(&predicted).collect::<Vec<_>>()
+        ));
+    }
+    Ok(())
+}
+
 /// Runs a case's future on a runtime of its own (the cucumber runs are not Send; the servers
 /// they talk to run on the runtime's workers).
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
@@ -666,6 +736,9 @@ fn main() {
         .collect();
     trials.push(Trial::test("info_rules_record_what_changed", || {
         block_on(info_rules_record_what_changed()).map_err(Into::into)
+    }));
+    trials.push(Trial::test("doctor_predicts_the_runs_skips", || {
+        block_on(doctor_predicts_the_runs_skips()).map_err(Into::into)
     }));
     trials.push(Trial::test("every_rule_can_be_failed", || {
         every_rule_can_be_failed().map_err(Into::into)

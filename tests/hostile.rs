@@ -177,11 +177,13 @@ impl Seen {
         self
     }
 
+    /// The run wrote its record, and the record stays small whatever the server sent.
     #[track_caller]
     fn small_record(&self) -> &Self {
-        if let Some((size, _)) = &self.run_json {
-            assert!(*size < 1024 * 1024, "run.json is {size} bytes");
-        }
+        let Some((size, _)) = &self.run_json else {
+            panic!("no run.json was written:\n{}", self.out);
+        };
+        assert!(*size < 1024 * 1024, "run.json is {size} bytes");
         self
     }
 
@@ -194,10 +196,17 @@ impl Seen {
             .map(|r| r["verdict"].as_str().unwrap_or("").to_owned())
     }
 
+    /// Each rule is in the record, with a verdict other than PASS.
     #[track_caller]
     fn not_passed(&self, rules: &[&str]) -> &Self {
+        assert!(
+            self.run_json.is_some(),
+            "no run.json was written:\n{}",
+            self.out
+        );
         for rule in rules {
             let v = self.rule_verdict(rule);
+            assert!(v.is_some(), "{rule} is not in the record:\n{}", self.out);
             assert!(v.as_deref() != Some("pass"), "{rule} passed:\n{}", self.out);
         }
         self

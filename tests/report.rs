@@ -6,97 +6,22 @@
 //! To accept a deliberate change: `REVSPEC_UPDATE_GOLDEN=1 cargo test --test report`, then
 //! review the diff of tests/golden/.
 
+mod support;
+
 use revspec::record::{RunRecord, Verdict};
 use revspec::report::matrix::Matrix;
 use revspec::report::{html, markdown};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use support::golden::assert_golden;
 
 fn golden_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+    support::golden::dir()
 }
 
 fn run(name: &str) -> (PathBuf, RunRecord) {
     let path = golden_dir().join("runs").join(name).join("run.json");
     let record = RunRecord::read(&path).expect("the fixture is a run record");
     (path, record)
-}
-
-/// Replaces every RFC 3339 timestamp (`2026-11-29T12:00:00Z`, with or without fraction) by
-/// `<time>`, so goldens do not depend on when a fixture was made.
-fn strip_timestamps(text: &str) -> String {
-    let b = text.as_bytes();
-    let digit = |i: usize| b.get(i).is_some_and(u8::is_ascii_digit);
-    let at = |i: usize, c: u8| b.get(i) == Some(&c);
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < b.len() {
-        let stamp = (0..4).all(|k| digit(i + k))
-            && at(i + 4, b'-')
-            && digit(i + 5)
-            && digit(i + 6)
-            && at(i + 7, b'-')
-            && digit(i + 8)
-            && digit(i + 9)
-            && at(i + 10, b'T')
-            && digit(i + 11)
-            && digit(i + 12)
-            && (at(i + 13, b':') || at(i + 13, b'-'));
-        if stamp {
-            let mut j = i + 11;
-            while j < b.len() && (b[j].is_ascii_digit() || matches!(b[j], b':' | b'-' | b'.')) {
-                j += 1;
-            }
-            if at(j, b'Z') {
-                j += 1;
-            }
-            out.push_str("<time>");
-            i = j;
-        } else {
-            let ch = text[i..].chars().next().expect("in bounds");
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
-}
-
-/// Compares with the golden file, or rewrites it when REVSPEC_UPDATE_GOLDEN is set.
-fn assert_golden(name: &str, actual: &str) {
-    let path = golden_dir().join(name);
-    let actual = strip_timestamps(actual);
-    if std::env::var_os("REVSPEC_UPDATE_GOLDEN").is_some() {
-        std::fs::write(&path, &actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (REVSPEC_UPDATE_GOLDEN=1 writes it)",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let line = expected
-            .lines()
-            .zip(actual.lines())
-            .position(|(a, b)| a != b)
-            .unwrap_or(expected.lines().count().min(actual.lines().count()));
-        panic!(
-            "{} differs from the rendering at line {}:\n  golden: {:?}\n  now:    {:?}\n(REVSPEC_UPDATE_GOLDEN=1 cargo test --test report accepts the change)",
-            path.display(),
-            line + 1,
-            expected.lines().nth(line),
-            actual.lines().nth(line)
-        );
-    }
-}
-
-#[test]
-fn timestamps_are_stripped_and_nothing_else() {
-    assert_eq!(
-        strip_timestamps("at 2026-11-29T12:00:00Z and 2026-11-29T18-31-10Z/x 2026-1"),
-        "at <time> and <time>/x 2026-1"
-    );
-    assert_eq!(strip_timestamps("é 2026-11-29T12:00:00.123Z."), "é <time>.");
 }
 
 #[test]
@@ -206,4 +131,14 @@ fn the_fixtures_rules_member_is_what_the_record_computes() {
             path.display()
         );
     }
+}
+
+#[test]
+fn timestamps_are_stripped_and_nothing_else() {
+    use support::golden::strip_timestamps;
+    assert_eq!(
+        strip_timestamps("at 2026-11-29T12:00:00Z and 2026-11-29T18-31-10Z/x 2026-1"),
+        "at <time> and <time>/x 2026-1"
+    );
+    assert_eq!(strip_timestamps("é 2026-11-29T12:00:00.123Z."), "é <time>.");
 }

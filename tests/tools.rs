@@ -4,10 +4,13 @@
 //! (report.html, the GitHub job summary). Each test starts its own reference server on
 //! 127.0.0.1 port 0 and stops it.
 
+mod support;
+
 use revspec::server::{spawn, RunningServer};
 use std::path::Path;
 use std::process::Output;
 use std::time::{Duration, Instant};
+use support::cli::text;
 
 async fn server() -> RunningServer {
     spawn(
@@ -19,22 +22,7 @@ async fn server() -> RunningServer {
 }
 
 async fn revspec(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"));
-    cmd.args(args)
-        .env_remove("REVSPEC_LOG")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().await.expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    support::cli::run_async(args, env).await
 }
 
 /// The reference server's demo secrets, under the variables `init --name reference-init` names.

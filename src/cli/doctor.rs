@@ -374,39 +374,28 @@ async fn check_settings(target: &Target, s: &mut Screen, worst: &mut Exit) {
 }
 
 /// (rule, skipped scenarios, scenarios, why) for every rule of the rule set with a scenario
-/// this profile will skip, by the run's own skip policy (`sut::unmet`) on the scenarios'
-/// declared needs.
+/// this profile will skip, by the run's own skip policy (`sut::unmet::skips`).
 pub fn skipped_rules(
     profile: &TargetProfile,
     rule_set: RuleSet,
 ) -> Vec<(String, usize, usize, String)> {
+    let scenarios = crate::catalogue::features::embedded();
     let mut out: Vec<(String, usize, usize, String)> = Vec::new();
-    for sc in crate::catalogue::features::embedded()
-        .iter()
-        .filter(|s| rule_set.selects(&s.tags))
-    {
-        let why = crate::sut::unmet::first_unmet(profile, &sc.requires);
+    for (sc, why) in crate::sut::unmet::skips(profile, scenarios, rule_set) {
+        let total = scenarios
+            .iter()
+            .filter(|s| s.rule == sc.rule && rule_set.selects(&s.tags))
+            .count();
         match out.iter_mut().find(|(r, ..)| *r == sc.rule) {
             Some(entry) => {
-                entry.2 += 1;
-                if let Some(w) = why {
-                    entry.1 += 1;
-                    if !entry.3.contains(&w) {
-                        entry.3 = if entry.3.is_empty() {
-                            w
-                        } else {
-                            format!("{}; {w}", entry.3)
-                        };
-                    }
+                entry.1 += 1;
+                if !entry.3.contains(&why) {
+                    entry.3 = format!("{}; {why}", entry.3);
                 }
             }
-            None => {
-                let skipped = usize::from(why.is_some());
-                out.push((sc.rule.clone(), skipped, 1, why.unwrap_or_default()));
-            }
+            None => out.push((sc.rule.clone(), 1, total, why)),
         }
     }
-    out.retain(|(_, skipped, ..)| *skipped > 0);
     out
 }
 

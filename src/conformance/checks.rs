@@ -66,14 +66,9 @@ pub fn well_formed_error(response: &HttpResponse) -> Result<(), String> {
     Ok(())
 }
 
-/// The `error` member, whatever the content type claims.
-pub fn error_code(response: &HttpResponse) -> Option<String> {
-    response.json()?.get("error")?.as_str().map(str::to_owned)
-}
-
 /// Status and `error` code as expected.
 pub fn oauth_error(response: &HttpResponse, code: &str, status: u16) -> Result<(), String> {
-    let seen = error_code(response);
+    let seen = response.error_code();
     if response.status == status && seen.as_deref() == Some(code) {
         Ok(())
     } else {

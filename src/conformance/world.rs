@@ -126,14 +126,6 @@ impl Look {
     }
 }
 
-/// A metadata document as fetched: there, or no document at that URL (404/410).
-#[derive(Debug, Clone)]
-pub enum Fetched {
-    Document(serde_json::Value),
-    /// No document: the URLs tried and what they answered.
-    Missing(String),
-}
-
 /// Where a scenario comes from and what it checks.
 #[derive(Debug, Default, Clone)]
 pub struct ScenarioMeta {
@@ -164,7 +156,7 @@ pub struct RevWorld {
     pub last_sent_basic: bool,
     pub remembered: HashMap<String, HttpResponse>,
     /// The metadata document fetched by the scenario.
-    pub metadata: Option<Fetched>,
+    pub metadata: Option<crate::sut::discovery::Document>,
     /// Results of `each published revocation auth method ...`.
     pub method_results: Vec<(String, Result<(), String>)>,
     /// Tokens seen active after the request, to look at again after the settle.

@@ -163,7 +163,7 @@ impl LoadState {
                         .map(|i| format!(" on {}", target.nodes[i].base))
                         .unwrap_or_default();
                     ex.push(format!(
-                        "revocation #{n}: the {kind:?} token was still active{node} {} ms after the 200",
+                        "revocation #{n}: the {kind} token was still active{node} {} ms after the 200",
                         window.as_millis()
                     ));
                 }

@@ -55,7 +55,7 @@ fn render_raw(record: &RunRecord, verbose: bool) -> String {
     for p in &record.calibration.probes {
         let passed = p.steps.iter().filter(|s| s.passed).count();
         out.push_str(&format!(
-            "probe    {} for {:?} tokens: calibrated ({passed}/{} checks){}\n",
+            "probe    {} for {} tokens: calibrated ({passed}/{} checks){}\n",
             p.probe,
             p.kind,
             p.steps.len(),

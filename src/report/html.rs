@@ -243,10 +243,10 @@ pub fn family_title(family: &str) -> String {
         .unwrap_or_else(|| family.to_owned())
 }
 
-fn kind_name(kind: crate::sut::TokenType) -> &'static str {
+fn kind_name(kind: crate::catalogue::TokenType) -> &'static str {
     match kind {
-        crate::sut::TokenType::Access => "access",
-        crate::sut::TokenType::Refresh => "refresh",
+        crate::catalogue::TokenType::Access => "access",
+        crate::catalogue::TokenType::Refresh => "refresh",
     }
 }
 

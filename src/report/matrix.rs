@@ -137,7 +137,7 @@ impl Matrix {
             };
         }
         let mut order: Vec<(String, String)> = crate::catalogue::rules()
-            .into_iter()
+            .iter()
             .map(|r| (r.id.to_string(), r.level.as_str().to_owned()))
             .collect();
         for (_, record) in runs {

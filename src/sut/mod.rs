@@ -29,5 +29,6 @@ pub use client::Credentials;
 pub use conn::Minted;
 pub use discovery::Endpoints;
 pub use error::TargetError;
+pub use probe::TokenState;
 pub use profile::{ClientAuth, ProbeKind, TargetProfile, TokenSourceKind};
-pub use target::{Target, TokenState};
+pub use target::Target;

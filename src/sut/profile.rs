@@ -186,7 +186,7 @@ pub struct SettingsProfile {
     /// How long a changed setting may take to show in the server's behaviour (a Janssen server
     /// applies configuration on its periodic reload). Default: 60 s for the Config API
     /// adapter, 0 for `static`.
-    #[serde(default, with = "humantime_serde_compat::option")]
+    #[serde(default, with = "humantime_serde")]
     pub settle: Option<Duration>,
 }
 
@@ -230,75 +230,40 @@ impl Capabilities {
     }
 }
 
+/// Durations are written `"3s"`, `"250ms"`, `"1m"`; a missing key keeps its default.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct Timeouts {
-    #[serde(default = "d3s", with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub connect: Duration,
-    #[serde(default = "d10s", with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub request: Duration,
     /// The revocation delay the server declares acceptable (RFC 7009 2.1 allows one);
     /// `rfc7009-2.1-immediate` passes when a revocation is visible within it. 0 = immediately.
-    #[serde(default, with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub propagation_window: Duration,
     /// How long "inactive" is polled before a revocation counts as not done (at least the
     /// window). A late revocation fails `rfc7009-2.1-immediate` and no other rule.
-    #[serde(default = "d5s", with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub revocation_patience: Duration,
     /// How long after a request "stays active" (and "stays inactive") is looked at again, so
     /// that a delayed side effect (a background job, a stale replica) is seen.
-    #[serde(default = "d1s", with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub stay_active_settle: Duration,
     /// For the external token command.
-    #[serde(default = "d60s", with = "humantime_serde_compat")]
+    #[serde(with = "humantime_serde")]
     pub token_command: Duration,
-}
-
-fn d3s() -> Duration {
-    Duration::from_secs(3)
-}
-fn d10s() -> Duration {
-    Duration::from_secs(10)
-}
-fn d5s() -> Duration {
-    Duration::from_secs(5)
-}
-fn d1s() -> Duration {
-    Duration::from_secs(1)
-}
-fn d60s() -> Duration {
-    Duration::from_secs(60)
 }
 
 impl Default for Timeouts {
     fn default() -> Self {
         Self {
-            connect: d3s(),
-            request: d10s(),
+            connect: Duration::from_secs(3),
+            request: Duration::from_secs(10),
             propagation_window: Duration::ZERO,
-            revocation_patience: d5s(),
-            stay_active_settle: d1s(),
-            token_command: d60s(),
-        }
-    }
-}
-
-/// `"3s"`, `"250ms"`, `"1m"` in TOML.
-mod humantime_serde_compat {
-    use serde::{Deserialize, Deserializer};
-    use std::time::Duration;
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text)
-            .map_err(|e| serde::de::Error::custom(format!("'{text}': {e}")))
-    }
-
-    /// The same for an optional key (absent keys are left to `#[serde(default)]`).
-    pub mod option {
-        use serde::Deserializer;
-        use std::time::Duration;
-        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-            super::deserialize(d).map(Some)
+            revocation_patience: Duration::from_secs(5),
+            stay_active_settle: Duration::from_secs(1),
+            token_command: Duration::from_secs(60),
         }
     }
 }

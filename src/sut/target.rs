@@ -8,18 +8,11 @@ use super::conn::Conn;
 use super::discovery::{metadata_url, openid_url, Discovery, Endpoints, MetadataFallback};
 use super::error::TargetError;
 use super::http::{Exchange, HttpClient};
-use super::probe::{self, Probe};
+use super::probe::{self, Probe, TokenState};
 use super::profile::{self, TargetProfile};
 use crate::catalogue::{Role, TokenType};
 use serde_json::Value;
 use url::Url;
-
-/// What a probe saw.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenState {
-    Active,
-    Inactive,
-}
 
 /// A resolved target, ready to talk to (it derefs to its [`Conn`]).
 pub struct Target {

@@ -3,7 +3,7 @@
 //! and `doctor` both ask here, so `doctor` predicts exactly the run's SKIPs.
 
 use super::profile::{AdapterKind, ProbeKind, TargetProfile, TokenSourceKind};
-use crate::catalogue::{Capability, Requirement, Role, Setting, TokenType};
+use crate::catalogue::{Capability, Requirement, Role, RuleSet, Scenario, Setting, TokenType};
 
 /// Why the profile cannot meet `need`, or None when it can.
 pub fn reason(profile: &TargetProfile, need: Requirement) -> Option<String> {
@@ -36,6 +36,20 @@ pub fn reason(profile: &TargetProfile, need: Requirement) -> Option<String> {
 /// The first need of a scenario the profile cannot meet, in the catalogue's order of needs.
 pub fn first_unmet(profile: &TargetProfile, needs: &[Requirement]) -> Option<String> {
     needs.iter().find_map(|n| reason(profile, *n))
+}
+
+/// Every scenario of a rule set that this profile will skip before it starts, with why: what
+/// `doctor` predicts, and exactly what a run's before-hook decides.
+pub fn skips<'a>(
+    profile: &TargetProfile,
+    scenarios: &'a [Scenario],
+    rule_set: RuleSet,
+) -> Vec<(&'a Scenario, String)> {
+    scenarios
+        .iter()
+        .filter(|s| rule_set.selects(&s.tags))
+        .filter_map(|s| first_unmet(profile, &s.requires).map(|why| (s, why)))
+        .collect()
 }
 
 fn probe_kind(profile: &TargetProfile, kind: TokenType) -> ProbeKind {

@@ -105,7 +105,7 @@ fn refused(w: &mut RevWorld) {
 fn error_should(w: &mut RevWorld, code: String) {
     guard!(w);
     let Some(r) = last(w) else { return };
-    let seen = checks::error_code(&r);
+    let seen = r.error_code();
     let result = if seen.as_deref() == Some(code.as_str()) {
         Ok(())
     } else {

@@ -5,22 +5,21 @@
 
 use super::requests::{revocation, send, Shape};
 use super::{guard, last};
-use crate::conformance::world::{Fetched, RevWorld, Slot, TokenRef};
+use crate::conformance::world::{RevWorld, Slot, TokenRef};
 use crate::sut::discovery::Document;
 use crate::sut::{ProbeKind, Role, TokenType};
 use cucumber::{then, when};
 use serde_json::Value;
 
 /// Fetches a metadata document (see [`crate::sut::discovery::fetch`]): there, or not there
-/// (404/410); an unusable answer is an ERROR naming the URL and what came back.
-async fn fetch(w: &mut RevWorld, url: url::Url) -> Result<Fetched, String> {
+/// (404/410); an unusable or unreachable one is an ERROR naming the URL and what came back.
+async fn fetch(w: &mut RevWorld, url: url::Url) -> Result<Document, String> {
     let ctx = w.ctx();
     let (exchange, document) = crate::sut::discovery::fetch(&ctx.target.http, &url).await;
     w.record(exchange);
     match document {
-        Document::Found(map) => Ok(Fetched::Document(Value::Object(map))),
-        Document::Missing(why) => Ok(Fetched::Missing(why)),
         Document::Unusable(why) | Document::Unreachable(why) => Err(why),
+        there_or_not => Ok(there_or_not),
     }
 }
 
@@ -44,12 +43,12 @@ async fn metadata(w: &mut RevWorld) {
         Err(e) => return w.outcome.error(e),
     };
     let fetched = match first {
-        Fetched::Document(d) => Fetched::Document(d),
-        Fetched::Missing(why) => match fetch(w, ctx.target.endpoints.discovery.clone()).await {
-            Ok(Fetched::Missing(also)) => Fetched::Missing(format!("{why}; {also}")),
+        Document::Missing(why) => match fetch(w, ctx.target.endpoints.discovery.clone()).await {
+            Ok(Document::Missing(also)) => Document::Missing(format!("{why}; {also}")),
             Ok(doc) => doc,
             Err(e) => return w.outcome.error(e),
         },
+        found => found,
     };
     w.metadata = Some(fetched);
 }
@@ -60,11 +59,13 @@ fn published_revocation(w: &mut RevWorld) -> Option<Result<Option<String>, Strin
             w.outcome.error("no metadata was fetched");
             None
         }
-        Some(Fetched::Missing(why)) => Some(Err(why)),
-        Some(Fetched::Document(doc)) => Some(Ok(doc
+        Some(Document::Found(doc)) => Some(Ok(doc
             .get("revocation_endpoint")
             .and_then(Value::as_str)
             .map(str::to_owned))),
+        Some(Document::Missing(why) | Document::Unusable(why) | Document::Unreachable(why)) => {
+            Some(Err(why))
+        }
     }
 }
 
@@ -147,8 +148,8 @@ async fn each_method(w: &mut RevWorld) {
     guard!(w);
     let ctx = w.ctx();
     let doc = match w.metadata.clone() {
-        Some(Fetched::Document(doc)) => doc,
-        Some(Fetched::Missing(why)) => {
+        Some(Document::Found(doc)) => doc,
+        Some(Document::Missing(why) | Document::Unusable(why) | Document::Unreachable(why)) => {
             w.outcome.skip(format!(
                 "the server publishes no metadata ({why}), so there are no published auth methods to check"
             ));

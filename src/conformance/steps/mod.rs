@@ -8,6 +8,7 @@
 mod answers;
 mod given;
 mod metadata;
+mod params;
 mod requests;
 mod state;
 
@@ -39,11 +40,7 @@ fn role(w: &mut RevWorld, name: &str) -> Option<Role> {
 }
 
 /// A token reference and the token it names.
-fn tokref(w: &mut RevWorld, text: &str) -> Option<(TokenRef, String)> {
-    let Some(r) = TokenRef::parse(text) else {
-        w.outcome.error(format!("unknown token reference {text:?}"));
-        return None;
-    };
+fn tokref(w: &mut RevWorld, r: TokenRef) -> Option<(TokenRef, String)> {
     let value = w.token(r)?;
     Some((r, value))
 }

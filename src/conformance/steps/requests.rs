@@ -2,6 +2,7 @@
 //! says otherwise), shaped as the step says. A client authenticates as it is registered unless
 //! the step names another way, so that a request shape tests only what it is meant to.
 
+use super::params::Token;
 use super::{guard, role, tokref};
 use crate::conformance::world::RevWorld;
 use crate::sut::http::RequestSpec;
@@ -186,13 +187,13 @@ pub(super) fn revocation(
 async fn revoke_with(
     w: &mut RevWorld,
     client: &str,
-    token: &str,
+    token: Token,
     hint: Option<&str>,
     shape: Shape,
     extra: Option<String>,
 ) {
     let Some(role) = role(w, client) else { return };
-    let Some((_, value)) = tokref(w, token) else {
+    let Some((_, value)) = tokref(w, token.0) else {
         return;
     };
     let mut form = vec![("token".to_owned(), value)];
@@ -213,7 +214,7 @@ async fn revoke_with(
 #[when(
     regex = r#"^the (\S+) client revokes (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token)(| with hint "[^"]*"| with a wrong secret| with a wrong secret in the Authorization header| with credentials in both the Authorization header and the body| with a JSON body| while the server is made temporarily unavailable| with the revoke script vetoing| from the allowed origin)$"#
 )]
-async fn revokes(w: &mut RevWorld, client: String, token: String, how: String) {
+async fn revokes(w: &mut RevWorld, client: String, token: Token, how: String) {
     guard!(w);
     let caps = w.ctx().target.profile.capabilities.clone();
     let needs = |value: Option<String>, key: &str| {
@@ -252,41 +253,33 @@ async fn revokes(w: &mut RevWorld, client: String, token: String, how: String) {
         ),
     };
     match header {
-        Ok(header) => revoke_with(w, &client, &token, hint, shape, header).await,
+        Ok(header) => revoke_with(w, &client, token, hint, shape, header).await,
         Err(why) => w.outcome.skip(why),
     }
 }
 
-#[when(
-    regex = r#"^a revocation request for (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is sent without client authentication$"#
-)]
-async fn revokes_no_auth(w: &mut RevWorld, token: String) {
+#[when(expr = "a revocation request for {token} is sent without client authentication")]
+async fn revokes_no_auth(w: &mut RevWorld, token: Token) {
     guard!(w);
-    revoke_with(w, "primary", &token, None, Shape::NoAuth, None).await;
+    revoke_with(w, "primary", token, None, Shape::NoAuth, None).await;
 }
 
-#[when(
-    regex = r#"^the (\S+) client sends (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) in the URL query of an empty POST$"#
-)]
-async fn revokes_query_token(w: &mut RevWorld, client: String, token: String) {
+#[when(expr = "the {word} client sends {token} in the URL query of an empty POST")]
+async fn revokes_query_token(w: &mut RevWorld, client: String, token: Token) {
     guard!(w);
-    revoke_with(w, &client, &token, None, Shape::TokenInQuery, None).await;
+    revoke_with(w, &client, token, None, Shape::TokenInQuery, None).await;
 }
 
-#[when(
-    regex = r#"^the (\S+) client sends its credentials in the URL query and (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) in the body$"#
-)]
-async fn revokes_query_credentials(w: &mut RevWorld, client: String, token: String) {
+#[when(expr = "the {word} client sends its credentials in the URL query and {token} in the body")]
+async fn revokes_query_credentials(w: &mut RevWorld, client: String, token: Token) {
     guard!(w);
-    revoke_with(w, &client, &token, None, Shape::CredentialsInQuery, None).await;
+    revoke_with(w, &client, token, None, Shape::CredentialsInQuery, None).await;
 }
 
-#[when(
-    regex = r#"^the (\S+) client sends a GET to the revocation endpoint with (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) in the query$"#
-)]
-async fn revokes_get(w: &mut RevWorld, client: String, token: String) {
+#[when(expr = "the {word} client sends a GET to the revocation endpoint with {token} in the query")]
+async fn revokes_get(w: &mut RevWorld, client: String, token: Token) {
     guard!(w);
-    revoke_with(w, &client, &token, None, Shape::Get, None).await;
+    revoke_with(w, &client, token, None, Shape::Get, None).await;
 }
 
 #[when(regex = r#"^the (\S+) client revokes the token value "([^"]*)"$"#)]
@@ -308,7 +301,12 @@ fn fill_form(w: &mut RevWorld, template: &str) -> Option<Vec<(String, String)>> 
         while let Some(start) = rest.find('{') {
             value.push_str(&rest[..start]);
             let end = rest[start..].find('}').map(|e| start + e)?;
-            let (_, token) = tokref(w, &rest[start + 1..end])?;
+            let text = &rest[start + 1..end];
+            let Ok(Token(r)) = text.parse::<Token>() else {
+                w.outcome.error(format!("unknown token reference {text:?}"));
+                return None;
+            };
+            let (_, token) = tokref(w, r)?;
             value.push_str(&token);
             rest = &rest[end + 1..];
         }

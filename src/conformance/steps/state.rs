@@ -6,9 +6,9 @@
 //! same scenario, that the mechanism a "nothing happened" conclusion relies on works; when it
 //! does not, the scenario is an ERROR that names the control.
 
+use super::params::Token;
 use super::requests::{revocation, send, Shape};
 use super::{guard, last, role, tokref};
-use crate::conformance::checks;
 use crate::conformance::world::{Look, RevWorld, TokenRef};
 use crate::sut::{Role, TokenState};
 use cucumber::then;
@@ -70,23 +70,19 @@ async fn expect_active(w: &mut RevWorld, r: TokenRef, value: &str) {
     }
 }
 
-#[then(
-    regex = r"^(the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is inactive$"
-)]
-async fn is_inactive(w: &mut RevWorld, token: String) {
+#[then(expr = "{token} is inactive")]
+async fn is_inactive(w: &mut RevWorld, token: Token) {
     guard!(w);
-    let Some((r, value)) = tokref(w, &token) else {
+    let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
     expect_inactive(w, r, &value, false).await;
 }
 
-#[then(
-    regex = r"^(the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is still active$"
-)]
-async fn still_active(w: &mut RevWorld, token: String) {
+#[then(expr = "{token} is still active")]
+async fn still_active(w: &mut RevWorld, token: Token) {
     guard!(w);
-    let Some((r, value)) = tokref(w, &token) else {
+    let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
     expect_active(w, r, &value).await;
@@ -94,12 +90,10 @@ async fn still_active(w: &mut RevWorld, token: String) {
 
 /// `rfc7009-2.1-immediate`: the first look after the 200 sees the token inactive, or the
 /// measured delay is within the propagation window the profile declares.
-#[then(
-    regex = r"^the first observation already shows (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) inactive$"
-)]
-async fn first_observation(w: &mut RevWorld, token: String) {
+#[then(expr = "the first observation already shows {token} inactive")]
+async fn first_observation(w: &mut RevWorld, token: Token) {
     guard!(w);
-    let Some((r, value)) = tokref(w, &token) else {
+    let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
     let t = w.ctx().target.profile.timeouts.clone();
@@ -137,16 +131,14 @@ async fn first_observation(w: &mut RevWorld, token: String) {
     );
 }
 
-#[then(
-    regex = r#"^(the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is inactive unless the server answered "([a-z_]+)"$"#
-)]
-async fn inactive_unless(w: &mut RevWorld, token: String, code: String) {
+#[then(expr = "{token} is inactive unless the server answered {string}")]
+async fn inactive_unless(w: &mut RevWorld, token: Token, code: String) {
     guard!(w);
     let Some(r) = last(w) else { return };
-    if r.status == 400 && checks::error_code(&r).as_deref() == Some(code.as_str()) {
+    if r.status == 400 && r.error_code().as_deref() == Some(code.as_str()) {
         // Only a server that refuses this token type outright may answer so; one that refuses
         // it only with some hint breaks the rule. Ask again without any hint to tell which.
-        let Some((tr, value)) = tokref(w, &token) else {
+        let Some((tr, value)) = tokref(w, token.0) else {
             return;
         };
         let Some(spec) = revocation(w, tr.role, vec![("token".into(), value)], Shape::Normal)
@@ -155,7 +147,7 @@ async fn inactive_unless(w: &mut RevWorld, token: String, code: String) {
         };
         send(w, spec).await;
         let Some(plain) = last(w) else { return };
-        if plain.status == 400 && checks::error_code(&plain).as_deref() == Some(code.as_str()) {
+        if plain.status == 400 && plain.error_code().as_deref() == Some(code.as_str()) {
             w.outcome.downgrade(format!(
                 "the server answered {code}, with and without a hint: it does not revoke this token type"
             ));
@@ -181,7 +173,7 @@ async fn inactive_unless(w: &mut RevWorld, token: String, code: String) {
         format!("HTTP 200 (or 400 {code})"),
         status,
     );
-    let Some((tr, value)) = tokref(w, &token) else {
+    let Some((tr, value)) = tokref(w, token.0) else {
         return;
     };
     expect_inactive(w, tr, &value, false).await;
@@ -220,12 +212,10 @@ async fn every_token(w: &mut RevWorld, client: String, state: String) {
 
 /// INFO: the state a token settles in (looked at again after the settle when it is active,
 /// so a slow cascade is recorded as one).
-#[then(
-    regex = r"^record whether (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is still active$"
-)]
-async fn record_state(w: &mut RevWorld, token: String) {
+#[then(expr = "record whether {token} is still active")]
+async fn record_state(w: &mut RevWorld, token: Token) {
     guard!(w);
-    let Some((r, value)) = tokref(w, &token) else {
+    let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
     let settle = w.ctx().target.profile.timeouts.stay_active_settle;
@@ -244,12 +234,10 @@ async fn record_state(w: &mut RevWorld, token: String) {
     }
 }
 
-#[then(
-    regex = r"^as a positive control, (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) is inactive$"
-)]
-async fn control_inactive(w: &mut RevWorld, token: String) {
+#[then(expr = "as a positive control, {token} is inactive")]
+async fn control_inactive(w: &mut RevWorld, token: Token) {
     guard!(w);
-    let Some((r, value)) = tokref(w, &token) else {
+    let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
     expect_inactive(w, r, &value, true).await;
@@ -272,16 +260,14 @@ async fn control_every_token(w: &mut RevWorld, client: String) {
 /// The token that stayed active is one the server would revoke: its own client revokes it
 /// plainly and it dies. Bystanders are looked at again first, so this revocation's own
 /// effects are not mistaken for the earlier request's.
-#[then(
-    regex = r"^as a positive control, (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) can still be revoked by its client$"
-)]
-async fn control_revocable(w: &mut RevWorld, token: String) {
+#[then(expr = "as a positive control, {token} can still be revoked by its client")]
+async fn control_revocable(w: &mut RevWorld, token: Token) {
     guard!(w);
     w.settle_pending().await;
     if w.halted() {
         return;
     }
-    let Some((r, value)) = tokref(w, &token) else {
+    let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
     let Some(spec) = revocation(
@@ -366,12 +352,10 @@ async fn introspected_scope(w: &mut RevWorld, owner: Role, token: Option<&str>) 
 
 /// `cluster-propagation`: the token is inactive on every node within the declared propagation
 /// window; the slowest node decides and is named.
-#[then(
-    regex = r"^every node sees (the (?:\S+ client's )?(?:second |refreshed )?(?:access|refresh) token) inactive within the propagation window$"
-)]
-async fn every_node_within_window(w: &mut RevWorld, token: String) {
+#[then(expr = "every node sees {token} inactive within the propagation window")]
+async fn every_node_within_window(w: &mut RevWorld, token: Token) {
     guard!(w);
-    let Some((r, value)) = tokref(w, &token) else {
+    let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
     let window = w.ctx().target.profile.timeouts.propagation_window;

@@ -95,6 +95,11 @@ impl HttpResponse {
         serde_json::from_slice(&self.body).ok()
     }
 
+    /// The `error` member of an OAuth error answer, whatever the content type claims.
+    pub fn error_code(&self) -> Option<String> {
+        self.json()?.get("error")?.as_str().map(str::to_owned)
+    }
+
     /// The start of the body for messages, on one line, escaped, with token and secret
     /// members of a JSON body redacted.
     pub fn text_snippet(&self) -> String {

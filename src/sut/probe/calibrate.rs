@@ -9,8 +9,9 @@ use crate::record::{Calibration, CalibrationStep, ProbeCalibration};
 use crate::sut::conn::Minted;
 use crate::sut::http::Exchange;
 use crate::sut::poll::Backoff;
+use crate::sut::probe::TokenState;
 use crate::sut::profile::ClientAuth;
-use crate::sut::target::{Target, TokenState};
+use crate::sut::target::Target;
 use std::time::{Duration, Instant};
 
 /// One look through a probe at the target's own endpoints.

@@ -1,11 +1,11 @@
 //! RFC 7662 introspection as a probe: `active` read strictly, nothing else believed.
 
-use super::{describe, Probe};
+use super::Probe;
 use crate::catalogue::Role;
 use crate::sut::conn::Conn;
 use crate::sut::discovery::Endpoints;
 use crate::sut::http::{HttpResponse, RequestSpec};
-use crate::sut::target::TokenState;
+use crate::sut::probe::TokenState;
 use serde_json::Value;
 
 /// RFC 7662 introspection, authenticated as the profile's introspection client.
@@ -42,12 +42,12 @@ impl Probe for Introspection {
 
     fn interpret(&self, _token: &str, answer: &HttpResponse) -> Result<TokenState, String> {
         if answer.status != 200 {
-            return Err(format!("introspection answered {}", describe(answer)));
+            return Err(format!("introspection answered {}", answer.describe()));
         }
         let json = answer.json().ok_or_else(|| {
             format!(
                 "introspection answered 200 that is not JSON: {}",
-                describe(answer)
+                answer.describe()
             )
         })?;
         match json.get("active") {

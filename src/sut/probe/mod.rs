@@ -12,11 +12,17 @@ use super::conn::Conn;
 use super::discovery::Endpoints;
 use super::http::{Exchange, HttpResponse, RequestSpec};
 use super::profile::{ProbeKind, TargetProfile};
-use super::target::TokenState;
 use crate::catalogue::{Role, TokenType};
 pub use introspection::Introspection;
 pub use refresh::RefreshAttempt;
 pub use userinfo::Userinfo;
+
+/// What a probe saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenState {
+    Active,
+    Inactive,
+}
 
 /// One way of observing a token's state.
 pub trait Probe: Send + Sync {
@@ -37,15 +43,6 @@ pub trait Probe: Send + Sync {
     fn destructive(&self) -> bool {
         false
     }
-}
-
-/// The error code of an OAuth error answer, if it is one.
-pub(crate) fn error_code(answer: &HttpResponse) -> Option<String> {
-    answer.json()?.get("error")?.as_str().map(str::to_owned)
-}
-
-pub(crate) fn describe(answer: &HttpResponse) -> String {
-    answer.describe()
 }
 
 /// The probe the profile names for a kind of token (None: not observable).

@@ -1,13 +1,13 @@
 //! A refresh grant as a probe: plain (destructive where the server rotates), or passive (a
 //! scope outside every grant, so a live token gets `invalid_scope` and nothing is issued).
 
-use super::{describe, error_code, Probe};
+use super::Probe;
 use crate::catalogue::Role;
 use crate::sut::conn::Conn;
 use crate::sut::discovery::Endpoints;
 use crate::sut::http::{HttpResponse, RequestSpec};
+use crate::sut::probe::TokenState;
 use crate::sut::profile::RefreshInactiveAnswer;
-use crate::sut::target::TokenState;
 use serde_json::Value;
 
 /// A refresh grant with the refresh token, as its owner. Plain, it issues tokens (destructive:
@@ -22,7 +22,7 @@ pub struct RefreshAttempt {
 
 impl RefreshAttempt {
     fn is_dead_answer(&self, answer: &HttpResponse) -> bool {
-        let code = error_code(answer);
+        let code = answer.error_code();
         let invalid_grant =
             matches!(answer.status, 400 | 401) && code.as_deref() == Some("invalid_grant");
         match self.inactive_answer {
@@ -78,7 +78,7 @@ impl Probe for RefreshAttempt {
             return Ok(TokenState::Inactive);
         }
         match (&self.passive_scope, answer.status) {
-            (Some(_), 400) if error_code(answer).as_deref() == Some("invalid_scope") => {
+            (Some(_), 400) if answer.error_code().as_deref() == Some("invalid_scope") => {
                 Ok(TokenState::Active)
             }
             (Some(scope), 200) => Err(format!(
@@ -97,7 +97,7 @@ impl Probe for RefreshAttempt {
             }
             _ => Err(format!(
                 "the refresh attempt answered {} (expected {})",
-                describe(answer),
+                answer.describe(),
                 match (&self.passive_scope, self.inactive_answer) {
                     (Some(_), _) => "400 invalid_scope for a live token, invalid_grant for a dead one",
                     (None, RefreshInactiveAnswer::InvalidGrant) => "200 for a live token, 400 invalid_grant for a dead one",

@@ -1,12 +1,12 @@
 //! A protected resource (userinfo) as a probe for access tokens: 200 alive, 401 dead, and
 //! a 403 is about scope, not life.
 
-use super::{describe, Probe};
+use super::Probe;
 use crate::catalogue::Role;
 use crate::sut::conn::Conn;
 use crate::sut::discovery::Endpoints;
 use crate::sut::http::{HttpResponse, RequestSpec};
-use crate::sut::target::TokenState;
+use crate::sut::probe::TokenState;
 
 /// A protected resource (the userinfo endpoint) with the access token as bearer.
 pub struct Userinfo;
@@ -41,9 +41,9 @@ impl Probe for Userinfo {
             // whether it lives, so it says nothing either way.
             403 => Err(format!(
                 "userinfo answered {} (a refusal for scope, not a dead token): userinfo cannot observe this token",
-                describe(answer)
+                answer.describe()
             )),
-            _ => Err(format!("userinfo answered {}", describe(answer))),
+            _ => Err(format!("userinfo answered {}", answer.describe())),
         }
     }
 }

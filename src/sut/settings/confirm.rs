@@ -6,7 +6,8 @@ use super::adapter::{flags, is_revoke_flag, ALL_VALUE, FEATURE_FLAGS, OTHER_CLIE
 use crate::catalogue::{Role, TokenType};
 use crate::sut::http::{Exchange, RequestSpec};
 use crate::sut::poll::Backoff;
-use crate::sut::target::{Target, TokenState};
+use crate::sut::probe::TokenState;
+use crate::sut::target::Target;
 use serde_json::Value;
 use std::time::{Duration, Instant};
 
