@@ -75,13 +75,18 @@ impl Discovery {
     ) -> Discovery {
         let (x, first) = fetch(http, first_url).await;
         let mut exchanges = vec![x];
-        let needed = match fallback {
-            MetadataFallback::Never => false,
-            MetadataFallback::Always => true,
-            MetadataFallback::WhenNeeded => first
-                .found()
-                .is_none_or(|d| !d.contains_key("revocation_endpoint")),
-        };
+        // A server that did not answer at all is not asked again on the same origin: that
+        // would only double the wait for the same failure.
+        let same_origin_down = matches!(first, Document::Unreachable(_))
+            && first_url.origin() == metadata_url.origin();
+        let needed = !same_origin_down
+            && match fallback {
+                MetadataFallback::Never => false,
+                MetadataFallback::Always => true,
+                MetadataFallback::WhenNeeded => first
+                    .found()
+                    .is_none_or(|d| !d.contains_key("revocation_endpoint")),
+            };
         let metadata = if needed && metadata_url != first_url {
             let (x, doc) = fetch(http, metadata_url).await;
             exchanges.push(x);
