@@ -108,25 +108,13 @@ async fn check(
 }
 
 fn describe(record: &RunRecord) -> String {
-    record
+    let not_passed: std::collections::BTreeSet<String> = record
         .cases
         .iter()
         .filter(|c| c.verdict != Verdict::Pass)
-        .map(|c| {
-            let checks: Vec<String> = c
-                .failed_checks()
-                .map(|k| format!("{}: {}", k.what, k.actual))
-                .collect();
-            format!(
-                "  {} {} [{}] {} {}\n",
-                c.verdict.as_str(),
-                c.rule,
-                c.scenario,
-                c.reason.clone().unwrap_or_default(),
-                checks.join("; ")
-            )
-        })
-        .collect()
+        .map(|c| c.rule.clone())
+        .collect();
+    support::verdicts::describe(record, &not_passed)
 }
 
 /// The nodes every delay was recorded on.

@@ -24,7 +24,7 @@ use revspec::sut::TargetProfile;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
-use support::verdicts::broken;
+use support::verdicts::{broken, describe};
 /// Rules a single reference server cannot exercise (the cluster case does).
 const SINGLE_SERVER_SKIPS: &[&str] = &["cluster-propagation"];
 /// How many check runs go at once.
@@ -152,29 +152,6 @@ fn verdict_problems(record: &RunRecord, exact: &[(String, Verdict, &str)]) -> St
 
 fn verdicts(record: &RunRecord) -> BTreeMap<String, Verdict> {
     record.rule_verdicts().into_iter().collect()
-}
-
-fn describe(record: &RunRecord, rules: &BTreeSet<String>) -> String {
-    record
-        .cases
-        .iter()
-        .filter(|c| rules.contains(&c.rule))
-        .map(|c| {
-            let checks: Vec<String> = c
-                .failed_checks()
-                .chain(c.controls.iter().filter(|k| !k.passed))
-                .map(|k| format!("{}: {}", k.what, k.actual))
-                .collect();
-            format!(
-                "    {} {} [{}] {} {}\n",
-                c.verdict.as_str(),
-                c.rule,
-                c.scenario,
-                c.reason.clone().unwrap_or_default(),
-                checks.join("; ")
-            )
-        })
-        .collect()
 }
 
 /// The run record holds no demo secret and nothing shaped like a token of the reference server

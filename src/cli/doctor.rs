@@ -404,11 +404,7 @@ mod tests {
     use super::*;
 
     fn dot() -> TargetProfile {
-        TargetProfile::from_file(std::path::Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/targets/django-oauth-toolkit.toml"
-        )))
-        .unwrap()
+        crate::sut::profile::shipped("django-oauth-toolkit.toml")
     }
 
     #[test]

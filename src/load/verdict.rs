@@ -50,36 +50,13 @@ pub fn verdict(summary: &LoadSummary) -> LoadVerdict {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::load::{CorrectnessCount, RequestStats};
 
     fn summary(revokes_issued_tokens: bool) -> LoadSummary {
-        LoadSummary {
-            schema_version: crate::record::load::SCHEMA_VERSION,
-            profile: "p".into(),
-            users: 1,
-            duration_s: 1.0,
-            requests: vec![RequestStats {
-                name: "anything at all".into(),
-                revocation: true,
-                revokes_issued_tokens,
-                count: 10,
-                fails: 0,
-                rps: 10.0,
-                p50_ms: 1.0,
-                p95_ms: 1.0,
-                p99_ms: 1.0,
-            }],
-            total_requests: 10,
-            total_fails: 0,
-            error_rate_percent: 0.0,
-            rps: 10.0,
-            correctness: CorrectnessCount::default(),
-            thresholds: Default::default(),
-            report_dir: "d".into(),
-            transport_failures: 0,
-            unusable: None,
-            warnings: vec![],
-        }
+        let mut s = crate::record::load::fixtures::summary();
+        s.requests[0].name = "anything at all".into();
+        s.requests[0].revokes_issued_tokens = revokes_issued_tokens;
+        s.error_rate_percent = 0.0;
+        s
     }
 
     #[test]
@@ -104,6 +81,7 @@ mod tests {
     fn a_missed_threshold_fails_and_names_the_figure() {
         let mut s = summary(false);
         s.thresholds.min_rps = Some(100.0);
+        s.rps = 20.0;
         let LoadVerdict::Failed(why) = verdict(&s) else {
             panic!("not failed")
         };

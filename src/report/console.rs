@@ -5,17 +5,7 @@
 
 use crate::record::{RunRecord, Verdict};
 
-/// Median and maximum of sorted values.
-pub fn median_max(sorted: &[f64]) -> Option<(f64, f64)> {
-    let max = *sorted.last()?;
-    let mid = sorted.len() / 2;
-    let median = if sorted.len().is_multiple_of(2) {
-        (sorted[mid - 1] + sorted[mid]) / 2.0
-    } else {
-        sorted[mid]
-    };
-    Some((median, max))
-}
+use crate::record::stats::median_max;
 
 /// One line on the measured revocation delays, if any was measured.
 pub fn delay_summary(record: &RunRecord) -> Option<String> {
@@ -239,13 +229,6 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("2 rules: 1 passed, 1 partial"), "{text}");
-    }
-
-    #[test]
-    fn median_of_even_and_odd_counts() {
-        assert_eq!(median_max(&[1.0, 2.0, 10.0]), Some((2.0, 10.0)));
-        assert_eq!(median_max(&[1.0, 3.0]), Some((2.0, 3.0)));
-        assert_eq!(median_max(&[]), None);
     }
 }
 

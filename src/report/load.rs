@@ -141,46 +141,7 @@ mod tests {
     use super::*;
 
     fn summary() -> LoadSummary {
-        LoadSummary {
-            schema_version: crate::record::load::SCHEMA_VERSION,
-            profile: "p".into(),
-            users: 1,
-            duration_s: 10.0,
-            requests: vec![
-                RequestStats {
-                    name: "POST revoke (refresh token)".into(),
-                    revocation: true,
-                    revokes_issued_tokens: true,
-                    count: 100,
-                    fails: 1,
-                    rps: 10.0,
-                    p50_ms: 1.0,
-                    p95_ms: 2.0,
-                    p99_ms: 30.0,
-                },
-                RequestStats {
-                    name: "POST token (mint)".into(),
-                    revocation: false,
-                    revokes_issued_tokens: false,
-                    count: 100,
-                    fails: 0,
-                    rps: 10.0,
-                    p50_ms: 1.0,
-                    p95_ms: 2.0,
-                    p99_ms: 90.0,
-                },
-            ],
-            total_requests: 200,
-            total_fails: 1,
-            error_rate_percent: 0.5,
-            rps: 20.0,
-            correctness: CorrectnessCount::default(),
-            thresholds: Default::default(),
-            report_dir: "d".into(),
-            transport_failures: 0,
-            unusable: None,
-            warnings: vec![],
-        }
+        crate::record::load::fixtures::summary()
     }
 
     #[test]

@@ -514,6 +514,17 @@ fn http_url(key: &str, value: &str) -> Result<url::Url, String> {
     }
 }
 
+/// A profile shipped in `targets/` (for tests).
+#[cfg(test)]
+pub(crate) fn shipped(name: &str) -> TargetProfile {
+    TargetProfile::from_file(
+        &Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("targets")
+            .join(name),
+    )
+    .expect("a shipped profile parses")
+}
+
 /// Whether a URL's host is on the loopback interface.
 pub fn is_loopback(url: &url::Url) -> bool {
     match url.host() {

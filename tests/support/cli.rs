@@ -3,28 +3,27 @@
 
 use std::process::Output;
 
-/// `revspec ARGS` with a clean environment, waited for.
-pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+/// `revspec ARGS` with no log filter or CI summary inherited, and these variables set.
+pub fn command(args: &[&str], env: &[(&str, &str)]) -> std::process::Command {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_revspec"));
     cmd.args(args)
         .env_remove("REVSPEC_LOG")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().expect("the binary runs")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .envs(env.iter().copied());
+    cmd
 }
 
-/// The same, awaited on tokio (for tests that serve a target on the same runtime).
+/// [`command`], waited for.
+pub fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    command(args, env).output().expect("the binary runs")
+}
+
+/// [`command`], awaited on tokio (for tests that serve a target on the same runtime).
 pub async fn run_async(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"));
-    cmd.args(args)
-        .env_remove("REVSPEC_LOG")
-        .env_remove("GITHUB_STEP_SUMMARY");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.output().await.expect("the binary runs")
+    tokio::process::Command::from(command(args, env))
+        .output()
+        .await
+        .expect("the binary runs")
 }
 
 /// stdout then stderr, as text.

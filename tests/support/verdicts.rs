@@ -24,3 +24,28 @@ pub fn broken(record: &RunRecord) -> BTreeSet<String> {
         .map(|(rule, _)| rule)
         .collect()
 }
+
+/// The scenarios of these rules, one line each: verdict, rule, scenario, reason, and the
+/// checks and controls that failed.
+pub fn describe(record: &RunRecord, rules: &BTreeSet<String>) -> String {
+    record
+        .cases
+        .iter()
+        .filter(|c| rules.contains(&c.rule))
+        .map(|c| {
+            let checks: Vec<String> = c
+                .failed_checks()
+                .chain(c.controls.iter().filter(|k| !k.passed))
+                .map(|k| format!("{}: {}", k.what, k.actual))
+                .collect();
+            format!(
+                "    {} {} [{}] {} {}\n",
+                c.verdict.as_str(),
+                c.rule,
+                c.scenario,
+                c.reason.clone().unwrap_or_default(),
+                checks.join("; ")
+            )
+        })
+        .collect()
+}
