@@ -62,8 +62,18 @@ async fn check_with(profile_text: String, args: &[&str]) -> Seen {
 }
 
 /// Writes the profile into `dir` (beside any script a test put there) and runs `check` on it
-/// from another working directory.
+/// from another working directory, with the rfc7009 rules.
 async fn check_in(dir: &std::path::Path, profile_text: String, args: &[&str]) -> Seen {
+    check_rules(dir, profile_text, "rfc7009", args).await
+}
+
+/// [`check_in`] with a rule set.
+async fn check_rules(
+    dir: &std::path::Path,
+    profile_text: String,
+    rule_set: &str,
+    args: &[&str],
+) -> Seen {
     let path = dir.join("target.toml");
     std::fs::write(&path, profile_text).unwrap();
     let reports = dir.join("reports");
@@ -73,13 +83,7 @@ async fn check_in(dir: &std::path::Path, profile_text: String, args: &[&str]) ->
         .arg("check")
         .arg("--target")
         .arg(&path)
-        .args([
-            "--profile",
-            "rfc7009",
-            "--progress",
-            "never",
-            "--report-dir",
-        ])
+        .args(["--rules", rule_set, "--progress", "never", "--report-dir"])
         .arg(&reports)
         .args(args)
         .env_remove("REVSPEC_LOG")
@@ -762,4 +766,63 @@ async fn load_counts_a_200_cut_off_by_a_reset_as_an_error() {
     );
     assert!(!text.contains(" 0 errors"), "{text}");
     server.stop().await;
+}
+
+/// Issue 19, class 4: a confirmation whose observations are server errors, or answers over
+/// the body cap, stops at once. A revocation endpoint that answers so to everything, checked
+/// with the Janssen rules through the Config API: every settings group is an ERROR naming the
+/// cause, and the run ends long before one `settings.settle` (here 60 s) per group would
+/// (over 180 s: it took 346 s and 194 s before).
+async fn janssen_settings_through_a_broken_endpoint(behaviour: Behaviour, named: &str) {
+    let s = hostile::start(Mode {
+        paths: &[REVOKE],
+        behaviour,
+        after: 0,
+    })
+    .await;
+    // With a revoke-any client every setting has a behaviour to observe, so nothing but the
+    // broken answers decides how long the confirmations take.
+    let janssen = "[settings]\nadapter = \"janssen-config-api\"\nsettle = \"60s\"\n\n[clients.admin]\nid = \"config-admin\"\nauth = \"client_secret_basic\"\nsecret = \"config-secret\"\n\n[clients.revoke-any]\nid = \"client-c\"\nauth = \"client_secret_basic\"\nsecret = \"secret-c\"\n";
+    let dir = tempfile::tempdir().unwrap();
+    let seen = check_rules(
+        dir.path(),
+        profile(&s.base_url, "").replace("[capabilities]", &format!("{janssen}\n[capabilities]")),
+        "janssen",
+        &[],
+    )
+    .await;
+    seen.exits(1)
+        .clean()
+        .small_record()
+        .within(Duration::from_secs(90));
+    let (_, json) = seen.run_json.as_ref().expect("a run record");
+    let settings = json["settings"].as_array().unwrap();
+    assert!(
+        settings
+            .iter()
+            .any(|r| r["error"].as_str().unwrap_or("").contains(named)),
+        "{named}: {settings:?}"
+    );
+    assert_eq!(
+        seen.rule_verdict("jans-all-enabled").as_deref(),
+        Some("error"),
+        "{}",
+        seen.out
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_confirmed_through_a_500_endpoint_stop_at_once() {
+    janssen_settings_through_a_broken_endpoint(
+        Behaviour::ServerError,
+        "a server error, not a setting still being applied",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn settings_confirmed_through_oversized_answers_stop_at_once() {
+    janssen_settings_through_a_broken_endpoint(Behaviour::HugeError, "larger than the 256 KiB")
+        .await;
 }

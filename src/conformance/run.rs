@@ -76,7 +76,13 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
     tracing::info!(elapsed = ?started.elapsed(), "scenarios without setting changes done");
     let mut session = SettingsSession::new(&ctx.target);
     for (settings, keys) in parts.groups {
-        let state = if settings.is_empty() || ctx.target.http.unusable().is_some() {
+        // A group none of whose scenarios the profile can run changes nothing on the server:
+        // its scenarios are skipped by their before-hook with the reason.
+        let runnable = scenarios.iter().any(|s| {
+            keys.contains(&s.key())
+                && crate::sut::unmet::first_unmet(&ctx.target.profile, &s.requires).is_none()
+        });
+        let state = if settings.is_empty() || !runnable || ctx.target.http.unusable().is_some() {
             GroupState::Original
         } else {
             match session.enter(&ctx.target, &settings).await {

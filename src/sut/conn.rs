@@ -94,13 +94,25 @@ impl Conn {
         token: &str,
         log: &mut Vec<Exchange>,
     ) -> Result<u16, String> {
+        self.send_revocation(role, vec![("token".into(), token.into())], log)
+            .await
+            .map(|a| a.status)
+    }
+
+    /// Sends a revocation form as `role`; `Err` names the URL and the transport failure.
+    pub async fn send_revocation(
+        &self,
+        role: Role,
+        form: Vec<(String, String)>,
+        log: &mut Vec<Exchange>,
+    ) -> Result<HttpResponse, String> {
         let spec = self
-            .revocation_request(role, vec![("token".into(), token.into())])
+            .revocation_request(role, form)
             .ok_or_else(|| format!("the profile has no {} client", role.name()))?;
         let url = spec.url.clone();
         let (exchange, answer) = self.http.send(spec).await;
         log.push(exchange);
-        answer.map(|a| a.status).map_err(|e| format!("{url}: {e}"))
+        answer.map_err(|e| format!("{url}: {e}"))
     }
 
     /// Mints one grant for a client through the profile's token source.

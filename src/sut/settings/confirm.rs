@@ -4,7 +4,7 @@
 
 use super::adapter::{flags, is_revoke_flag, ALL_VALUE, FEATURE_FLAGS, OTHER_CLIENTS};
 use crate::catalogue::{Role, TokenType};
-use crate::sut::http::{Exchange, RequestSpec};
+use crate::sut::http::{Exchange, HttpResponse, RequestSpec};
 use crate::sut::poll::Backoff;
 use crate::sut::probe::TokenState;
 use crate::sut::target::Target;
@@ -45,10 +45,13 @@ impl Behaviour {
 
 /// Polls the server's behaviour until it shows `behaviour` or `settle` is over; says how it
 /// showed, or what was seen instead.
+/// `changed` says whether the value was written by this session (an unchanged value needs
+/// no time to be applied).
 pub(super) async fn confirm(
     target: &Target,
     behaviour: Behaviour,
     settle: Duration,
+    changed: bool,
     log: &mut Vec<Exchange>,
 ) -> Result<String, String> {
     let mut backoff = Backoff::new(
@@ -57,7 +60,7 @@ pub(super) async fn confirm(
         Duration::from_secs(2),
     );
     loop {
-        match confirm_once(target, behaviour, log).await {
+        match confirm_once(target, behaviour, changed, log).await {
             Ok(Ok(how)) => return Ok(how),
             Ok(Err(seen)) if backoff.expired() => {
                 return Err(format!("after {} s: {seen}", settle.as_secs_f64()));
@@ -69,17 +72,50 @@ pub(super) async fn confirm(
     }
 }
 
-/// One look: `Ok(Ok(how))` shown, `Ok(Err(seen))` not (yet), `Err` the look itself failed.
+/// A revocation answer no setting explains: a server error, or a body over the cap. A
+/// confirmation that sees one stops at once (waiting the settle bound for it would only delay
+/// the same failure), and its group's scenarios are errors naming it.
+fn broken(target: &Target, answer: &HttpResponse) -> Option<String> {
+    let url = &target.endpoints.revocation;
+    if answer.status >= 500 {
+        Some(format!(
+            "{url} answered {} to the confirmation's request: a server error, not a setting still being applied",
+            answer.describe()
+        ))
+    } else if answer.truncated {
+        Some(format!(
+            "{url}: the answer to the confirmation's request is larger than the {} KiB the harness reads",
+            crate::sut::http::BODY_CAP / 1024
+        ))
+    } else {
+        None
+    }
+}
+
+/// The status of a revocation answer, or `Err` when it is broken (see [`broken`]).
+fn usable(target: &Target, answer: HttpResponse) -> Result<u16, String> {
+    match broken(target, &answer) {
+        Some(why) => Err(why),
+        None => Ok(answer.status),
+    }
+}
+
+/// One look: `Ok(Ok(how))` shown, `Ok(Err(seen))` not (yet), `Err` the look itself failed
+/// (a transport failure, a server error, an unusable answer).
 async fn confirm_once(
     target: &Target,
     behaviour: Behaviour,
+    changed: bool,
     log: &mut Vec<Exchange>,
 ) -> Result<Result<String, String>, String> {
     match behaviour {
         Behaviour::RevokeEnabled(enabled) => {
             // Either observable will do: the endpoint's answer, or what discovery publishes.
             let never = crate::sut::probe::never_issued_value();
-            let status = target.revoke_plain(Role::Primary, &never, log).await?;
+            let answer = target
+                .send_revocation(Role::Primary, vec![("token".into(), never)], log)
+                .await?;
+            let status = usable(target, answer)?;
             let endpoint_shows = if enabled {
                 status == 200
             } else {
@@ -132,9 +168,8 @@ async fn confirm_once(
                 .ok_or("the profile has no primary client")?;
             let (exchange, answer) = target.http.send(spec).await;
             log.push(exchange);
-            let status = answer
-                .map_err(|e| format!("{}: {e}", target.endpoints.revocation))?
-                .status;
+            let answer = answer.map_err(|e| format!("{}: {e}", target.endpoints.revocation))?;
+            let status = usable(target, answer)?;
             let revoked = token_dies(target, Role::Primary, &at, enabled, log).await?;
             Ok(match (enabled, revoked) {
                 (true, true) => Ok("token=all&token_type_hint=all revoked a fresh token of the client".into()),
@@ -147,7 +182,11 @@ async fn confirm_once(
             if target.credentials(Role::RevokeAny).is_none()
                 || target.credentials(Role::Other).is_none()
             {
-                // Nothing to look at: trust the read-back, after the whole settle bound.
+                // Nothing to look at: trust the read-back; a value this session wrote gets
+                // the whole settle bound to be applied, one it found in place needs none.
+                if !changed {
+                    return Ok(Ok("read back as already in place; without a revoke-any and an other client there is no behaviour to observe, and nothing was changed".into()));
+                }
                 tokio::time::sleep(target.profile.settings.settle()).await;
                 return Ok(Ok(format!(
                     "read back; without a revoke-any and an other client there is no behaviour to observe, so the whole settle bound ({} s) was waited",
@@ -155,7 +194,10 @@ async fn confirm_once(
                 )));
             }
             let at = mint_access(target, Role::Other, log).await?;
-            let status = target.revoke_plain(Role::RevokeAny, &at, log).await?;
+            let answer = target
+                .send_revocation(Role::RevokeAny, vec![("token".into(), at.clone())], log)
+                .await?;
+            let status = usable(target, answer)?;
             let revoked = token_dies(target, Role::Other, &at, enabled, log).await?;
             Ok(match (enabled, revoked) {
                 (true, true) => Ok("the revoke-any client revoked another client's fresh token".into()),

@@ -148,10 +148,12 @@ impl SettingsSession {
     ) -> Result<(), SettingError> {
         let behaviour = Behaviour::of_property(property, value.as_ref()).expect("known property");
         let started = Instant::now();
+        let changed = !matches!(action, "already" | "declared");
         let result = confirm(
             target,
             behaviour,
             target.profile.settings.settle(),
+            changed,
             &mut self.log,
         )
         .await;
