@@ -171,6 +171,17 @@ impl Seen {
         self
     }
 
+    /// What was printed ends with a newline (no message is left hanging on the prompt line).
+    #[track_caller]
+    fn ends_its_lines(&self) -> &Self {
+        assert!(
+            self.out.ends_with('\n'),
+            "the output does not end its line: {:?}",
+            self.out
+        );
+        self
+    }
+
     #[track_caller]
     fn within(&self, bound: Duration) -> &Self {
         assert!(
@@ -276,9 +287,14 @@ async fn discovery_with_wrong_types_names_the_field_and_type() {
         after: 0,
     };
     let (s, seen) = run_mode(mode, &[]).await;
+    // Issue 19, class 6: the message names the document it came from and ends its line.
     seen.exits(3)
-        .says(&["revocation_endpoint is a number (42), not a URL string"])
+        .says(&[&format!(
+            "{}{DISCOVERY}: revocation_endpoint is a number (42), not a URL string",
+            s.base_url
+        )])
         .clean()
+        .ends_its_lines()
         .within(bound(0));
     s.stop().await;
 }

@@ -289,7 +289,7 @@ fn probe_fix(probe: &str, kind: TokenType) -> String {
     match (probe, kind) {
         ("introspection", TokenType::Refresh) => "if the server's introspection does not know refresh tokens, set probes.refresh_token = \"refresh\" with probes.refresh_probe_scope = a scope no grant holds; if only a token's owner may introspect it, set probes.introspection_client = \"owner\"".into(),
         ("introspection", TokenType::Access) => "check that the introspecting client may introspect every client's tokens (else probes.introspection_client = \"owner\"), or use probes.access_token = \"userinfo\"".into(),
-        ("refresh", _) => "a plain refresh consumes rotating tokens: set probes.refresh_probe_scope to a scope no grant holds, or use probes.refresh_token = \"introspection\"; if dead tokens get a plain 400, set probes.refresh_inactive_answer = \"status400\"".into(),
+        ("refresh", _) => "a plain refresh consumes rotating tokens: set probes.refresh_probe_scope to a scope no grant holds, or use probes.refresh_token = \"introspection\"; if dead tokens get a plain 400, set probes.refresh_inactive_answer = \"status-400\"".into(),
         ("refresh (passive)", _) => "probes.refresh_probe_scope must be a scope the server refuses for every grant (it must answer invalid_scope, never issue tokens)".into(),
         _ => "use another probe for this token type (introspection, userinfo or refresh)".into(),
     }

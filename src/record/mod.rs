@@ -237,16 +237,25 @@ impl RunRecord {
         })
     }
 
-    /// A rule's level and a note: for PARTIAL what was skipped, otherwise the reason of its
-    /// first scenario with the rule's verdict.
+    /// A rule's level and a note: for PARTIAL what was observed and passed and what could not
+    /// be observed and why (so "passed with less evidence" reads apart from "not checked"),
+    /// otherwise the reason of its first scenario with the rule's verdict.
     pub fn rule_note(&self, rule: &str, verdict: Verdict) -> (Level, Option<String>) {
         let cases: Vec<&CaseRecord> = self.cases.iter().filter(|c| c.rule == rule).collect();
         let level = cases.first().map_or(Level::Must, |c| c.level);
         if verdict == Verdict::Partial {
+            let observed: Vec<&str> = cases
+                .iter()
+                .filter(|c| c.verdict != Verdict::Skip)
+                .map(|c| c.scenario.as_str())
+                .collect();
             return (
                 level,
                 Some(format!(
-                    "skipped: {}",
+                    "observed and passed {} of {} scenarios ({}); not observed: {}",
+                    observed.len(),
+                    cases.len(),
+                    observed.join("; "),
                     self.skipped_scenarios(rule).join("; ")
                 )),
             );
@@ -425,7 +434,7 @@ mod tests {
         let (_, note) = r.rule_note("a", Verdict::Partial);
         assert_eq!(
             note.as_deref(),
-            Some("skipped: refresh token case: no refresh tokens")
+            Some("observed and passed 1 of 2 scenarios (s); not observed: refresh token case: no refresh tokens")
         );
         assert_eq!(r.rule_verdict("b"), Some(Verdict::Pass));
         assert!(!r.failed());

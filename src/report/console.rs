@@ -219,7 +219,7 @@ mod tests {
             false,
         );
         assert!(
-            text.contains("PARTIAL  MUST   a  (skipped: refresh case: no refresh tokens)"),
+            text.contains("PARTIAL  MUST   a  (observed and passed 1 of 2 scenarios (s); not observed: refresh case: no refresh tokens)"),
             "{text}"
         );
         assert!(

@@ -112,7 +112,7 @@ mod tests {
         let xml = render(&record(vec![case("a", Verdict::Pass), skipped]));
         assert!(
             xml.contains(
-                "<property name=\"rule:a\" value=\"PARTIAL (skipped: s: no refresh tokens)\"/>"
+                "<property name=\"rule:a\" value=\"PARTIAL (observed and passed 1 of 2 scenarios (s); not observed: s: no refresh tokens)\"/>"
             ),
             "{xml}"
         );

@@ -134,6 +134,7 @@ pub enum RefreshInactiveAnswer {
     #[default]
     InvalidGrant,
     /// Any 400 (servers that answer an empty or non-standard 400), and 401 `invalid_grant`.
+    #[serde(rename = "status-400")]
     Status400,
 }
 
@@ -672,5 +673,41 @@ password = "p"
             .unwrap_err()
             .to_string();
         assert!(e.contains("clients.admin"), "{e}");
+    }
+
+    /// Issue 19, class 7: the one spelling the docs use parses, and a wrong one is refused
+    /// naming the accepted values.
+    #[test]
+    fn refresh_inactive_answer_has_one_spelling() {
+        let with = |v: &str| {
+            TargetProfile::from_toml(
+                &format!("{MINIMAL}\n[probes]\nrefresh_inactive_answer = \"{v}\"\n"),
+                "t.toml",
+            )
+        };
+        assert_eq!(
+            with("status-400").unwrap().probes.refresh_inactive_answer,
+            RefreshInactiveAnswer::Status400
+        );
+        let e = with("status400").unwrap_err().to_string();
+        assert!(
+            e.contains("invalid-grant") && e.contains("status-400"),
+            "the accepted values are named: {e}"
+        );
+        for doc in ["README.md", "docs/checking-your-own-server.md"] {
+            let text =
+                std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(doc)).unwrap();
+            // Prose wraps lines: compare with the whitespace collapsed.
+            let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let uses = text.matches("refresh_inactive_answer = \"").count();
+            assert!(uses > 0, "{doc} no longer shows refresh_inactive_answer");
+            for (i, _) in text.match_indices("refresh_inactive_answer = \"") {
+                let value: String = text[i + 27..].chars().take_while(|c| *c != '"').collect();
+                assert!(
+                    with(&value).is_ok(),
+                    "{doc} writes refresh_inactive_answer = \"{value}\", which the parser refuses"
+                );
+            }
+        }
     }
 }
