@@ -4,7 +4,7 @@ Feature: Client authentication at the revocation endpoint (RFC 7009 section 2.1,
   (section 5.2), and revokes only tokens issued to the authenticated client (RFC 7009
   section 2.1); a public client identifies itself with `client_id` alone.
 
-  @rule:rfc7009-2.1-client-auth-required @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.1-client-auth-required @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A request without client credentials is refused and revokes nothing
     A request without any client credentials for a confidential client's token is refused (4xx)
     and the token stays active. The error code should be `invalid_client` (RFC 6749 5.2 lists
@@ -18,7 +18,7 @@ Feature: Client authentication at the revocation endpoint (RFC 7009 section 2.1,
     And the access token is still active
     And as a positive control, the refresh token can still be revoked by its client
 
-  @rule:rfc7009-2.1-wrong-secret @MUST @rfc7009 @requires:probe:access
+  @rule:rfc7009-2.1-wrong-secret @MUST @rfc7009 @requires:probe:access @any-token
   Scenario: A wrong client secret is refused with invalid_client
     A wrong client secret: `invalid_client` and the token stays active. The status is 401 when
     the client authenticated with the Authorization header (RFC 6749 5.2); with credentials in
@@ -30,7 +30,7 @@ Feature: Client authentication at the revocation endpoint (RFC 7009 section 2.1,
     And the access token is still active
     And as a positive control, the access token can still be revoked by its client
 
-  @rule:rfc7009-2.1-wrong-secret @MUST @rfc7009 @requires:client:other @requires:probe:access
+  @rule:rfc7009-2.1-wrong-secret @MUST @rfc7009 @requires:client:other @requires:probe:access @any-token
   Scenario: A wrong client secret in the body is refused with invalid_client
     A wrong client secret: `invalid_client` and the token stays active. The status is 401 when
     the client authenticated with the Authorization header (RFC 6749 5.2); with credentials in
@@ -42,7 +42,7 @@ Feature: Client authentication at the revocation endpoint (RFC 7009 section 2.1,
     And the other client's access token is still active
     And as a positive control, the other client's access token can still be revoked by its client
 
-  @rule:rfc6749-5.2-invalid-client-scheme @MUST @rfc7009 @requires:probe:access
+  @rule:rfc6749-5.2-invalid-client-scheme @MUST @rfc7009 @requires:probe:access @any-token
   Scenario: A failed Basic authentication carries a Basic WWW-Authenticate challenge
     A failed Basic authentication answers 401 with a `WWW-Authenticate` header of the Basic scheme.
 
@@ -51,7 +51,7 @@ Feature: Client authentication at the revocation endpoint (RFC 7009 section 2.1,
     Then the response status is 401
     And the response carries a Basic challenge
 
-  @rule:rfc6749-2.3-one-auth-method @SHOULD @rfc7009 @requires:probe:access
+  @rule:rfc6749-2.3-one-auth-method @SHOULD @rfc7009 @requires:probe:access @any-token
   Scenario: Credentials in both the Authorization header and the body are refused
     Basic and `client_secret` in the body together: 400 `invalid_request`.
 
@@ -73,7 +73,7 @@ Feature: Client authentication at the revocation endpoint (RFC 7009 section 2.1,
     And the other client's access token is still active
     And as a positive control, the other client's refresh token can still be revoked by its client
 
-  @rule:rfc7009-2.1-own-tokens-only @MUST @rfc7009 @requires:client:other @requires:probe:access
+  @rule:rfc7009-2.1-own-tokens-only @MUST @rfc7009 @requires:client:other @requires:probe:access @any-token
   Scenario: Another client's access token is not revoked
     A token issued to another client is not revoked. The status may be 200 (silent) or a
     400-family error; the token must stay active.
@@ -84,7 +84,7 @@ Feature: Client authentication at the revocation endpoint (RFC 7009 section 2.1,
     And the other client's access token is still active
     And as a positive control, the other client's access token can still be revoked by its client
 
-  @rule:rfc7009-2.1-public-client @MUST @rfc7009 @requires:public-client @requires:client:public @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.1-public-client @MUST @rfc7009 @requires:public-client @requires:client:public @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A public client revokes its own refresh token with client_id alone
     A public client (`token_endpoint_auth_method=none`) revokes its own token with `client_id` alone.
 

@@ -3,7 +3,7 @@ Feature: Error answers of the revocation endpoint (RFC 7009 sections 2.2.1 and 5
   temporarily unavailable server may say when to retry, and the answers should not let a
   client scan for tokens of other clients (RFC 7009 section 5).
 
-  @rule:rfc7009-2.2.1-error-format @MUST @rfc7009 @requires:probe:access
+  @rule:rfc7009-2.2.1-error-format @MUST @rfc7009 @requires:probe:access @any-token
   Scenario Outline: An error answer to a revocation form is a well-formed OAuth error (<case>)
     Every error answer to a POST of a form to the revocation endpoint (400, 401, 403, 503) is
     `application/json` with an `error` member from RFC 6749 5.2 / RFC 7009 2.2.1, and
@@ -18,7 +18,7 @@ Feature: Error answers of the revocation endpoint (RFC 7009 sections 2.2.1 and 5
       | missing token   | token_type_hint=access_token                       |
       | duplicate token | token={the access token}&token={the access token}  |
 
-  @rule:rfc7009-2.2.1-error-format @MUST @rfc7009 @requires:probe:access
+  @rule:rfc7009-2.2.1-error-format @MUST @rfc7009 @requires:probe:access @any-token
   Scenario: The answer to a wrong client secret is a well-formed OAuth error
     Every error answer to a POST of a form to the revocation endpoint (400, 401, 403, 503) is
     `application/json` with an `error` member from RFC 6749 5.2 / RFC 7009 2.2.1, and
@@ -28,7 +28,7 @@ Feature: Error answers of the revocation endpoint (RFC 7009 sections 2.2.1 and 5
     When the primary client revokes the access token with a wrong secret
     Then the response is a well-formed OAuth error
 
-  @rule:rfc7009-2.2.1-error-format @MUST @rfc7009 @requires:probe:access
+  @rule:rfc7009-2.2.1-error-format @MUST @rfc7009 @requires:probe:access @any-token
   Scenario: The answer to an unauthenticated request is a well-formed OAuth error
     Every error answer to a POST of a form to the revocation endpoint (400, 401, 403, 503) is
     `application/json` with an `error` member from RFC 6749 5.2 / RFC 7009 2.2.1, and
@@ -38,7 +38,7 @@ Feature: Error answers of the revocation endpoint (RFC 7009 sections 2.2.1 and 5
     When a revocation request for the access token is sent without client authentication
     Then the response is a well-formed OAuth error
 
-  @rule:rfc7009-2.2.1-error-format @MUST @rfc7009 @requires:fault-injection @requires:probe:access
+  @rule:rfc7009-2.2.1-error-format @MUST @rfc7009 @requires:fault-injection @requires:probe:access @any-token
   Scenario: The 503 of a temporarily unavailable server is a well-formed OAuth error
     Every error answer to a POST of a form to the revocation endpoint (400, 401, 403, 503) is
     `application/json` with an `error` member from RFC 6749 5.2 / RFC 7009 2.2.1, and
@@ -48,7 +48,7 @@ Feature: Error answers of the revocation endpoint (RFC 7009 sections 2.2.1 and 5
     When the primary client revokes the access token while the server is made temporarily unavailable
     Then the response is a well-formed OAuth error
 
-  @rule:rfc7009-2.2.1-retry-after @MAY @rfc7009 @requires:fault-injection @requires:probe:access
+  @rule:rfc7009-2.2.1-retry-after @MAY @rfc7009 @requires:fault-injection @requires:probe:access @any-token
   Scenario: A temporarily unavailable server answers 503 and may add Retry-After
     A temporarily unavailable server answers 503 and may add `Retry-After`; the token stays active.
 

@@ -30,7 +30,7 @@ Feature: Revoking every token of a client (Janssen "Revoke all tokens by client_
     And as a positive control, every token of the primary client is inactive
     And every token of the other client is still active
 
-  @rule:jans-all-disabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=false @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:jans-all-disabled @MUST @janssen @serial @requires:setting:allowAllValueForRevokeEndpoint=false @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: With allowAllValueForRevokeEndpoint=false the all request revokes nothing
     The same request revokes nothing except a token literally named by `token`: 200, all of the
     client's tokens stay active.

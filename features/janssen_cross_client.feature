@@ -4,7 +4,7 @@ Feature: Revoking another client's tokens (Janssen "Revoke tokens of other clien
   has the `revoke_any_token` scope; otherwise 400 `invalid_request`. The `revoke-any` client of
   the target profile holds that scope, the `primary` client does not.
 
-  @rule:jans-cross-client-default @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=false @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:jans-cross-client-default @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=false @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: By default another client's token is refused with invalid_request
     With allowRevokeForOtherClients=false (default): another client's token gives 400
     `invalid_request` and stays active.
@@ -17,7 +17,7 @@ Feature: Revoking another client's tokens (Janssen "Revoke tokens of other clien
     And the other client's refresh token is still active
     And as a positive control, the other client's access token can still be revoked by its client
 
-  @rule:jans-cross-client-no-scope @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=true @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:jans-cross-client-no-scope @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=true @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A client without revoke_any_token cannot revoke another client's token
     allowRevokeForOtherClients=true, but the caller lacks the `revoke_any_token` scope: 400
     `invalid_request`, token stays active.
@@ -30,7 +30,7 @@ Feature: Revoking another client's tokens (Janssen "Revoke tokens of other clien
     And the other client's refresh token is still active
     And as a positive control, the other client's access token can still be revoked by its client
 
-  @rule:jans-cross-client-scope-only @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=false @requires:client:other @requires:client:revoke-any @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:jans-cross-client-scope-only @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=false @requires:client:other @requires:client:revoke-any @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: The revoke_any_token scope alone does not allow revoking another client's token
     The caller has `revoke_any_token` but allowRevokeForOtherClients=false: 400 `invalid_request`,
     token stays active.
@@ -44,7 +44,7 @@ Feature: Revoking another client's tokens (Janssen "Revoke tokens of other clien
     And as a positive control, the revoke-any client's granted scope includes "revoke_any_token"
     And as a positive control, the other client's access token can still be revoked by its client
 
-  @rule:jans-cross-client-allowed @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=true @requires:client:other @requires:client:revoke-any @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:jans-cross-client-allowed @MUST @janssen @serial @requires:setting:allowRevokeForOtherClients=true @requires:client:other @requires:client:revoke-any @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: With the setting and the scope another client's token and its grant are revoked
     allowRevokeForOtherClients=true and the caller has `revoke_any_token`: 200 and the other
     client's token (and its grant) is revoked.

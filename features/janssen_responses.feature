@@ -3,7 +3,7 @@ Feature: The Janssen revocation answers (Janssen token revocation, jans-auth-ser
   an empty body, a 401 with a Basic realm challenge, and several space-separated tokens in one
   `token` parameter each revoked (a Janssen extension).
 
-  @rule:jans-success-headers @SHOULD @janssen @requires:probe:access
+  @rule:jans-success-headers @SHOULD @janssen @requires:probe:access @any-token
   Scenario: A successful revocation carries no-store and no-cache and an empty body
     A 200 carries `Cache-Control: no-store` and `Pragma: no-cache`, and an empty body.
 
@@ -14,7 +14,7 @@ Feature: The Janssen revocation answers (Janssen token revocation, jans-auth-ser
     And the response's Pragma has the directive "no-cache"
     And the response body is empty
 
-  @rule:jans-invalid-client-realm @SHOULD @janssen @requires:probe:access
+  @rule:jans-invalid-client-realm @SHOULD @janssen @requires:probe:access @any-token
   Scenario: The 401 for a wrong secret carries a Basic realm challenge
     The 401 carries `WWW-Authenticate: Basic realm="..."`.
 

@@ -4,7 +4,7 @@ Feature: The Revoke Token interception script (Janssen "Revoke Interception Scri
   when it answers true revocation proceeds as usual. The harness makes the script veto through
   the request header that the target profile names.
 
-  @rule:jans-script-veto @MUST @janssen @requires:revoke-script @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:jans-script-veto @MUST @janssen @requires:revoke-script @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A revoke script that answers false makes the revocation a silent no-op
     A revoke interception script that answers false: 200 and nothing is revoked; one that
     answers true: normal revocation.
@@ -16,7 +16,7 @@ Feature: The Revoke Token interception script (Janssen "Revoke Interception Scri
     And the access token is still active
     And as a positive control, the refresh token can still be revoked by its client
 
-  @rule:jans-script-veto @MUST @janssen @requires:revoke-script @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:jans-script-veto @MUST @janssen @requires:revoke-script @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A revoke script that answers true lets the revocation proceed
     A revoke interception script that answers false: 200 and nothing is revoked; one that
     answers true: normal revocation.

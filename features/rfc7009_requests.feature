@@ -3,7 +3,7 @@ Feature: The shape of a revocation request (RFC 7009 section 2.1, RFC 6749 secti
   non-empty `token` parameter, sent once (RFC 7009 section 2.1, RFC 6749 section 3.2);
   anything else is refused or at least never revokes (RFC 6749 section 2.3.1 for the query).
 
-  @rule:rfc7009-2.1-token-required @MUST @rfc7009 @requires:probe:access
+  @rule:rfc7009-2.1-token-required @MUST @rfc7009 @requires:probe:access @any-token
   Scenario: A request without a token parameter is refused with invalid_request
     No `token` parameter: 400 `invalid_request`, nothing revoked.
 
@@ -13,7 +13,7 @@ Feature: The shape of a revocation request (RFC 7009 section 2.1, RFC 6749 secti
     And the access token is still active
     And as a positive control, the access token can still be revoked by its client
 
-  @rule:rfc7009-2.1-empty-token @SHOULD @rfc7009 @requires:probe:access
+  @rule:rfc7009-2.1-empty-token @SHOULD @rfc7009 @requires:probe:access @any-token
   Scenario: An empty token parameter is treated as missing
     `token=` (empty) is treated as missing: 400 `invalid_request`.
 
@@ -23,7 +23,7 @@ Feature: The shape of a revocation request (RFC 7009 section 2.1, RFC 6749 secti
     And the access token is still active
     And as a positive control, the access token can still be revoked by its client
 
-  @rule:rfc6749-3.2-duplicate-param @SHOULD @rfc7009 @requires:probe:access
+  @rule:rfc6749-3.2-duplicate-param @SHOULD @rfc7009 @requires:probe:access @any-token
   Scenario: A repeated token parameter is refused with invalid_request
     A repeated `token` parameter: 400 `invalid_request`.
 
@@ -33,7 +33,7 @@ Feature: The shape of a revocation request (RFC 7009 section 2.1, RFC 6749 secti
     And the access token is still active
     And as a positive control, the access token can still be revoked by its client
 
-  @rule:rfc7009-2.1-post-only @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.1-post-only @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A GET to the revocation endpoint never revokes a token
     A GET (or any non-POST) never revokes a token (JSONP aside, which is only ever a capability).
     The client authenticates as it is registered (Basic), so only the method differs.
@@ -44,7 +44,7 @@ Feature: The shape of a revocation request (RFC 7009 section 2.1, RFC 6749 secti
     And the access token is still active
     And as a positive control, the refresh token can still be revoked by its client
 
-  @rule:rfc7009-2.1-form-only @SHOULD @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.1-form-only @SHOULD @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A JSON body is not accepted as a revocation
     A JSON body is not accepted as a revocation (4xx, token stays active).
 
@@ -55,7 +55,7 @@ Feature: The shape of a revocation request (RFC 7009 section 2.1, RFC 6749 secti
     And the access token is still active
     And as a positive control, the refresh token can still be revoked by its client
 
-  @rule:rfc6749-2.3.1-no-query-credentials @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc6749-2.3.1-no-query-credentials @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A token in the URL query of a POST is not honoured
     Credentials or `token` in the URL query of the POST are not honoured (no revocation by query).
     The client authenticates as it is registered (Basic), so only the token is in the query.
@@ -66,7 +66,7 @@ Feature: The shape of a revocation request (RFC 7009 section 2.1, RFC 6749 secti
     And the access token is still active
     And as a positive control, the refresh token can still be revoked by its client
 
-  @rule:rfc6749-2.3.1-no-query-credentials @MUST @rfc7009 @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc6749-2.3.1-no-query-credentials @MUST @rfc7009 @requires:client:other @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: Client credentials in the URL query of a POST are not honoured
     Credentials or `token` in the URL query of the POST are not honoured (no revocation by query).
     The token is in the body, so only the credentials are in the query.

@@ -3,7 +3,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
   token_type_hint and the cascade over a grant (section 2.1), and the 200 answer for
   invalid and already revoked tokens while other grants stay untouched (section 2.2).
 
-  @rule:rfc7009-2-refresh-revocable @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2-refresh-revocable @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @request-shape
   Scenario: A refresh token of the client is revoked
     A refresh token of the client is revoked: 200, then it is inactive.
 
@@ -12,7 +12,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     Then the response status is 200
     And the refresh token is inactive
 
-  @rule:rfc7009-2-access-revocable @SHOULD @rfc7009 @requires:probe:access
+  @rule:rfc7009-2-access-revocable @SHOULD @rfc7009 @requires:probe:access @request-shape
   Scenario: An access token of the client is revoked
     An access token of the client is revoked: 200, then it is inactive. A server that cannot
     revoke access tokens answers 400 `unsupported_token_type` instead (then the rule is INFO).
@@ -33,7 +33,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     Then the response status is 200
     And the first observation already shows the refresh token inactive
 
-  @rule:rfc7009-2.1-hint-optional @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.1-hint-optional @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @request-shape
   Scenario: A refresh token sent without token_type_hint is revoked
     Without `token_type_hint` both access and refresh tokens are revoked.
 
@@ -42,7 +42,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     Then the response status is 200
     And the refresh token is inactive
 
-  @rule:rfc7009-2.1-hint-optional @MUST @rfc7009 @requires:probe:access
+  @rule:rfc7009-2.1-hint-optional @MUST @rfc7009 @requires:probe:access @request-shape
   Scenario: An access token sent without token_type_hint is revoked
     Without `token_type_hint` both access and refresh tokens are revoked.
 
@@ -50,7 +50,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     When the primary client revokes the access token
     Then the access token is inactive unless the server answered "unsupported_token_type"
 
-  @rule:rfc7009-2.1-hint-fallback @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.1-hint-fallback @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @request-shape
   Scenario: A refresh token sent with the hint access_token is still revoked
     A wrong hint (refresh token sent as `access_token`, access token sent as `refresh_token`)
     still revokes: the server must extend its search to all token types.
@@ -61,7 +61,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     Then the response status is 200
     And the refresh token is inactive
 
-  @rule:rfc7009-2.1-hint-fallback @MUST @rfc7009 @requires:probe:access
+  @rule:rfc7009-2.1-hint-fallback @MUST @rfc7009 @requires:probe:access @request-shape
   Scenario: An access token sent with the hint refresh_token is still revoked
     A wrong hint (refresh token sent as `access_token`, access token sent as `refresh_token`)
     still revokes: the server must extend its search to all token types.
@@ -70,7 +70,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     When the primary client revokes the access token with hint "refresh_token"
     Then the access token is inactive unless the server answered "unsupported_token_type"
 
-  @rule:rfc7009-2.2-unknown-hint-ignored @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.2-unknown-hint-ignored @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @request-shape
   Scenario: An unregistered token_type_hint value is ignored
     An unregistered hint value (`token_type_hint=foo`) is ignored: 200 and the token is revoked.
 
@@ -98,7 +98,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     When the primary client revokes the access token with hint "access_token"
     Then record whether the refresh token is still active
 
-  @rule:rfc7009-2.2-invalid-token-200 @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.2-invalid-token-200 @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: An unknown token value is answered 200 and changes nothing
     An unknown or malformed token: 200, and no other token changes state.
 
@@ -109,7 +109,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     And the refresh token is still active
     And as a positive control, the access token can still be revoked by its client
 
-  @rule:rfc7009-2.2-invalid-token-200 @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.2-invalid-token-200 @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: A malformed token value is answered 200 and changes nothing
     An unknown or malformed token: 200, and no other token changes state.
 
@@ -120,7 +120,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     And the refresh token is still active
     And as a positive control, the access token can still be revoked by its client
 
-  @rule:rfc7009-2.2-idempotent @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.2-idempotent @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: Revoking an already revoked refresh token is answered 200
     Revoking an already revoked token: 200.
 
@@ -131,7 +131,7 @@ Feature: Revoking tokens (RFC 7009 sections 2, 2.1 and 2.2)
     When the primary client revokes the refresh token
     Then the response status is 200
 
-  @rule:rfc7009-2.2-grant-isolation @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh
+  @rule:rfc7009-2.2-grant-isolation @MUST @rfc7009 @requires:refresh-tokens @requires:probe:access @requires:probe:refresh @any-token
   Scenario: Revoking a token of one grant leaves the client's other grant active
     Revoking a token of one grant leaves the client's other grants active.
 

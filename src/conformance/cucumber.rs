@@ -96,6 +96,8 @@ fn start(ctx: Arc<RunContext>, world: &mut RevWorld, path: &str, sc: &cucumber::
             file: s.path.clone(),
             line: s.line,
             rule: s.rule,
+            any_token: s.tags.iter().any(|t| t == "any-token"),
+            request_shape: s.tags.iter().any(|t| t == "request-shape"),
             scenario: s.name,
             requirement: s.requirement,
         },

@@ -99,8 +99,12 @@ impl Outcome {
     }
 
     /// Something recorded for an INFO rule.
+    /// An observation (recorded once, however often it is made).
     pub fn observe(&mut self, note: impl Into<String>) {
-        self.observations.push(note.into());
+        let note = note.into();
+        if !self.observations.contains(&note) {
+            self.observations.push(note);
+        }
     }
 
     /// The rule is INFO for this server (e.g. it cannot revoke access tokens and says so).

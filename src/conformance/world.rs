@@ -136,6 +136,12 @@ pub struct ScenarioMeta {
     pub file: String,
     pub line: usize,
     pub requirement: String,
+    /// `@any-token`: the type of token is incidental to the rule, so a type the target cannot
+    /// offer or does not revoke is replaced by the other token of the same grant.
+    pub any_token: bool,
+    /// `@request-shape`: the request's shape (its hint) is the rule's subject, so a plain
+    /// revocation is sent exactly as written, never in the shape learned in calibration.
+    pub request_shape: bool,
 }
 
 /// One scenario's state.
@@ -159,6 +165,11 @@ pub struct RevWorld {
     pub metadata: Option<crate::sut::discovery::Document>,
     /// Results of `each published revocation auth method ...`.
     pub method_results: Vec<(String, Result<(), String>)>,
+    /// Tokens standing in for others the target cannot offer or does not revoke (only in
+    /// `@any-token` scenarios).
+    substitutes: BTreeMap<TokenRef, TokenRef>,
+    /// Grants (role, slot) whose access token a request of this scenario revoked.
+    access_revoked: BTreeSet<(Role, Slot)>,
     /// Tokens seen active after the request, to look at again after the settle.
     pending_active: Vec<TokenRef>,
     /// Tokens seen inactive, to look at again after the settle (resurrection).
@@ -206,9 +217,22 @@ impl RevWorld {
         self.retired.insert(r);
     }
 
+    /// Makes `by` stand in for `r` from now on (see [`ScenarioMeta::any_token`]), saying why.
+    pub fn substitute(&mut self, r: TokenRef, by: TokenRef, why: &str) {
+        self.outcome
+            .observe(format!("{} stands in for {}: {why}", by.label(), r.label()));
+        self.substitutes.insert(r, by);
+    }
+
+    /// The token that stands for `r` in this scenario: `r`, or its substitute.
+    pub fn resolve(&self, r: TokenRef) -> TokenRef {
+        self.substitutes.get(&r).copied().unwrap_or(r)
+    }
+
     /// A token the scenario holds; an ERROR when it refers to one it never obtained, and not
     /// applicable when the server retired it.
     pub fn token(&mut self, r: TokenRef) -> Option<String> {
+        let r = self.resolve(r);
         if self.retired.contains(&r) {
             self.outcome.not_applicable(format!(
                 "{} was replaced by the refresh grant (the server keeps one access token per grant), so its state says nothing here",
@@ -232,9 +256,30 @@ impl RevWorld {
         self.last_at = Some(Instant::now());
     }
 
+    /// Notes that a request asked to revoke this token (an access token's grant is then in the
+    /// state a refresh-token probe may not have been confirmed for).
+    pub fn asked_to_revoke(&mut self, r: TokenRef) {
+        if r.kind == TokenType::Access {
+            self.access_revoked.insert((r.role, r.slot));
+        }
+    }
+
     /// Looks at a token once, on every node of a cluster (or the target itself).
     pub async fn look(&mut self, r: TokenRef, value: &str) -> Result<Look, String> {
         let ctx = self.ctx();
+        if r.kind == TokenType::Refresh
+            && self.access_revoked.contains(&(r.role, r.slot))
+            && ctx
+                .target
+                .learned()
+                .refresh_after_access_revoked_unconfirmed
+        {
+            self.outcome.observe(format!(
+                "what the {} probe says of {} rests on an unconfirmed probe: calibration could not check it on a refresh token whose access token was revoked",
+                ctx.target.probe(TokenType::Refresh).map_or("refresh-token", |p| p.name()),
+                r.label()
+            ));
+        }
         let mut active = Vec::new();
         let mut inactive = Vec::new();
         for (node, at) in ctx.target.observation_points() {

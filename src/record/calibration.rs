@@ -24,6 +24,12 @@ pub struct ProbeCalibration {
     pub refused: Option<String>,
     /// Measured delay before the plainly revoked token read inactive.
     pub revocation_visible_ms: Option<f64>,
+    /// How the server revokes this type of token, as learned: what positive controls send.
+    #[serde(default)]
+    pub revoked_with: Option<String>,
+    /// States in which this probe could not be confirmed (what it says in them is marked).
+    #[serde(default)]
+    pub unconfirmed: Vec<String>,
 }
 
 /// The calibration of every probe of a target.

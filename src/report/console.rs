@@ -49,16 +49,26 @@ fn render_raw(record: &RunRecord, verbose: bool) -> String {
             p.probe,
             p.kind,
             p.steps.len(),
-            p.revocation_visible_ms
-                .map(|ms| format!(", a plain revocation was visible after {ms:.0} ms"))
-                .unwrap_or_default()
+            match (&p.revoked_with, p.revocation_visible_ms) {
+                (Some(how), Some(ms)) if how != "token alone" =>
+                    format!(", revoked with {how} (visible after {ms:.0} ms): controls ask so"),
+                (Some(how), None) if how != "token alone" => format!(", {how}"),
+                (_, Some(ms)) => format!(", a plain revocation was visible after {ms:.0} ms"),
+                _ => String::new(),
+            }
         ));
-        for s in p
-            .steps
-            .iter()
-            .filter(|s| s.seen.starts_with("still active") || s.seen.starts_with("not checked"))
-        {
+        for s in p.steps.iter().filter(|s| {
+            s.seen.starts_with("still active")
+                || s.seen.starts_with("not checked")
+                || s.seen.starts_with("not used")
+                || s.what.contains(" disagrees")
+        }) {
             out.push_str(&format!("         note: {}: {}\n", s.what, s.seen));
+        }
+        for state in &p.unconfirmed {
+            out.push_str(&format!(
+                "         unconfirmed: what this probe says of {state} is not confirmed\n"
+            ));
         }
     }
     for s in &record.settings {

@@ -117,6 +117,16 @@ impl Conn {
 
     /// Mints one grant for a client through the profile's token source.
     pub async fn mint(&self, role: Role) -> (Vec<Exchange>, Result<Minted, TargetError>) {
+        self.mint_scoped(role, None).await
+    }
+
+    /// [`Conn::mint`], asking for `scope` instead of the profile's scope for the client (a
+    /// grant, not the token command, can be asked so).
+    pub async fn mint_scoped(
+        &self,
+        role: Role,
+        scope: Option<&str>,
+    ) -> (Vec<Exchange>, Result<Minted, TargetError>) {
         let Some(client) = self.credentials(role) else {
             return (
                 vec![],
@@ -147,8 +157,8 @@ impl Conn {
                     spec.form
                         .push(("grant_type".into(), "client_credentials".into()));
                 }
-                if let Some(scope) = &client.scope {
-                    spec.form.push(("scope".into(), scope.clone()));
+                if let Some(scope) = scope.map(str::to_owned).or_else(|| client.scope.clone()) {
+                    spec.form.push(("scope".into(), scope));
                 }
                 authenticate(&mut spec, client);
                 let (exchange, response) = self.http.send(spec).await;

@@ -16,6 +16,7 @@ pub mod conn;
 pub mod discovery;
 pub mod error;
 pub mod http;
+pub mod learned;
 pub mod poll;
 pub mod preflight;
 pub mod probe;

@@ -50,8 +50,10 @@ pub async fn mint_primary(target: &Target) -> Result<(), PreflightError> {
 
 /// Calibrates every probe; a probe that cannot be believed, or a target that stopped
 /// answering meanwhile, is an error naming why.
+/// What it learned about how the target revokes is kept on the target (`Target::learned`).
 pub async fn calibrate(target: &Target) -> Result<Calibration, (Calibration, PreflightError)> {
-    let calibration = calibrate::calibrate(target).await;
+    let (calibration, learned) = calibrate::calibrate(target).await;
+    target.learn(learned);
     if let Some(why) = target.http.unusable() {
         return Err((
             calibration,

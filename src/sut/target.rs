@@ -8,6 +8,7 @@ use super::conn::Conn;
 use super::discovery::{metadata_url, openid_url, Discovery, Endpoints, MetadataFallback};
 use super::error::TargetError;
 use super::http::{Exchange, HttpClient};
+use super::learned::Learned;
 use super::probe::{self, Probe, TokenState};
 use super::profile::{self, TargetProfile};
 use crate::catalogue::{Role, TokenType};
@@ -26,6 +27,7 @@ pub struct Target {
     next_node: std::sync::atomic::AtomicUsize,
     access_probe: Option<Box<dyn Probe>>,
     refresh_probe: Option<Box<dyn Probe>>,
+    learned: std::sync::RwLock<Learned>,
 }
 
 impl std::ops::Deref for Target {
@@ -123,7 +125,31 @@ impl Target {
             },
             nodes,
             next_node: Default::default(),
+            learned: Default::default(),
         })
+    }
+
+    /// What calibration learned about how this target revokes (defaults before it ran).
+    pub fn learned(&self) -> Learned {
+        *self.learned.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Keeps what calibration learned, for the controls and confirmations that follow.
+    pub fn learn(&self, learned: Learned) {
+        *self.learned.write().unwrap_or_else(|p| p.into_inner()) = learned;
+    }
+
+    /// Revokes a token the way this target is known to honour for its type (see
+    /// [`super::learned`]): what positive controls and settings confirmations send.
+    pub async fn revoke_as_honoured(
+        &self,
+        role: Role,
+        kind: TokenType,
+        token: &str,
+        log: &mut Vec<Exchange>,
+    ) -> Result<super::http::HttpResponse, String> {
+        let form = self.learned().shape(kind).form(kind, token);
+        self.send_revocation(role, form, log).await
     }
 
     /// The node the next revocation goes through, in turn across the run (None: no nodes).

@@ -42,7 +42,8 @@ pub(super) async fn precondition_active(w: &mut RevWorld, r: TokenRef, value: &s
 async fn mint_grant(w: &mut RevWorld, client: String, slot: Slot, want_refresh: bool) {
     let Some(role) = role(w, &client) else { return };
     let ctx = w.ctx();
-    if want_refresh && !ctx.target.mints_refresh_tokens() {
+    let any_token = w.meta.any_token;
+    if want_refresh && !ctx.target.mints_refresh_tokens() && !any_token {
         w.outcome
             .skip("the target's token source gives no refresh tokens");
         return;
@@ -60,44 +61,70 @@ async fn mint_grant(w: &mut RevWorld, client: String, slot: Slot, want_refresh: 
             return;
         }
     };
-    let mut fresh = Vec::new();
-    if let Some(at) = minted.access_token {
-        fresh.push((
-            TokenRef {
-                role,
-                slot,
-                kind: TokenType::Access,
-            },
-            at,
-        ));
-    }
-    match minted.refresh_token {
-        Some(rt) => fresh.push((
-            TokenRef {
-                role,
-                slot,
-                kind: TokenType::Refresh,
-            },
-            rt,
-        )),
-        None if want_refresh => {
-            w.outcome.skip(format!(
-                "the server issued no refresh token to the {client} client"
-            ));
+    let at_ref = TokenRef {
+        role,
+        slot,
+        kind: TokenType::Access,
+    };
+    let rt_ref = TokenRef {
+        role,
+        slot,
+        kind: TokenType::Refresh,
+    };
+    // The tokens the step names, and the ones standing in for those the target cannot offer
+    // or does not revoke (in `@any-token` scenarios only).
+    let learned = ctx.target.learned();
+    let mut watched = Vec::new();
+    let refused = |kind| learned.shape(kind) == crate::sut::learned::Shape::Refused;
+    match (&minted.access_token, &minted.refresh_token) {
+        (Some(at), rt) => {
+            w.hold(at_ref, at.clone());
+            let stand_in = any_token && refused(TokenType::Access) && rt.is_some();
+            // The refresh token is held when the step names it or it stands in.
+            if let Some(rt) = rt.as_ref().filter(|_| want_refresh || stand_in) {
+                w.hold(rt_ref, rt.clone());
+            }
+            if stand_in {
+                w.substitute(at_ref, rt_ref, "the server refuses to revoke access tokens (400 unsupported_token_type, learned in calibration)");
+                watched.push(rt_ref);
+            } else {
+                watched.push(at_ref);
+            }
+            match rt {
+                Some(_) if want_refresh => {
+                    if any_token && refused(TokenType::Refresh) {
+                        w.substitute(rt_ref, at_ref, "the server refuses to revoke refresh tokens (400 unsupported_token_type, learned in calibration)");
+                    } else if !watched.contains(&rt_ref) {
+                        watched.push(rt_ref);
+                    }
+                }
+                None if want_refresh && any_token => w.substitute(
+                    rt_ref,
+                    at_ref,
+                    &format!("the server issued no refresh token to the {client} client"),
+                ),
+                None if want_refresh => {
+                    w.outcome.skip(format!(
+                        "the server issued no refresh token to the {client} client"
+                    ));
+                    return;
+                }
+                _ => {}
+            }
+        }
+        (None, Some(rt)) => {
+            w.hold(rt_ref, rt.clone());
+            watched.push(rt_ref);
+        }
+        (None, None) => {
+            w.outcome.error("the token source gave no token");
             return;
         }
-        None => {}
     }
-    for (r, v) in &fresh {
-        w.hold(*r, v.clone());
-    }
-    for x in exchanges {
-        w.record(x);
-    }
-    for (r, v) in fresh {
-        if !want_refresh && r.kind == TokenType::Refresh {
+    for r in watched {
+        let Some(v) = w.held().find(|(h, _)| **h == r).map(|(_, v)| v.clone()) else {
             continue;
-        }
+        };
         precondition_active(w, r, &v).await;
     }
 }

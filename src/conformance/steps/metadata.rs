@@ -197,9 +197,12 @@ async fn each_method(w: &mut RevWorld) {
             }
         };
         // Revoke the refresh token only when the profile can observe refresh tokens.
-        let observable_rt = minted
-            .refresh_token
-            .filter(|_| ctx.target.probe_kind(TokenType::Refresh) != ProbeKind::None);
+        let refused =
+            |kind| ctx.target.learned().shape(kind) == crate::sut::learned::Shape::Refused;
+        let observable_rt = minted.refresh_token.filter(|_| {
+            ctx.target.probe_kind(TokenType::Refresh) != ProbeKind::None
+                && (!refused(TokenType::Refresh) || refused(TokenType::Access))
+        });
         let (kind, value) = match (observable_rt, minted.access_token) {
             (Some(rt), _) => (TokenType::Refresh, rt),
             (None, Some(at)) => (TokenType::Access, at),
@@ -215,12 +218,9 @@ async fn each_method(w: &mut RevWorld) {
         if w.halted() {
             return;
         }
-        let Some(spec) = revocation(
-            w,
-            role,
-            vec![("token".into(), value.clone())],
-            Shape::Normal,
-        ) else {
+        // The method is the subject: the request takes the shape the server is known to honour.
+        let shape = ctx.target.learned().shape(kind);
+        let Some(spec) = revocation(w, role, shape.form(kind, &value), Shape::Normal) else {
             return;
         };
         send(w, spec).await;

@@ -39,10 +39,10 @@ fn role(w: &mut RevWorld, name: &str) -> Option<Role> {
     role
 }
 
-/// A token reference and the token it names.
+/// A token reference and the token it names (its substitute's, where one stands in).
 fn tokref(w: &mut RevWorld, r: TokenRef) -> Option<(TokenRef, String)> {
     let value = w.token(r)?;
-    Some((r, value))
+    Some((w.resolve(r), value))
 }
 
 /// The last answer of the revocation endpoint; an ERROR when there is none.

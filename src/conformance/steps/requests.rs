@@ -193,12 +193,28 @@ async fn revoke_with(
     extra: Option<String>,
 ) {
     let Some(role) = role(w, client) else { return };
-    let Some((_, value)) = tokref(w, token.0) else {
+    let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
+    w.asked_to_revoke(r);
     let mut form = vec![("token".to_owned(), value)];
-    if let Some(h) = hint {
-        form.push(("token_type_hint".into(), h.to_owned()));
+    match hint {
+        Some(h) => form.push(("token_type_hint".into(), h.to_owned())),
+        // Unless the hint is the rule's subject, a plain request takes the shape the server
+        // is known to honour (learned in calibration), so the rule is judged on its subject.
+        None if !w.meta.request_shape => {
+            let learned = w.ctx().target.learned().shape(r.kind);
+            if learned == crate::sut::learned::Shape::Hinted {
+                let h = crate::sut::learned::hint(r.kind);
+                w.outcome.observe(format!(
+                    "sent {} with token_type_hint={h}: this server revokes {} tokens only with the hint (learned in calibration)",
+                    r.label(),
+                    r.kind
+                ));
+                form.push(("token_type_hint".into(), h.to_owned()));
+            }
+        }
+        None => {}
     }
     let Some(mut spec) = revocation(w, role, form, shape) else {
         return;
@@ -306,7 +322,8 @@ fn fill_form(w: &mut RevWorld, template: &str) -> Option<Vec<(String, String)>> 
                 w.outcome.error(format!("unknown token reference {text:?}"));
                 return None;
             };
-            let (_, token) = tokref(w, r)?;
+            let (r, token) = tokref(w, r)?;
+            w.asked_to_revoke(r);
             value.push_str(&token);
             rest = &rest[end + 1..];
         }

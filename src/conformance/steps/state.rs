@@ -270,19 +270,21 @@ async fn control_revocable(w: &mut RevWorld, token: Token) {
     let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
-    let Some(spec) = revocation(
-        w,
-        r.role,
-        vec![("token".into(), value.clone())],
-        Shape::Normal,
-    ) else {
+    // The control asks the way this server is known to revoke this type (learned in
+    // calibration): it shows the mechanism works, not how a request was shaped.
+    let shape = w.ctx().target.learned().shape(r.kind);
+    let Some(spec) = revocation(w, r.role, shape.form(r.kind, &value), Shape::Normal) else {
         return;
     };
     send(w, spec).await;
     let Some(answer) = last(w) else { return };
     if answer.status != 200 {
         w.outcome.control(
-            format!("a plain revocation of {} by its client", r.label()),
+            format!(
+                "a revocation of {} by its client ({})",
+                r.label(),
+                shape.describe(r.kind)
+            ),
             "HTTP 200",
             Err(format!("HTTP {}: {}", answer.status, answer.text_snippet())),
         );
@@ -299,19 +301,29 @@ async fn control_scope(w: &mut RevWorld, client: String, scope: String) {
     guard!(w);
     let Some(role) = role(w, &client) else { return };
     let ctx = w.ctx();
-    let (exchanges, minted) = ctx.target.mint(role).await;
+    // What the client's registration holds: a token asked for exactly this scope, whatever
+    // scope the profile asks for its ordinary tokens.
+    let (exchanges, minted) = ctx.target.mint_scoped(role, Some(&scope)).await;
     for x in exchanges {
         w.record(x);
     }
     let minted = match minted {
         Ok(m) => m,
         Err(e) => {
-            w.outcome
-                .error(format!("minting for the {client} client failed: {e}"));
+            w.outcome.control(
+                format!("the {client} client's registration"),
+                format!("holds {scope} (a token asked for it is granted)"),
+                Err(format!("asking for {scope}: {e}")),
+            );
             return;
         }
     };
-    let asked = ctx.target.credentials(role).and_then(|c| c.scope.clone());
+    let asked = match ctx.target.profile.tokens.source {
+        crate::sut::TokenSourceKind::Command => {
+            ctx.target.credentials(role).and_then(|c| c.scope.clone())
+        }
+        _ => Some(scope.clone()),
+    };
     let (granted, source) = match (&minted.scope, asked) {
         (Some(s), _) => (Some(s.clone()), "the token answer's scope"),
         (None, Some(asked)) => (Some(asked), "the scope asked for (the answer has none)"),

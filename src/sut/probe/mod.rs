@@ -60,6 +60,7 @@ fn probe_of(kind: ProbeKind, profile: &TargetProfile) -> Option<Box<dyn Probe>> 
         ProbeKind::Refresh => Box::new(RefreshAttempt {
             passive_scope: profile.probes.refresh_probe_scope.clone(),
             inactive_answer: profile.probes.refresh_inactive_answer,
+            accept_rotation: false,
         }),
         ProbeKind::Userinfo => Box::new(Userinfo),
         ProbeKind::None => return None,
@@ -149,6 +150,7 @@ mod tests {
         let p = RefreshAttempt {
             passive_scope: None,
             inactive_answer: RefreshInactiveAnswer::InvalidGrant,
+            accept_rotation: false,
         };
         assert!(p.destructive());
         assert_eq!(
@@ -182,6 +184,7 @@ mod tests {
         let lenient = RefreshAttempt {
             passive_scope: None,
             inactive_answer: RefreshInactiveAnswer::Status400,
+            accept_rotation: false,
         };
         assert_eq!(
             lenient.interpret("rt", &answer(400, "")),
@@ -195,6 +198,7 @@ mod tests {
         let p = RefreshAttempt {
             passive_scope: Some("nope".into()),
             inactive_answer: RefreshInactiveAnswer::InvalidGrant,
+            accept_rotation: false,
         };
         assert!(!p.destructive());
         assert_eq!(
@@ -213,6 +217,7 @@ mod tests {
         let lenient = RefreshAttempt {
             passive_scope: Some("nope".into()),
             inactive_answer: RefreshInactiveAnswer::Status400,
+            accept_rotation: false,
         };
         assert_eq!(
             lenient.interpret("rt", &answer(400, r#"{"error":"invalid_scope"}"#)),

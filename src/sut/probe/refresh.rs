@@ -18,6 +18,8 @@ use serde_json::Value;
 pub struct RefreshAttempt {
     pub passive_scope: Option<String>,
     pub inactive_answer: RefreshInactiveAnswer,
+    /// Reads a rotation as a live token's answer (for tokens made only to be looked at once).
+    pub accept_rotation: bool,
 }
 
 impl RefreshAttempt {
@@ -89,7 +91,7 @@ impl Probe for RefreshAttempt {
                     .json()
                     .and_then(|v| v.get("refresh_token").and_then(Value::as_str).map(str::to_owned))
                     .is_some_and(|rt| rt != token);
-                if rotated {
+                if rotated && !self.accept_rotation {
                     Err("the refresh grant rotated the refresh token, so a plain refresh probe consumes the token it observes; set probes.refresh_probe_scope or use another probe".into())
                 } else {
                     Ok(TokenState::Active)

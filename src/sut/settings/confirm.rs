@@ -156,7 +156,8 @@ async fn confirm_once(
             }
         }
         Behaviour::AllValue(enabled) => {
-            let at = mint_access(target, Role::Primary, log).await?;
+            let kind = watched(target);
+            let at = mint_watched(target, Role::Primary, kind, log).await?;
             let spec = target
                 .revocation_request(
                     Role::Primary,
@@ -170,7 +171,7 @@ async fn confirm_once(
             log.push(exchange);
             let answer = answer.map_err(|e| format!("{}: {e}", target.endpoints.revocation))?;
             let status = usable(target, answer)?;
-            let revoked = token_dies(target, Role::Primary, &at, enabled, log).await?;
+            let revoked = token_dies(target, Role::Primary, kind, &at, enabled, log).await?;
             Ok(match (enabled, revoked) {
                 (true, true) => Ok("token=all&token_type_hint=all revoked a fresh token of the client".into()),
                 (false, false) => Ok(format!("token=all&token_type_hint=all (HTTP {status}) left a fresh token of the client active")),
@@ -193,12 +194,13 @@ async fn confirm_once(
                     target.profile.settings.settle().as_secs_f64()
                 )));
             }
-            let at = mint_access(target, Role::Other, log).await?;
+            let kind = watched(target);
+            let at = mint_watched(target, Role::Other, kind, log).await?;
             let answer = target
-                .send_revocation(Role::RevokeAny, vec![("token".into(), at.clone())], log)
+                .revoke_as_honoured(Role::RevokeAny, kind, &at, log)
                 .await?;
             let status = usable(target, answer)?;
-            let revoked = token_dies(target, Role::Other, &at, enabled, log).await?;
+            let revoked = token_dies(target, Role::Other, kind, &at, enabled, log).await?;
             Ok(match (enabled, revoked) {
                 (true, true) => Ok("the revoke-any client revoked another client's fresh token".into()),
                 (false, false) => Ok(format!("the revoke-any client's revocation of another client's token (HTTP {status}) left it active")),
@@ -209,17 +211,29 @@ async fn confirm_once(
     }
 }
 
-async fn mint_access(
+/// The type of token a confirmation watches: access tokens, unless the server is known to
+/// refuse revoking them (then a revocation could never show).
+fn watched(target: &Target) -> TokenType {
+    match target.learned().access {
+        crate::sut::learned::Shape::Refused if target.mints_refresh_tokens() => TokenType::Refresh,
+        _ => TokenType::Access,
+    }
+}
+
+async fn mint_watched(
     target: &Target,
     role: Role,
+    kind: TokenType,
     log: &mut Vec<Exchange>,
 ) -> Result<String, String> {
     let (exchanges, minted) = target.mint(role).await;
     log.extend(exchanges);
-    minted
-        .map_err(|e| e.to_string())?
-        .access_token
-        .ok_or_else(|| "the token source gave no access token".into())
+    let minted = minted.map_err(|e| e.to_string())?;
+    match kind {
+        TokenType::Access => minted.access_token,
+        TokenType::Refresh => minted.refresh_token,
+    }
+    .ok_or_else(|| format!("the token source gave no {kind} token"))
 }
 
 /// Whether a fresh token dies after a request: polled within the patience when its death is
@@ -228,6 +242,7 @@ async fn mint_access(
 async fn token_dies(
     target: &Target,
     owner: Role,
+    kind: TokenType,
     token: &str,
     expected: bool,
     log: &mut Vec<Exchange>,
@@ -235,14 +250,14 @@ async fn token_dies(
     let t = &target.profile.timeouts;
     if !expected {
         tokio::time::sleep(t.stay_active_settle.max(t.propagation_window)).await;
-        let (exchange, state) = target.observe(owner, TokenType::Access, token).await;
+        let (exchange, state) = target.observe(owner, kind, token).await;
         log.push(exchange);
         return Ok(state? == TokenState::Inactive);
     }
     let step = Duration::from_millis(100);
     let mut backoff = Backoff::new(Instant::now() + t.revocation_patience, step, step);
     loop {
-        let (exchange, state) = target.observe(owner, TokenType::Access, token).await;
+        let (exchange, state) = target.observe(owner, kind, token).await;
         log.push(exchange);
         match state? {
             TokenState::Inactive => return Ok(true),
