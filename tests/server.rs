@@ -1757,7 +1757,7 @@ async fn userinfo_live_token_then_401_after_revocation() {
 async fn bodies_over_64_kib_get_413() {
     let s = server();
     let p = s.mint("client-a").await;
-    let limit = revspec::server::request::BODY_LIMIT;
+    let limit = revspec::server::extract::form::BODY_LIMIT;
     assert_eq!(limit, 64 * 1024);
     // Exactly at the limit: read, and an unknown token is a 200.
     let at_limit = format!("token={}", "a".repeat(limit - "token=".len()));
