@@ -3,7 +3,8 @@
 //!
 //! [`Settings`] serializes with Janssen's property names (`featureFlags`,
 //! `allowRevokeForOtherClients`, `allowAllValueForRevokeEndpoint`) because the Config API
-//! patches exactly that JSON.
+//! patches exactly that JSON. The scopes and flags below are copied, not shared, by the harness
+//! (`sut`): it must reach them through the wire, as it would on a real Janssen server.
 
 use super::secret::{secret_digest, SecretDigest};
 use serde::{Deserialize, Serialize};

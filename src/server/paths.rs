@@ -1,5 +1,8 @@
 //! The paths of the endpoints, as a Janssen server lays them out (so that a harness profile
 //! written for Janssen finds them here too).
+//!
+//! The harness keeps its own copy of the Config API paths (`sut::settings`) on purpose: it must
+//! not borrow the server's reading of Janssen, or the two could share a misreading.
 
 pub const TOKEN: &str = "/jans-auth/restv1/token";
 pub const REVOKE: &str = "/jans-auth/restv1/revoke";

@@ -26,7 +26,9 @@ pub struct AppState {
     pub issuer: String,
     /// Stored (Config API) and effective (in force) auth server settings.
     pub settings: LiveSettings,
-    /// Shared, so that a request holds its client without copying it.
+    /// Shared, so that a request holds its client without copying it. Keyed by the ids of
+    /// the configuration, which a request can look up but never add: FxHash is safe here
+    /// (see `store/index.rs`).
     pub clients: RwLock<FxHashMap<String, Arc<Client>>>,
     pub users: HashMap<String, String>,
     pub store: Store,

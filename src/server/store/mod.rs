@@ -16,8 +16,6 @@ mod journal;
 mod local;
 mod node_cache;
 pub mod redis;
-#[cfg(test)]
-mod tests;
 mod token;
 
 pub use backend::TokenBackend;
@@ -27,9 +25,9 @@ pub use token::{
     hash_token, new_grant_id, new_token, Removed, TokenHash, TokenKind, TokenRecord, Victim,
 };
 
+use self::redis::RedisStore;
 use local::LocalStore;
 use node_cache::NodeCache;
-use redis::RedisStore;
 use std::path::Path;
 
 /// Which backend a store uses.
@@ -262,3 +260,6 @@ impl Store {
         on_backend!(self, b => b.save_meta(key.to_owned(), value.to_vec()).await)
     }
 }
+
+#[cfg(test)]
+mod tests;
