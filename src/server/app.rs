@@ -215,6 +215,49 @@ fn reshape_quirk(state: &AppState, response: &mut Response) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::options::ServeOptions;
+
+    /// A hot path must answer exactly as the table's route to the same handler would.
+    #[tokio::test]
+    async fn the_hot_paths_answer_as_the_table_does() {
+        let state = AppState::new(&ServeOptions::default(), "http://127.0.0.1:9".into()).unwrap();
+        let gate = Gate::new(Arc::new(state));
+        let client_a = "Basic Y2xpZW50LWE6c2VjcmV0LWE="; // client-a:secret-a (demo fixture)
+        let wrong = "Basic Y2xpZW50LWE6d3Jvbmc="; // client-a:wrong
+        for (hot, path, authorization, body) in [
+            (Route::Revoke, paths::REVOKE, client_a, "token=never-issued"),
+            (Route::Revoke, paths::REVOKE, client_a, "token=a&token=b"),
+            (Route::Revoke, paths::REVOKE, wrong, "token=never-issued"),
+            (
+                Route::Token,
+                paths::TOKEN,
+                wrong,
+                "grant_type=client_credentials",
+            ),
+            (Route::Token, paths::TOKEN, client_a, "grant_type=implicit"),
+        ] {
+            let request = || {
+                Request::post(path)
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::AUTHORIZATION, authorization)
+                    .body(Body::from(body))
+                    .unwrap()
+            };
+            let mut answers = Vec::new();
+            for way in [hot, Route::Table] {
+                let (mut parts, body) = gate.0.answer(way, request()).await.into_parts();
+                let body = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                // The router sets Content-Length from the body's exact size; hyper does the
+                // same on the wire for the direct answer.
+                if let Some(length) = parts.headers.remove(header::CONTENT_LENGTH) {
+                    assert_eq!(length, body.len().to_string().as_str());
+                }
+                answers.push((parts.status, parts.headers, body));
+            }
+            assert_eq!(answers[0], answers[1], "{path} {body}");
+            assert_ne!(answers[0].0, StatusCode::NOT_FOUND, "{path} {body}");
+        }
+    }
 
     #[test]
     fn only_revocation_and_token_posts_skip_the_table_and_only_revocation_meets_cors() {
