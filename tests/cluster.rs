@@ -26,12 +26,12 @@ use revspec::faults::quirks::ClusterQuirk;
 use revspec::faults::Fault;
 use revspec::record::{RunRecord, Verdict};
 use revspec::reference::options as reference_options;
-use revspec::server::store::redis::local::{self, unique_prefix, LocalRedis, TestRedis};
 use revspec::server::{RunningServer, ServeOptions, SharedStore};
 use revspec::sut::TargetProfile;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::redis::{unique_prefix, LocalRedis, TestRedis};
 use support::verdicts::broken;
 
 const PROFILE: &str = "targets/reference-cluster.toml";
@@ -321,21 +321,8 @@ async fn active_on(base: &str, token: &str) -> Option<bool> {
     answer["active"].as_bool()
 }
 
-/// Polls `probe` until it is true, for at most 10 s (then false).
-async fn eventually<F, Fut>(mut probe: F) -> bool
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if probe().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
+/// How long a change made through one node may take to show on another (polled).
+const PROPAGATION: Duration = Duration::from_secs(10);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_config_api_change_through_one_node_reaches_the_others() {
@@ -365,7 +352,7 @@ async fn a_config_api_change_through_one_node_reaches_the_others() {
     .unwrap();
     assert_eq!(answer.status(), 200);
     // Stored on node 2 (the Config API reads it back there)...
-    let stored_on_two = eventually(|| async {
+    let stored_on_two = support::eventually(PROPAGATION, || async {
         let doc: serde_json::Value = http()
             .get(format!("{two}{CONFIG}"))
             .bearer_auth(&admin)
@@ -380,7 +367,7 @@ async fn a_config_api_change_through_one_node_reaches_the_others() {
     .await;
     assert!(stored_on_two, "node 2 never stored the change");
     // ...and applied by its reload: its revocation endpoint is disabled.
-    let applied_on_two = eventually(|| async {
+    let applied_on_two = support::eventually(PROPAGATION, || async {
         let status = http()
             .post(format!("{two}{REVOKE}"))
             .basic_auth("client-a", Some("secret-a"))
@@ -403,7 +390,7 @@ async fn a_config_api_change_through_one_node_reaches_the_others() {
     .await
     .unwrap();
     assert_eq!(answer.status(), 200);
-    let scopes_on_three = eventually(|| async {
+    let scopes_on_three = support::eventually(PROPAGATION, || async {
         let doc: serde_json::Value = http()
             .get(format!(
                 "{three}/jans-config-api/api/v1/openid/clients/client-b"
@@ -424,7 +411,7 @@ async fn a_config_api_change_through_one_node_reaches_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_a_node_answers_503_never_200_and_recovers_with_it() {
-    if let Some(why) = local::skip_reason(true) {
+    if let Some(why) = support::redis::skip_reason(true) {
         eprintln!("skipped: {why}");
         return;
     }
@@ -461,7 +448,10 @@ async fn without_redis_a_node_answers_503_never_200_and_recovers_with_it() {
     redis.restart();
     // The refused revocation changed nothing; once Redis is back the node works again.
     assert!(
-        eventually(|| async { active_on(&two, &token).await == Some(true) }).await,
+        support::eventually(PROPAGATION, || async {
+            active_on(&two, &token).await == Some(true)
+        })
+        .await,
         "node 2 did not recover, or the token was lost"
     );
     let health = http().get(format!("{two}/health")).send().await.unwrap();
@@ -494,7 +484,7 @@ fn met_outage(case: &revspec::record::CaseRecord) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_during_a_check_passes_nothing_it_touched_and_the_cluster_recovers() {
-    if let Some(why) = local::skip_reason(true) {
+    if let Some(why) = support::redis::skip_reason(true) {
         eprintln!("skipped: {why}");
         return;
     }

@@ -7,7 +7,8 @@ use crate::faults::quirks::{self, ClusterQuirk, Quirk};
 use crate::faults::{self, Fault};
 use crate::server::config::ServerConfig;
 use crate::server::limits::Limits;
-use crate::server::{banner, spawn, RunningServer, ServeOptions, SharedStore};
+use crate::server::state::AppState;
+use crate::server::{paths, spawn, RunningServer, ServeOptions, SharedStore};
 
 /// Resolves the flags into server options (the configuration file is read by the caller).
 fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOptions, String> {
@@ -237,6 +238,90 @@ async fn start_nodes(
     Ok(nodes)
 }
 
+/// What `revspec serve` prints at start: endpoints, clients and users.
+fn banner(state: &AppState, demo: bool) -> String {
+    let mut out = String::new();
+    out.push_str(&format!(
+        "revspec reference server listening at {}\n",
+        state.issuer
+    ));
+    for (name, path) in [
+        ("discovery", paths::OIDC_DISCOVERY),
+        ("metadata", paths::AS_METADATA),
+        ("token", paths::TOKEN),
+        ("revocation", paths::REVOKE),
+        ("introspection", paths::INTROSPECTION),
+        ("userinfo", paths::USERINFO),
+        ("config api", paths::CONFIG),
+    ] {
+        out.push_str(&format!("  {name:<14} {}\n", state.url(path)));
+    }
+    if demo {
+        out.push_str(
+            "WARNING: demo credentials (public fixtures, never use them for anything real):\n",
+        );
+        for c in ServerConfig::demo().clients {
+            out.push_str(&format!(
+                "  client {:<14} secret {:<14} {:<20} scopes {}\n",
+                c.id,
+                c.secret.as_deref().unwrap_or("-"),
+                c.auth_method.as_str(),
+                c.scopes.join(" ")
+            ));
+        }
+        for u in ServerConfig::demo().users {
+            out.push_str(&format!(
+                "  user   {:<14} password {}\n",
+                u.username, u.password
+            ));
+        }
+    } else {
+        let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
+        let mut ids: Vec<_> = clients
+            .values()
+            .map(|c| format!("{} ({})", c.id, c.auth_method.as_str()))
+            .collect();
+        ids.sort();
+        out.push_str(&format!("  clients: {}\n", ids.join(", ")));
+    }
+    if let Some(fault) = state.fault {
+        out.push_str(&format!(
+            "FAULT INJECTED: {} ({}) breaks {}\n",
+            fault.name(),
+            fault.description(),
+            fault.rules().join(", ")
+        ));
+    }
+    for quirk in &state.quirks {
+        out.push_str(&format!(
+            "QUIRK: {} ({})\n",
+            quirk.name(),
+            quirk.description()
+        ));
+    }
+    for quirk in &state.cluster_quirks {
+        out.push_str(&format!(
+            "QUIRK: {} ({})\n",
+            quirk.name(),
+            quirk.description()
+        ));
+    }
+    let l = &state.limits;
+    out.push_str(&format!(
+        "  limits: header read {:?}, request {:?}, {} connections, {} tokens per grant, {} per revocation, sweep every {:?}\n",
+        l.header_read_timeout,
+        l.request_timeout,
+        l.max_connections,
+        l.max_tokens_per_grant,
+        l.max_tokens_per_request,
+        l.sweep_interval
+    ));
+    if let Some(script) = &state.script {
+        out.push_str(&format!("  revoke script: {script:?}\n"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,5 +507,37 @@ mod tests {
         let one = node_options(&base, 1, "http://x");
         assert_eq!(one[0].fault, Some(Fault::StaleNode));
         assert!(one[0].config.is_none());
+    }
+
+    #[test]
+    fn banner_names_endpoints_demo_clients_faults_quirks_and_limits() {
+        let options = ServeOptions {
+            fault: Some(Fault::RevocationNoop),
+            quirks: vec![Quirk::TwoChallenges],
+            ..ServeOptions::default()
+        };
+        let state = AppState::new(&options, "http://127.0.0.1:9".into()).unwrap();
+        let demo = banner(&state, true);
+        for expected in [
+            "revspec reference server listening at http://127.0.0.1:9\n",
+            "http://127.0.0.1:9/jans-auth/restv1/revoke",
+            "WARNING: demo credentials",
+            "resource-server",
+            "resource-secret",
+            "client_secret_basic",
+            "introspect_any",
+            "user   alice",
+            "FAULT INJECTED: revocation-noop",
+            "QUIRK: two-challenges",
+            "limits: header read 10s, request 30s, 512 connections, 100 tokens per grant",
+        ] {
+            assert!(
+                demo.contains(expected),
+                "{expected:?} missing from:\n{demo}"
+            );
+        }
+        let configured = banner(&state, false);
+        assert!(!configured.contains("resource-secret"), "{configured}");
+        assert!(configured.contains("public-client (none)"), "{configured}");
     }
 }

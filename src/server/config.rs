@@ -3,8 +3,10 @@
 //!
 //! [`Settings`] serializes with Janssen's property names (`featureFlags`,
 //! `allowRevokeForOtherClients`, `allowAllValueForRevokeEndpoint`) because the Config API
-//! patches exactly that JSON.
+//! patches exactly that JSON. The scopes and flags below are copied, not shared, by the harness
+//! (`sut`): it must reach them through the wire, as it would on a real Janssen server.
 
+use super::secret::{secret_digest, SecretDigest};
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
@@ -61,25 +63,22 @@ pub struct Client {
     /// The digest of `secret`, computed once when the client is registered (see
     /// [`Client::prepared`]) so that a request hashes only the secret it presents.
     #[serde(skip)]
-    secret_digest: Option<crate::server::request::SecretDigest>,
+    secret_digest: Option<SecretDigest>,
 }
 
 impl Client {
     /// A client as registered: the digest of its secret computed now, never per request.
     pub fn prepared(mut self) -> Self {
-        self.secret_digest = self
-            .secret
-            .as_deref()
-            .map(crate::server::request::secret_digest);
+        self.secret_digest = self.secret.as_deref().map(secret_digest);
         self
     }
 
     /// The digest the presented secret is compared with: the one kept at registration (a
     /// client that was not prepared has it computed here; the server prepares every client).
-    pub fn expected_digest(&self) -> Option<crate::server::request::SecretDigest> {
+    pub fn expected_digest(&self) -> Option<SecretDigest> {
         match (&self.secret_digest, &self.secret) {
             (Some(digest), _) => Some(*digest),
-            (None, Some(secret)) => Some(crate::server::request::secret_digest(secret)),
+            (None, Some(secret)) => Some(secret_digest(secret)),
             (None, None) => None,
         }
     }

@@ -3,7 +3,10 @@
 //! Every refusal the server makes is an [`OAuthError`]; rendering it is the only place that
 //! writes an error body, so internals never reach a client and every error is JSON with a
 //! registered `error` code and an `error_description` made of the characters 5.2 allows.
+//! Store failures become answers here too ([`OAuthError::store_failed`]): the store reports
+//! what failed, the server decides what a client is told.
 
+use super::store::StoreError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use std::borrow::Cow;
@@ -124,6 +127,28 @@ impl OAuthError {
 
     pub fn insufficient_scope(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::FORBIDDEN, "insufficient_scope", description)
+    }
+
+    /// A failed token-store unit, as the request that met it is answered: 503
+    /// `temporarily_unavailable` (with `Retry-After: 1`) while the shared store cannot be
+    /// reached, otherwise 500 `server_error` saying what failed (`description`). The internals
+    /// never reach the client: they are logged here, so no answer to a store failure goes
+    /// unlogged. Endpoints write `?` on a store unit ([`From<StoreError>`]); the Config API names
+    /// what it could not save.
+    pub fn store_failed(e: StoreError, description: &'static str) -> Self {
+        tracing::error!("{e}");
+        if e.is_unavailable() {
+            Self::temporarily_unavailable(1)
+        } else {
+            Self::server_error(description)
+        }
+    }
+}
+
+/// Any endpoint's store failure (`?` on a store unit): see [`OAuthError::store_failed`].
+impl From<StoreError> for OAuthError {
+    fn from(e: StoreError) -> Self {
+        Self::store_failed(e, "the token store failed")
     }
 }
 

@@ -1,7 +1,7 @@
 //! The on-disk form of a token record: a compact binary row (version byte 1), read back fast
 //! at start; rows written as JSON by earlier versions (they start with `{`) are still read.
 
-use super::{TokenKind, TokenRecord};
+use super::token::{TokenKind, TokenRecord};
 
 const VERSION: u8 = 1;
 

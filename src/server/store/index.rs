@@ -3,9 +3,14 @@
 //! costs what it touches. Kept compact (451 B a token by RSS at 1M, see `docs/performance.md`):
 //! what many tokens share (client, subject, scopes) is one [`Profile`] they point to, and a
 //! grant lists its members inline.
+//!
+//! The maps hash with FxHash (`rustc-hash`), not std's SipHash: their keys are SHA-256 digests,
+//! grant ids the server drew at random and client ids from its configuration, and a request
+//! can only look keys up, never add one of its choosing, so SipHash's resistance to collision
+//! flooding buys nothing here and costs time on every request.
 
-use super::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
-use crate::server::fasthash::{FoldMap, FoldSet};
+use super::token::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -32,11 +37,11 @@ type Members = Vec<TokenHash>;
 
 #[derive(Default)]
 pub(super) struct Index {
-    tokens: FoldMap<TokenHash, Entry>,
-    grants: FoldMap<u64, Members>,
-    by_client: FoldMap<String, FoldSet<u64>>,
+    tokens: FxHashMap<TokenHash, Entry>,
+    grants: FxHashMap<u64, Members>,
+    by_client: FxHashMap<String, FxHashSet<u64>>,
     expiry: BTreeSet<(u64, TokenHash)>,
-    profiles: FoldSet<Arc<Profile>>,
+    profiles: FxHashSet<Arc<Profile>>,
 }
 
 impl Index {
@@ -89,7 +94,7 @@ impl Index {
             None => {
                 self.by_client.insert(
                     profile.client_id.clone(),
-                    FoldSet::from_iter([entry.grant_id]),
+                    FxHashSet::from_iter([entry.grant_id]),
                 );
             }
         }

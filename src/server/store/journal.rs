@@ -8,10 +8,17 @@
 //! change before it answers. A failed commit is fail-stop: memory may hold what the disk does
 //! not, so every later change is refused (the server answers 500 until it is restarted).
 
-use super::{StoreError, TokenHash, META, TOKENS};
+use super::error::StoreError;
+use super::token::TokenHash;
+use redb::TableDefinition;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use tokio::sync::watch;
+
+/// The tokens: hash -> row (`codec`).
+pub(super) const TOKENS: TableDefinition<&[u8], &[u8]> = TableDefinition::new("tokens");
+/// The Config API's values: key -> JSON.
+pub(super) const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 
 /// The most changes one commit takes (a bound on one transaction's size).
 const MAX_BATCH: usize = 4096;

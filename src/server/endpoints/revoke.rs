@@ -11,15 +11,20 @@
 //! client's token. One request names at most `max_tokens_per_request` tokens, every one is
 //! checked before any is revoked, and all are revoked in one store transaction.
 
-use super::config::{AuthMethod, Client, Settings, REVOKE_ANY_TOKEN_SCOPE};
-use super::error::OAuthError;
-use super::oauth::store_error;
-use super::request::{self, Form, Presented};
-use super::script::{Decision, ScriptFailure};
-use super::store::{hash_token, Removed, TokenKind, TokenRecord, Victim};
-use super::{now, AppState};
 use crate::faults::quirks::{self, Quirk};
 use crate::faults::Fault;
+use crate::server::clock::now;
+use crate::server::config::{AuthMethod, Client, Settings, REVOKE_ANY_TOKEN_SCOPE};
+use crate::server::error::OAuthError;
+use crate::server::extract::authenticated::auth_failure;
+use crate::server::extract::client_auth::{
+    auth_failed, authenticate, presented_credentials, Presented,
+};
+use crate::server::extract::form::{read_body, Form};
+use crate::server::script::{Decision, ScriptFailure};
+use crate::server::secret::secret_matches;
+use crate::server::state::AppState;
+use crate::server::store::{hash_token, Removed, TokenKind, TokenRecord, Victim};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Request, StatusCode};
@@ -41,7 +46,7 @@ pub async fn revoke(
     req: Request<Body>,
 ) -> Result<Response, OAuthError> {
     let (parts, body) = req.into_parts();
-    let bytes = request::read_body(body).await?;
+    let bytes = read_body(body).await?;
     let is_json = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -124,13 +129,13 @@ async fn authenticate_for_revoke(
     } else {
         form
     };
-    let presented = request::presented_credentials(headers, form)?;
+    let presented = presented_credentials(headers, form)?;
     // The `no-client-auth` fault trusts the token to say whose it is (looked up before the
     // registry is locked: a lookup may wait).
     let mut owner = None;
     if presented == Presented::Nothing && state.has_fault(Fault::NoClientAuth) {
         if let Some(t) = form.non_empty("token") {
-            owner = state.store.get(t).await.map_err(store_error)?;
+            owner = state.store.get(t).await?;
         }
     }
     let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
@@ -138,7 +143,7 @@ async fn authenticate_for_revoke(
         Presented::Nothing if state.has_fault(Fault::NoClientAuth) => {
             return owner
                 .and_then(|r| clients.get(&r.client_id).cloned())
-                .ok_or_else(request::auth_failed);
+                .ok_or_else(auth_failed);
         }
         Presented::Basic { client_id, .. } if state.has_fault(Fault::WrongSecretAccepted) => {
             if let Some(c) = clients.get(client_id) {
@@ -146,14 +151,10 @@ async fn authenticate_for_revoke(
             }
         }
         Presented::PublicId { .. } if state.has_fault(Fault::PublicClientRejected) => {
-            return Err(request::auth_failed());
+            return Err(auth_failed());
         }
         Presented::Post { .. } if state.has_fault(Fault::PostAuthBroken) => {
-            return Err(super::oauth::auth_failure(
-                state,
-                &presented,
-                request::auth_failed(),
-            ));
+            return Err(auth_failure(state, &presented, auth_failed()));
         }
         Presented::Post { client_id, secret }
             if state.has_fault(Fault::QueryHonoured)
@@ -164,7 +165,7 @@ async fn authenticate_for_revoke(
             if let Some(c) = clients.get(client_id) {
                 if c.secret
                     .as_deref()
-                    .is_some_and(|s| request::secret_matches(s, secret))
+                    .is_some_and(|s| secret_matches(s, secret))
                 {
                     return Ok(c.clone());
                 }
@@ -172,14 +173,14 @@ async fn authenticate_for_revoke(
         }
         _ => {}
     }
-    request::authenticate(&presented, |id| clients.get(id).map(|c| &**c))
+    authenticate(&presented, |id| clients.get(id).map(|c| &**c))
         .map(|c| {
             clients
                 .get(&c.id)
                 .cloned()
                 .unwrap_or_else(|| Arc::new(c.clone()))
         })
-        .map_err(|e| super::oauth::auth_failure(state, &presented, e))
+        .map_err(|e| auth_failure(state, &presented, e))
 }
 
 fn kind_of_hint(hint: Option<&str>) -> Option<TokenKind> {
@@ -312,11 +313,7 @@ async fn revoke_form(
     if wants_all && all_enabled && !state.has_fault(Fault::AllIgnored) {
         let kind = kind_of_hint(hint);
         let clients = if state.has_fault(Fault::AllTooWide) {
-            state
-                .store
-                .clients_with_tokens()
-                .await
-                .map_err(store_error)?
+            state.store.clients_with_tokens().await?
         } else {
             vec![client.id.clone()]
         };
@@ -337,12 +334,7 @@ async fn revoke_form(
     };
     let mut found: Vec<(&str, TokenRecord)> = Vec::new();
     for &value in values {
-        let record = state
-            .store
-            .get(value)
-            .await
-            .map_err(store_error)?
-            .filter(|r| !r.is_expired(now));
+        let record = state.store.get(value).await?.filter(|r| !r.is_expired(now));
         let record = match (record, kind_of_hint(hint)) {
             (Some(r), Some(k)) if state.has_fault(Fault::HintStrict) && r.kind != k => None,
             (Some(r), None)
@@ -430,7 +422,7 @@ async fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAut
         Duration::ZERO
     };
     if delay.is_zero() || victims.is_empty() {
-        let removed = state.store.revoke(&victims).await.map_err(store_error)?;
+        let removed = state.store.revoke(&victims).await?;
         aftermath(state, removed);
         return Ok(());
     }

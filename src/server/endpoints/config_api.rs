@@ -10,12 +10,16 @@
 //! A patch is bounded (operations, size of the document after every operation, no `copy` or
 //! `move` from the root) and applied to a copy outside every lock; only the result is stored.
 
-use super::config::{Settings, CLIENTS_WRITE_SCOPE, PROPERTIES_READ_SCOPE, PROPERTIES_WRITE_SCOPE};
-use super::error::OAuthError;
-use super::limits::Limits;
-use super::oauth::bearer_access_token;
-use super::request::read_body;
-use super::AppState;
+use crate::server::config::{
+    Client, Settings, CLIENTS_WRITE_SCOPE, PROPERTIES_READ_SCOPE, PROPERTIES_WRITE_SCOPE,
+};
+use crate::server::error::OAuthError;
+use crate::server::extract::bearer::bearer_access_token;
+use crate::server::extract::form::read_body;
+use crate::server::limits::Limits;
+use crate::server::paths;
+use crate::server::state::AppState;
+use crate::server::store::StoreError;
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, Request};
@@ -46,7 +50,7 @@ async fn require_scope(
 fn config_json(state: &AppState, settings: &Settings) -> Value {
     let mut v = serde_json::to_value(settings).unwrap_or(Value::Null);
     v["issuer"] = Value::String(state.issuer.clone());
-    v["tokenRevocationEndpoint"] = Value::String(state.url(super::paths::REVOKE));
+    v["tokenRevocationEndpoint"] = Value::String(state.url(paths::REVOKE));
     v
 }
 
@@ -127,8 +131,9 @@ pub fn apply_bounded(doc: &mut Value, patch: &Patch, limits: &Limits) -> Result<
     Ok(())
 }
 
-fn store_error(e: super::store::StoreError) -> OAuthError {
-    e.answer("the configuration could not be saved")
+/// The answer to a Config API change the store could not keep.
+fn not_saved(e: StoreError) -> OAuthError {
+    OAuthError::store_failed(e, "the configuration could not be saved")
 }
 
 /// `GET /jans-config-api/api/v1/jans-auth-server/config`: the stored settings.
@@ -167,11 +172,11 @@ pub async fn patch_config(
     state
         .store_settings(updated.clone())
         .await
-        .map_err(store_error)?;
+        .map_err(not_saved)?;
     Ok(Json(config_json(&state, &updated)))
 }
 
-fn client_json(client: &super::config::Client) -> Value {
+fn client_json(client: &Client) -> Value {
     json!({
         "clientId": client.id,
         "inum": client.id,
@@ -218,7 +223,7 @@ pub async fn patch_client(
     if !state
         .set_client_scopes(&client_id, scopes)
         .await
-        .map_err(store_error)?
+        .map_err(not_saved)?
     {
         return Err(OAuthError::invalid_request("no such client"));
     }

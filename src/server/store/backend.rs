@@ -1,0 +1,68 @@
+//! The contract every token backend keeps (local or Redis): each operation is one atomic unit,
+//! so a backend never has to "read an index, then write" and a shared backend can sit beside
+//! the local one.
+
+use super::error::StoreError;
+use super::token::{Removed, TokenHash, TokenRecord, Victim};
+use std::future::Future;
+
+/// The operations of a token backend, each one atomic unit. A unit that changes something
+/// returns only when the change is durable in the backend (so the answer built on it may be
+/// sent), and a unit that finds nothing to change still returns only when every change it
+/// could have observed is durable (so "already revoked" is never acknowledged early).
+pub trait TokenBackend: Send + Sync {
+    /// Stores the tokens of one issue (a grant's first tokens).
+    fn issue(
+        &self,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Stores `tokens` only while `parent` is stored, in the parent's grant; with
+    /// `remove_parent` also removes the parent; then drops the grant's oldest access tokens so
+    /// that at most `max_access` remain. `false` (nothing changed) when `parent` is gone. The
+    /// refresh grant uses it, so a refresh racing the revocation of its refresh token cannot
+    /// leave a live token in the revoked grant.
+    fn issue_while_present(
+        &self,
+        parent: TokenHash,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+        remove_parent: bool,
+        max_access: usize,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The stored token with this hash.
+    fn get(
+        &self,
+        hash: TokenHash,
+    ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
+
+    /// Removes everything `victims` name, as one unit; returns what was removed. An empty
+    /// list changes nothing and waits for what is pending (see the trait's doc).
+    fn revoke(
+        &self,
+        victims: Vec<Victim>,
+    ) -> impl Future<Output = Result<Removed, StoreError>> + Send;
+
+    /// Puts removed tokens back (only the `resurrection` fault does this).
+    fn reinstate(&self, removed: Removed) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Removes every token expired at `now` (a backend with its own expiry may do nothing);
+    /// returns how many.
+    fn sweep_expired(&self, now: u64) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// The clients that hold tokens (used by the `all-too-wide` fault).
+    fn clients_with_tokens(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
+
+    /// A value the Config API stored under `key` (settings, client scopes), if persisted.
+    fn load_meta(
+        &self,
+        key: String,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+
+    /// Persists a Config API value (durable when this returns).
+    fn save_meta(
+        &self,
+        key: String,
+        value: Vec<u8>,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}

@@ -1,0 +1,317 @@
+//! The local backend: an in-memory index (`index`), written through to an embedded redb
+//! database (`journal`) when the server has a data directory.
+//!
+//! The index answers by token, by grant, by client and by expiry, so revoking one token, one
+//! grant or all of a client's tokens costs what it touches, not what the store holds. With a
+//! data directory every change is also committed to redb with group commit: a unit returns
+//! only once its change is durable, so every 200 the server sends is durable when it is sent.
+//! At start the index is rebuilt from the database (rows in `codec`'s compact form), so a
+//! restart neither resurrects a revoked token nor forgets an issued one. The database is
+//! created `0600` in a folder created `0700`.
+
+use super::backend::TokenBackend;
+use super::codec;
+use super::error::StoreError;
+use super::index::Index;
+use super::journal::{Journal, Op, META, TOKENS};
+use super::token::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
+use redb::{ReadableDatabase as _, ReadableTable as _};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+/// The database file inside the data directory.
+pub const DB_FILE: &str = "tokens.redb";
+/// The most expired tokens one sweep transaction removes, so a sweep never holds the lock long.
+const SWEEP_BATCH: usize = 4096;
+
+/// The local backend: the in-memory index, written through to redb with a data directory.
+pub struct LocalStore {
+    index: RwLock<Index>,
+    journal: Option<Journal>,
+    transactions: AtomicU64,
+}
+
+/// Creates the data directory `0700` (only the server's user may list or enter it).
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Creates the database file `0600` before redb opens it, and narrows an existing one.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    drop(file);
+    Ok(())
+}
+
+impl LocalStore {
+    pub(super) fn in_memory() -> Self {
+        Self {
+            index: RwLock::new(Index::default()),
+            journal: None,
+            transactions: AtomicU64::new(0),
+        }
+    }
+
+    /// Opens (or creates) the database under `dir` and rebuilds the index from it, dropping
+    /// the tokens expired at `now`.
+    pub(super) fn open(dir: &Path, now: u64) -> Result<Self, StoreError> {
+        let io = |e: std::io::Error| StoreError::failed(format!("{}: {e}", dir.display()));
+        create_private_dir(dir).map_err(io)?;
+        let path = dir.join(DB_FILE);
+        create_private_file(&path).map_err(io)?;
+        let db = redb::Database::create(&path)?;
+        let mut index = Index::default();
+        let mut expired = Vec::new();
+        {
+            let write = db.begin_write()?;
+            write.open_table(TOKENS)?; // make sure the tables exist
+            write.open_table(META)?;
+            write.commit()?;
+            let read = db.begin_read()?;
+            let table = read.open_table(TOKENS)?;
+            for row in table.iter()? {
+                let (key, value) = row?;
+                let Ok(hash) = <TokenHash>::try_from(key.value()) else {
+                    continue;
+                };
+                let record = codec::decode(value.value())
+                    .map_err(|e| StoreError::failed(format!("corrupt token row: {e}")))?;
+                if record.is_expired(now) {
+                    expired.push(hash);
+                } else {
+                    index.insert(hash, record);
+                }
+            }
+        }
+        index.order_grants();
+        if !expired.is_empty() {
+            let write = db.begin_write()?;
+            {
+                let mut table = write.open_table(TOKENS)?;
+                for hash in &expired {
+                    table.remove(hash.as_slice())?;
+                }
+            }
+            write.commit()?;
+        }
+        Ok(Self {
+            index: RwLock::new(index),
+            journal: Some(Journal::start(Arc::new(db))?),
+            transactions: AtomicU64::new(0),
+        })
+    }
+
+    pub(super) fn read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refuses a change once the journal has failed (before the index changes).
+    fn check(&self) -> Result<(), StoreError> {
+        self.journal.as_ref().map_or(Ok(()), Journal::check)
+    }
+
+    /// Queues the change just made to the index (call with the index lock held), counting it
+    /// as one store transaction; returns what to wait for.
+    fn log(&self, ops: impl FnOnce() -> Vec<Op>) -> Result<u64, StoreError> {
+        self.transactions.fetch_add(1, Ordering::Relaxed);
+        self.journal.as_ref().map_or(Ok(0), |j| j.submit(ops()))
+    }
+
+    /// Waits until change `seq` is durable.
+    async fn durable(&self, seq: u64) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(j) => j.wait(seq).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Waits until every change made so far is durable.
+    async fn settled(&self) -> Result<(), StoreError> {
+        match &self.journal {
+            Some(j) => j.wait(j.last_submitted()).await,
+            None => Ok(()),
+        }
+    }
+
+    /// How many store transactions changed something since start.
+    pub(super) fn transactions(&self) -> u64 {
+        self.transactions.load(Ordering::Relaxed)
+    }
+
+    /// How many database commits were made (0 in memory).
+    pub(super) fn commits(&self) -> u64 {
+        self.journal.as_ref().map_or(0, Journal::commits)
+    }
+
+    /// The journal of a data directory (tests look at the database and hold the committer).
+    #[cfg(test)]
+    pub(super) fn journal(&self) -> Option<&Journal> {
+        self.journal.as_ref()
+    }
+
+    fn puts(&self, tokens: &[(TokenHash, TokenRecord)]) -> Vec<Op> {
+        match self.journal {
+            Some(_) => tokens
+                .iter()
+                .map(|(h, r)| Op::Put(*h, codec::encode(r)))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+}
+
+impl TokenBackend for LocalStore {
+    async fn issue(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StoreError> {
+        if tokens.is_empty() {
+            return Ok(());
+        }
+        let puts = self.puts(&tokens);
+        let seq = {
+            let mut index = self.write();
+            self.check()?;
+            let seq = self.log(|| puts)?;
+            for (hash, record) in tokens {
+                index.insert(hash, record);
+            }
+            seq
+        };
+        self.durable(seq).await
+    }
+
+    async fn issue_while_present(
+        &self,
+        parent: TokenHash,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+        remove_parent: bool,
+        max_access: usize,
+    ) -> Result<bool, StoreError> {
+        let mut ops = self.puts(&tokens);
+        let seq = {
+            let mut index = self.write();
+            self.check()?;
+            let Some(grant_id) = index.grant_of(&parent) else {
+                return Ok(false);
+            };
+            let new_access = tokens
+                .iter()
+                .filter(|(_, r)| r.kind == TokenKind::Access)
+                .count();
+            let mut removed = index.excess_access(
+                grant_id,
+                max_access.saturating_sub(new_access.min(max_access)),
+            );
+            if remove_parent {
+                removed.push(parent);
+            }
+            for hash in &removed {
+                index.remove(hash);
+            }
+            for (hash, record) in tokens {
+                index.insert(hash, record);
+            }
+            // Removals first: a new token never shares a hash with an old one.
+            let mut all: Vec<Op> = removed.into_iter().map(Op::Remove).collect();
+            all.append(&mut ops);
+            self.log(|| all)?
+        };
+        self.durable(seq).await?;
+        Ok(true)
+    }
+
+    async fn get(&self, hash: TokenHash) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(self.read().get(&hash))
+    }
+
+    async fn revoke(&self, victims: Vec<Victim>) -> Result<Removed, StoreError> {
+        if victims.is_empty() {
+            self.settled().await?;
+            return Ok(Vec::new());
+        }
+        let (removed, seq) = {
+            let mut index = self.write();
+            self.check()?;
+            let removed = index.revoke(&victims);
+            let seq = if removed.is_empty() {
+                None
+            } else {
+                Some(self.log(|| removed.iter().map(|(h, _)| Op::Remove(*h)).collect())?)
+            };
+            (removed, seq)
+        };
+        match seq {
+            Some(seq) => self.durable(seq).await?,
+            // Nothing left to remove: what removed it may still be on its way to the disk.
+            None => self.settled().await?,
+        }
+        Ok(removed)
+    }
+
+    async fn reinstate(&self, removed: Removed) -> Result<(), StoreError> {
+        self.issue(removed).await
+    }
+
+    async fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {
+        let mut total = 0;
+        loop {
+            let (count, seq) = {
+                let mut index = self.write();
+                self.check()?;
+                let batch = index.expired(now, SWEEP_BATCH);
+                if batch.is_empty() {
+                    index.prune_profiles();
+                    return Ok(total);
+                }
+                for hash in &batch {
+                    index.remove(hash);
+                }
+                let count = batch.len();
+                (
+                    count,
+                    self.log(|| batch.into_iter().map(Op::Remove).collect())?,
+                )
+            };
+            self.durable(seq).await?;
+            total += count;
+        }
+    }
+
+    async fn clients_with_tokens(&self) -> Result<Vec<String>, StoreError> {
+        Ok(self.read().clients())
+    }
+
+    async fn load_meta(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
+        let Some(journal) = &self.journal else {
+            return Ok(None);
+        };
+        let read = journal.db.begin_read()?;
+        let table = read.open_table(META)?;
+        Ok(table.get(key.as_str())?.map(|v| v.value().to_vec()))
+    }
+
+    async fn save_meta(&self, key: String, value: Vec<u8>) -> Result<(), StoreError> {
+        let Some(journal) = &self.journal else {
+            return Ok(());
+        };
+        journal.check()?;
+        let seq = journal.submit(vec![Op::Meta(key, value)])?;
+        journal.wait(seq).await
+    }
+}

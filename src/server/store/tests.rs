@@ -1,0 +1,323 @@
+//! The store through its facade: in memory and with a data directory.
+
+use super::journal::TOKENS;
+use super::local::DB_FILE;
+use super::token::{hash_token, TokenKind, TokenRecord, Victim};
+use super::Store;
+use redb::ReadableDatabase as _;
+use std::path::Path;
+
+fn record(kind: TokenKind, client: &str, grant: u64) -> TokenRecord {
+    TokenRecord {
+        kind,
+        client_id: client.into(),
+        grant_id: grant,
+        subject: None,
+        scopes: vec![],
+        issued_at: 0,
+        expires_at: u64::MAX,
+    }
+}
+
+#[tokio::test]
+async fn grant_revocation_touches_only_that_grant() {
+    let store = Store::in_memory();
+    let at1 = store
+        .issue(record(TokenKind::Access, "a", 1))
+        .await
+        .unwrap();
+    let rt1 = store
+        .issue(record(TokenKind::Refresh, "a", 1))
+        .await
+        .unwrap();
+    let at2 = store
+        .issue(record(TokenKind::Access, "a", 2))
+        .await
+        .unwrap();
+    assert_eq!(store.revoke_grant(1).await.unwrap(), 2);
+    assert!(store.get(&at1).await.unwrap().is_none() && store.get(&rt1).await.unwrap().is_none());
+    assert!(store.get(&at2).await.unwrap().is_some());
+    assert_eq!(store.grant_len(1), 0);
+    assert_eq!(
+        store.clients_with_tokens().await.unwrap(),
+        vec!["a".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn client_revocation_filters_by_kind_and_client() {
+    let store = Store::in_memory();
+    let at = store
+        .issue(record(TokenKind::Access, "a", 1))
+        .await
+        .unwrap();
+    let rt = store
+        .issue(record(TokenKind::Refresh, "a", 1))
+        .await
+        .unwrap();
+    let other = store
+        .issue(record(TokenKind::Access, "b", 3))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .revoke_client("a", Some(TokenKind::Refresh))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.get(&at).await.unwrap().is_some() && store.get(&rt).await.unwrap().is_none());
+    assert_eq!(store.revoke_client("a", None).await.unwrap(), 1);
+    assert!(store.get(&at).await.unwrap().is_none() && store.get(&other).await.unwrap().is_some());
+    assert_eq!(
+        store.clients_with_tokens().await.unwrap(),
+        vec!["b".to_string()]
+    );
+}
+
+#[tokio::test]
+async fn one_revocation_of_many_victims_is_one_transaction() {
+    let store = Store::in_memory();
+    let tokens = store
+        .issue_all(&[
+            record(TokenKind::Access, "a", 1),
+            record(TokenKind::Refresh, "a", 1),
+            record(TokenKind::Access, "a", 2),
+            record(TokenKind::Access, "a", 3),
+        ])
+        .await
+        .unwrap();
+    let before = store.transactions();
+    let removed = store
+        .revoke(&[
+            Victim::Grant(1),
+            Victim::Token(hash_token(&tokens[2])),
+            Victim::Grant(1),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 3);
+    assert_eq!(store.transactions(), before + 1);
+    assert_eq!(store.len(), 1);
+    // Nothing to remove is no transaction at all.
+    store.revoke(&[Victim::Grant(1)]).await.unwrap();
+    assert_eq!(store.transactions(), before + 1);
+    store.reinstate(&removed).await.unwrap();
+    assert_eq!(store.len(), 4);
+    assert_eq!(store.grant_len(1), 2);
+}
+
+#[tokio::test]
+async fn issue_while_present_needs_the_parent_and_can_rotate_it() {
+    let store = Store::in_memory();
+    let rt = store
+        .issue(record(TokenKind::Refresh, "a", 1))
+        .await
+        .unwrap();
+    let parent = hash_token(&rt);
+    let kept = store
+        .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false, 10)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        store.get(&rt).await.unwrap().is_some() && store.get(&kept[0]).await.unwrap().is_some()
+    );
+    let rotated = store
+        .issue_while_present(
+            &parent,
+            &[
+                record(TokenKind::Access, "a", 1),
+                record(TokenKind::Refresh, "a", 1),
+            ],
+            true,
+            10,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(store.get(&rt).await.unwrap().is_none());
+    assert_eq!(store.revoke_grant(1).await.unwrap(), 3);
+    for t in &rotated {
+        assert!(store.get(t).await.unwrap().is_none());
+    }
+    // Once the parent is gone nothing is issued.
+    let none = store
+        .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false, 10)
+        .await
+        .unwrap();
+    assert!(none.is_none() && store.is_empty());
+}
+
+#[tokio::test]
+async fn issue_while_present_drops_the_oldest_access_tokens_beyond_the_cap() {
+    let store = Store::in_memory();
+    let first = store
+        .issue_all(&[
+            record(TokenKind::Access, "a", 1),
+            record(TokenKind::Refresh, "a", 1),
+        ])
+        .await
+        .unwrap();
+    let parent = hash_token(&first[1]);
+    let mut access = vec![first[0].clone()];
+    for _ in 0..5 {
+        let t = store
+            .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false, 3)
+            .await
+            .unwrap()
+            .unwrap();
+        access.extend(t);
+    }
+    // Three access tokens (the newest) and the refresh token.
+    assert_eq!(store.grant_len(1), 4);
+    for (i, t) in access.iter().enumerate() {
+        assert_eq!(store.get(t).await.unwrap().is_some(), i >= 3, "{i}");
+    }
+    assert!(store.get(&first[1]).await.unwrap().is_some());
+    // A cap of one keeps only the newest access token.
+    let newest = store
+        .issue_while_present(&parent, &[record(TokenKind::Access, "a", 1)], false, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(store.grant_len(1), 2);
+    assert!(store.get(&newest[0]).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn sweep_removes_only_expired_tokens_and_their_empty_grants() {
+    let store = Store::in_memory();
+    let expiring = |kind, grant, at| TokenRecord {
+        expires_at: at,
+        ..record(kind, "a", grant)
+    };
+    let old = store
+        .issue_all(&[
+            expiring(TokenKind::Access, 1, 10),
+            expiring(TokenKind::Refresh, 1, 20),
+        ])
+        .await
+        .unwrap();
+    let fresh = store
+        .issue(expiring(TokenKind::Access, 2, 100))
+        .await
+        .unwrap();
+    assert_eq!(store.sweep_expired(9).await.unwrap(), 0);
+    assert_eq!(store.sweep_expired(10).await.unwrap(), 1);
+    assert!(
+        store.get(&old[0]).await.unwrap().is_none() && store.get(&old[1]).await.unwrap().is_some()
+    );
+    assert_eq!(store.sweep_expired(50).await.unwrap(), 1);
+    assert_eq!(store.grant_len(1), 0);
+    assert!(store.get(&fresh).await.unwrap().is_some());
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn data_dir_survives_restart_without_resurrection() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kept, revoked) = {
+        let store = Store::open(dir.path(), 0).unwrap();
+        let kept = store
+            .issue(record(TokenKind::Access, "a", 1))
+            .await
+            .unwrap();
+        let revoked = store
+            .issue(record(TokenKind::Refresh, "a", 2))
+            .await
+            .unwrap();
+        store.revoke_token(&hash_token(&revoked)).await.unwrap();
+        store.save_meta("k", b"v").await.unwrap();
+        (kept, revoked)
+    };
+    let store = Store::open(dir.path(), 0).unwrap();
+    assert!(store.get(&kept).await.unwrap().is_some());
+    assert!(store.get(&revoked).await.unwrap().is_none());
+    assert_eq!(store.len(), 1);
+    assert_eq!(
+        store.load_meta("k").await.unwrap().as_deref(),
+        Some(&b"v"[..])
+    );
+    assert_eq!(store.load_meta("absent").await.unwrap(), None);
+}
+
+/// Whether the database (not the index) holds a token.
+fn on_disk(store: &Store, token: &str) -> bool {
+    let db = &store.local().unwrap().journal().unwrap().db;
+    let read = db.begin_read().unwrap();
+    let table = read.open_table(TOKENS).unwrap();
+    let found = table.get(hash_token(token).as_slice()).unwrap().is_some();
+    found
+}
+
+#[tokio::test]
+#[allow(clippy::await_holding_lock)] // the committer's hold, released in the test
+async fn concurrent_changes_share_a_commit_and_each_is_on_disk_when_it_returns() {
+    use futures::FutureExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 0).unwrap();
+    let journal = store.local().unwrap().journal().unwrap();
+    let held = journal.hold();
+    // Twenty issues queue up while the committer is held; none can have returned.
+    let mut pending = Vec::new();
+    for i in 0..20 {
+        let mut issue = Box::pin(store.issue(record(TokenKind::Access, "a", i)));
+        assert!(
+            (&mut issue).now_or_never().is_none(),
+            "issue {i} returned early"
+        );
+        pending.push(issue);
+    }
+    assert_eq!(store.commits(), 0);
+    drop(held);
+    for issue in pending {
+        let token = issue.await.unwrap();
+        assert!(on_disk(&store, &token), "a returned issue is not on disk");
+    }
+    // The first change and the nineteen queued behind it: at most two commits.
+    assert!(store.commits() <= 2, "{} commits", store.commits());
+    assert_eq!(store.len(), 20);
+}
+
+#[tokio::test]
+#[allow(clippy::await_holding_lock)]
+async fn nothing_to_revoke_still_waits_for_the_pending_revocation() {
+    use futures::FutureExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), 0).unwrap();
+    let token = store
+        .issue(record(TokenKind::Access, "a", 1))
+        .await
+        .unwrap();
+    let hash = hash_token(&token);
+    let held = store.local().unwrap().journal().unwrap().hold();
+    // The first revocation changes the index and waits for its commit.
+    assert!(Box::pin(store.revoke_token(&hash)).now_or_never().is_none());
+    assert!(store.get(&token).await.unwrap().is_none());
+    // A second one finds nothing, but must not answer before the first is durable.
+    let mut again = Box::pin(store.revoke_token(&hash));
+    assert!(
+        (&mut again).now_or_never().is_none(),
+        "answered before durable"
+    );
+    drop(held);
+    assert!(!again.await.unwrap());
+    assert!(!on_disk(&store, &token));
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_dir_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("new").join("data");
+    drop(Store::open(&dir, 0).unwrap());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
+    // A database file left readable by an older run is narrowed.
+    std::fs::set_permissions(dir.join(DB_FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
+    drop(Store::open(&dir, 0).unwrap());
+    assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
+}
