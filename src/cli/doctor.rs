@@ -100,6 +100,14 @@ async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Sc
             );
             return Exit::Usage;
         }
+        Err(PreflightError::Untrusted(m)) => {
+            s.bad(
+                "discovery points where the profile does not send secrets",
+                m,
+                "check that the document is really this server's; if it is, allow the origin in [trust] allowed_origins (or name the endpoint in [endpoints]), or correct `issuer`; revspec sent no credential there",
+            );
+            return Exit::Usage;
+        }
         Err(e) => {
             s.bad(
                 "the target does not answer",
