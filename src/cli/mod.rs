@@ -201,6 +201,9 @@ pub struct ServeArgs {
     /// The longest string (bytes) a revoke script may build.
     #[arg(long, default_value_t = 8 * 1024)]
     pub script_max_string: usize,
+    /// The longest one revoke script call may run, wall clock (then it has failed).
+    #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
+    pub script_timeout: std::time::Duration,
     /// Print every fault with the rule IDs it breaks, and exit.
     #[arg(long)]
     pub list_faults: bool,

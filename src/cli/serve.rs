@@ -66,6 +66,7 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
         script_max_array: args.script_max_array,
         script_max_map: args.script_max_map,
         script_max_string: args.script_max_string,
+        script_timeout: args.script_timeout,
     };
     limits.validate()?;
     Ok(ServeOptions {
@@ -380,6 +381,8 @@ mod tests {
                 "12",
                 "--script-max-string",
                 "13",
+                "--script-timeout",
+                "14ms",
                 "--script-failure",
                 "unavailable",
             ]),
@@ -403,6 +406,7 @@ mod tests {
                 script_max_array: 11,
                 script_max_map: 12,
                 script_max_string: 13,
+                script_timeout: Duration::from_millis(14),
             }
         );
         assert_eq!(

@@ -36,6 +36,9 @@ pub struct Limits {
     pub script_max_map: usize,
     /// The longest string (bytes) a revoke script may build.
     pub script_max_string: usize,
+    /// The longest one revoke script call may run (wall clock): one operation can cost
+    /// microseconds, so the operation limit alone does not bound the time.
+    pub script_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -53,6 +56,7 @@ impl Default for Limits {
             script_max_array: 1024,
             script_max_map: 1024,
             script_max_string: 8 * 1024,
+            script_timeout: Duration::from_millis(50),
         }
     }
 }
@@ -64,6 +68,7 @@ impl Limits {
             ("--header-read-timeout", self.header_read_timeout),
             ("--request-timeout", self.request_timeout),
             ("--sweep-interval", self.sweep_interval),
+            ("--script-timeout", self.script_timeout),
         ];
         if let Some((flag, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
             return Err(format!("{flag} must be longer than 0"));
@@ -106,6 +111,14 @@ mod tests {
             .validate()
             .unwrap_err()
             .contains("--request-timeout"));
+        let no_script_time = Limits {
+            script_timeout: Duration::ZERO,
+            ..Limits::default()
+        };
+        assert!(no_script_time
+            .validate()
+            .unwrap_err()
+            .contains("--script-timeout"));
         let one_token_grant = Limits {
             max_tokens_per_grant: 1,
             ..Limits::default()
