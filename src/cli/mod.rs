@@ -174,6 +174,12 @@ pub struct ServeArgs {
     /// How many connections are served at once (more are closed at once).
     #[arg(long, default_value_t = 512)]
     pub max_connections: usize,
+    /// How many of them one peer address may hold (more from it are closed at once).
+    #[arg(long, default_value_t = 64)]
+    pub max_connections_per_peer: usize,
+    /// How long a new connection may take to send its first byte before it is closed.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub first_byte_timeout: std::time::Duration,
     /// The most operations in one Config API JSON Patch.
     #[arg(long, default_value_t = 32)]
     pub max_patch_operations: usize,

@@ -15,6 +15,12 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// How many connections are served at once; a connection beyond it is closed at once.
     pub max_connections: usize,
+    /// How many of them one peer address may hold; one beyond it is closed at once, so idle
+    /// sockets from one address cannot lock everyone else out.
+    pub max_connections_per_peer: usize,
+    /// How long a new connection may take to send its first byte before it is closed (shorter
+    /// than the header-read timeout: a connection that sent nothing costs a slot for nothing).
+    pub first_byte_timeout: Duration,
     /// The most operations one Config API JSON Patch may hold.
     pub max_patch_operations: usize,
     /// The largest document (serialized JSON bytes) a JSON Patch may produce, checked after
@@ -47,6 +53,8 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 512,
+            max_connections_per_peer: 64,
+            first_byte_timeout: Duration::from_secs(2),
             max_patch_operations: 32,
             max_patch_document_bytes: 16 * 1024,
             max_tokens_per_grant: 100,
@@ -67,6 +75,7 @@ impl Limits {
         let durations = [
             ("--header-read-timeout", self.header_read_timeout),
             ("--request-timeout", self.request_timeout),
+            ("--first-byte-timeout", self.first_byte_timeout),
             ("--sweep-interval", self.sweep_interval),
             ("--script-timeout", self.script_timeout),
         ];
@@ -75,6 +84,11 @@ impl Limits {
         }
         let counts = [
             ("--max-connections", self.max_connections, 1),
+            (
+                "--max-connections-per-peer",
+                self.max_connections_per_peer,
+                1,
+            ),
             ("--max-patch-operations", self.max_patch_operations, 1),
             ("--max-patch-bytes", self.max_patch_document_bytes, 1024),
             // One refresh token and at least one access token.
@@ -111,6 +125,22 @@ mod tests {
             .validate()
             .unwrap_err()
             .contains("--request-timeout"));
+        let no_first_byte = Limits {
+            first_byte_timeout: Duration::ZERO,
+            ..Limits::default()
+        };
+        assert!(no_first_byte
+            .validate()
+            .unwrap_err()
+            .contains("--first-byte-timeout"));
+        let no_peer = Limits {
+            max_connections_per_peer: 0,
+            ..Limits::default()
+        };
+        assert!(no_peer
+            .validate()
+            .unwrap_err()
+            .contains("--max-connections-per-peer"));
         let no_script_time = Limits {
             script_timeout: Duration::ZERO,
             ..Limits::default()
