@@ -45,8 +45,8 @@ impl Cluster {
     /// `NODES` nodes on `url` under a fresh prefix; `tweak(i, options)` adjusts node `i`.
     async fn start(url: &str, name: &str, tweak: impl Fn(usize, &mut ServeOptions)) -> Self {
         let store = SharedStore {
-            url: url.to_owned(),
             prefix: unique_prefix(name),
+            ..SharedStore::redis(url)
         };
         let mut nodes = Vec::new();
         for i in 0..NODES {

@@ -12,7 +12,7 @@ mod support;
 use redis::aio::ConnectionManager;
 use revspec::server::clock::now;
 use revspec::server::error::OAuthError;
-use revspec::server::store::redis::Change;
+use revspec::server::store::redis::{Change, RedisOptions};
 use revspec::server::store::{hash_token, Store, TokenKind, TokenRecord, Victim};
 use std::time::Duration;
 use support::redis::{unique_prefix, LocalRedis, TestRedis};
@@ -399,4 +399,63 @@ async fn while_redis_is_down_every_unit_is_unavailable_and_recovers_with_it() {
     // The revocation refused while Redis was down changed nothing; now it does.
     assert!(store.get(&doomed).await.unwrap().is_some());
     assert_eq!(store.revoke_grant(2).await.unwrap(), 1);
+}
+
+/// A store whose node clock runs `secs` ahead of the real one (negative: behind).
+async fn skewed(redis: &TestRedis, prefix: &str, secs: i64) -> Result<Store, String> {
+    let options = RedisOptions {
+        clock_offset_secs: secs,
+    };
+    Store::connect_redis_with(&redis.url(), prefix, &options)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Issue 23, S7: grant expiry does not depend on the nodes' clocks agreeing. A node whose
+/// clock runs 3 s ahead (within what is accepted) issues a grant: a grant of another node that
+/// expires within those 3 s stays in its client's index (the scripts prune by Redis's clock),
+/// so `token=all` and the per-client cap still see it. A node whose clock is a minute off is
+/// refused at start, naming the skew.
+#[tokio::test]
+async fn grant_expiry_follows_redis_time_and_a_skewed_node_is_refused() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let prefix = unique_prefix("clock");
+    let on_time = Store::connect_redis(&redis.url(), &prefix).await.unwrap();
+    let ahead = skewed(&redis, &prefix, 3)
+        .await
+        .expect("3 s of skew is accepted");
+    let soon = TokenRecord {
+        expires_at: now() + 2,
+        ..record(TokenKind::Access, "a", 1)
+    };
+    let short = on_time.issue(soon).await.unwrap();
+    ahead
+        .issue(record(TokenKind::Access, "a", 2))
+        .await
+        .unwrap();
+    let mut conn = raw(&redis).await;
+    let grants: Vec<String> = redis::cmd("ZRANGE")
+        .arg(format!("{prefix}c:a"))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        grants.contains(&grant_hex(1)),
+        "the fast node pruned a grant that has not expired: {grants:?}"
+    );
+    assert!(on_time.get(&short).await.unwrap().is_some());
+    for secs in [60, -60] {
+        let err = skewed(&redis, &prefix, secs)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("a node {secs} s off was accepted"));
+        assert!(
+            err.contains("clock") && err.contains("60 s") && err.contains("TIME"),
+            "{err}"
+        );
+    }
 }

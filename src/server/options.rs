@@ -5,7 +5,7 @@ use super::config::ServerConfig;
 use super::jobs::PausePoint;
 use super::limits::Limits;
 use super::script::ScriptFailure;
-use super::store::redis::DEFAULT_PREFIX;
+use super::store::redis::{RedisOptions, DEFAULT_PREFIX};
 use crate::faults::quirks::{ClusterQuirk, Quirk};
 use crate::faults::Fault;
 use std::path::PathBuf;
@@ -44,6 +44,8 @@ pub struct SharedStore {
     pub url: String,
     /// The prefix of every key (one prefix, one server; `revspec:` from the command line).
     pub prefix: String,
+    /// How the node connects to it.
+    pub options: RedisOptions,
 }
 
 impl SharedStore {
@@ -52,6 +54,7 @@ impl SharedStore {
         Self {
             url: url.into(),
             prefix: DEFAULT_PREFIX.to_owned(),
+            options: RedisOptions::default(),
         }
     }
 }

@@ -113,7 +113,7 @@ impl AppState {
         if options.data_dir.is_some() {
             return Err("--data-dir and --store cannot be used together".into());
         }
-        let store = Store::connect_redis(&shared.url, &shared.prefix)
+        let store = Store::connect_redis_with(&shared.url, &shared.prefix, &shared.options)
             .await
             .map_err(|e| format!("--store {}: {e}", shown_url(&shared.url)))?;
         let meta = StoredMeta::load(&store)

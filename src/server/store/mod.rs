@@ -76,8 +76,17 @@ impl Store {
     /// `prefix` ([`redis::DEFAULT_PREFIX`] for `revspec serve`): every server started
     /// with the same URL and prefix is a node of one server.
     pub async fn connect_redis(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        Self::connect_redis_with(url, prefix, &redis::RedisOptions::default()).await
+    }
+
+    /// [`Store::connect_redis`] with options (see [`redis::RedisOptions`]).
+    pub async fn connect_redis_with(
+        url: &str,
+        prefix: &str,
+        options: &redis::RedisOptions,
+    ) -> Result<Self, StoreError> {
         Ok(Self::with(Backend::Shared(
-            RedisStore::connect(url, prefix).await?,
+            RedisStore::connect(url, prefix, options).await?,
         )))
     }
 

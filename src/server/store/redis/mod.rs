@@ -6,7 +6,9 @@
 //! issuing a grant's tokens, the refresh grant's issue-while-present (the refresh-versus-revoke
 //! race), and revoking tokens, grants or all of a client's tokens. Revoking a grant or a client
 //! reads that grant's or client's own index, never the keyspace. Tokens are kept only under their
-//! SHA-256 hash, and expire through Redis TTLs (the sweep has nothing to do).
+//! SHA-256 hash, and expire through Redis TTLs (the sweep has nothing to do). The scripts read
+//! Redis's clock (`TIME`), never a node's, and a node whose clock is more than
+//! [`MAX_CLOCK_SKEW`] from Redis's is refused at start.
 //!
 //! Keys (`P` is the prefix, `revspec:` by default; one prefix is one server):
 //! - `P t:<hash hex>`: a token's row ([`encode_row`]), with `EXPIREAT` its expiry;
@@ -49,6 +51,19 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Expiries from this one on (the year 9999) are "never": no TTL.
 const FOREVER: u64 = 253_402_300_799;
+/// How far this node's clock may be from Redis's (`TIME`) at start. The scripts read Redis's
+/// clock; the node's clock still sets token expiry and the Config API reload ticks.
+pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5);
+
+/// How a node connects to its shared store, besides the URL and the prefix.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RedisOptions {
+    /// TEST-ONLY: this node's clock, as the store reads it, runs this many seconds ahead
+    /// (behind when negative), so that a test can play a node whose clock is off. `revspec
+    /// serve` never sets it.
+    #[doc(hidden)]
+    pub clock_offset_secs: i64,
+}
 
 /// What the token scripts share (prefix, time, row header, issuing and dropping tokens):
 /// prepended to each of them.
@@ -68,6 +83,9 @@ static ISSUE_WHILE_PRESENT: LazyLock<Script> =
 
 /// Revokes tokens, grants and clients' tokens (`revoke.lua`).
 static REVOKE: LazyLock<Script> = LazyLock::new(|| token_script(include_str!("revoke.lua")));
+
+/// The clients with grants not yet expired (`clients.lua`).
+static CLIENTS: LazyLock<Script> = LazyLock::new(|| token_script(include_str!("clients.lua")));
 
 /// Stores a Config API value and announces it (`save_meta.lua`).
 static SAVE_META: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("save_meta.lua")));
@@ -138,6 +156,7 @@ pub enum Change {
 pub struct RedisStore {
     client: redis::Client,
     conn: ConnectionManager,
+    options: RedisOptions,
     prefix: String,
     channel: String,
     transactions: AtomicU64,
@@ -158,8 +177,13 @@ pub fn shown_url(url: &str) -> String {
 }
 
 impl RedisStore {
-    /// Connects to `url` (`redis://HOST:PORT[/DB]`); every key starts with `prefix`.
-    pub async fn connect(url: &str, prefix: &str) -> Result<Self, StoreError> {
+    /// Connects to `url` (`redis://HOST:PORT[/DB]`); every key starts with `prefix`. Refuses a
+    /// Redis whose clock is more than [`MAX_CLOCK_SKEW`] from this node's.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        options: &RedisOptions,
+    ) -> Result<Self, StoreError> {
         let shown = shown_url(url);
         let client = redis::Client::open(url)
             .map_err(|e| StoreError::failed(format!("--store {shown}: {e}")))?;
@@ -172,14 +196,42 @@ impl RedisStore {
         let conn = ConnectionManager::new_with_config(client.clone(), config)
             .await
             .map_err(|e| StoreError::unavailable(format!("cannot reach {shown}: {e}")))?;
-        Ok(Self {
+        let store = Self {
             client,
             conn,
+            options: options.clone(),
             prefix: prefix.to_owned(),
             channel: format!("{prefix}changes@{db}"),
             transactions: AtomicU64::new(0),
             unreachable: AtomicU64::new(0),
-        })
+        };
+        store.check_clock().await?;
+        Ok(store)
+    }
+
+    /// This node's clock (seconds since the Unix epoch), as the store reads it.
+    fn node_now(&self) -> u64 {
+        now().saturating_add_signed(self.options.clock_offset_secs)
+    }
+
+    /// Refuses a Redis whose clock (`TIME`) is more than [`MAX_CLOCK_SKEW`] from this node's.
+    async fn check_clock(&self) -> Result<(), StoreError> {
+        let (secs, _micros): (u64, u64) = redis::cmd("TIME")
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.error(e))?;
+        let node = self.node_now();
+        let skew = node.abs_diff(secs);
+        if skew > MAX_CLOCK_SKEW.as_secs() {
+            let way = if node > secs { "ahead of" } else { "behind" };
+            return Err(StoreError::failed(format!(
+                "this node's clock is {skew} s {way} Redis's (TIME); they may \
+                 differ by at most {} s (token expiry and the Config API reload ticks rely on \
+                 it): synchronize the clocks (NTP)",
+                MAX_CLOCK_SKEW.as_secs()
+            )));
+        }
+        Ok(())
     }
 
     /// The prefix of every key of this server.
@@ -295,7 +347,7 @@ impl TokenBackend for RedisStore {
             return Ok(());
         }
         let mut inv = ISSUE.prepare_invoke();
-        inv.arg(&self.prefix).arg(now());
+        inv.arg(&self.prefix);
         token_args(&mut inv, &tokens);
         self.count();
         let _: i64 = inv
@@ -314,7 +366,6 @@ impl TokenBackend for RedisStore {
     ) -> Result<bool, StoreError> {
         let mut inv = ISSUE_WHILE_PRESENT.prepare_invoke();
         inv.arg(&self.prefix)
-            .arg(now())
             .arg(hex::encode(parent))
             .arg(if remove_parent { "1" } else { "0" })
             .arg(max_access);
@@ -340,7 +391,7 @@ impl TokenBackend for RedisStore {
 
     async fn revoke(&self, victims: Vec<Victim>) -> Result<Removed, StoreError> {
         let mut inv = REVOKE.prepare_invoke();
-        inv.arg(&self.prefix).arg(now());
+        inv.arg(&self.prefix);
         for victim in &victims {
             match victim {
                 Victim::Token(hash) => inv.arg("t").arg(hex::encode(hash)).arg(""),
@@ -383,12 +434,9 @@ impl TokenBackend for RedisStore {
     }
 
     async fn clients_with_tokens(&self) -> Result<Vec<String>, StoreError> {
-        redis::cmd("ZRANGE")
-            .arg(format!("{}clients", self.prefix))
-            .arg(format!("({}", now()))
-            .arg("+inf")
-            .arg("BYSCORE")
-            .query_async(&mut self.conn.clone())
+        CLIENTS
+            .arg(&self.prefix)
+            .invoke_async(&mut self.conn.clone())
             .await
             .map_err(|e| self.error(e))
     }

@@ -1,7 +1,8 @@
--- What the scripts share: the prefix and the time (ARGV[1], ARGV[2]), parsing a row's
--- header, issuing one token and dropping tokens or grants (the removed pairs go to `out`).
+-- What the scripts share: the prefix (ARGV[1]), the time (Redis's clock, never a node's:
+-- nodes' clocks may disagree), parsing a row's header, issuing one token and dropping tokens
+-- or grants (the removed pairs go to `out`).
 local p = ARGV[1]
-local now = tonumber(ARGV[2])
+local now = tonumber(redis.call('TIME')[1])
 local function parse(row)
   local clen = tonumber(string.sub(row, 18, 21), 16)
   return string.sub(row, 1, 1), string.sub(row, 2, 17), string.sub(row, 22, 21 + clen)

@@ -1,6 +1,6 @@
--- ARGV: prefix, now, then (what, value, kind) per victim: `t` hash, `g` grant, `c` client
+-- ARGV: prefix, then (what, value, kind) per victim: `t` hash, `g` grant, `c` client
 -- with kind `a`, `r` or `` (every kind). Returns the removed (hash, row) pairs, flat.
-for i = 3, #ARGV, 3 do
+for i = 2, #ARGV, 3 do
   local what, v, k = ARGV[i], ARGV[i + 1], ARGV[i + 2]
   if what == 't' then
     drop_token(v)
