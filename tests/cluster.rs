@@ -470,6 +470,98 @@ async fn without_redis_a_node_answers_503_never_200_and_recovers_with_it() {
     cluster.stop().await;
 }
 
+/// A password grant of client-a (access and refresh token) from node `base`.
+async fn password_grant(base: &str) -> (String, String) {
+    let answer: serde_json::Value = http()
+        .post(format!("{base}{TOKEN}"))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-pass"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let field = |name: &str| answer[name].as_str().expect(name).to_owned();
+    (field("access_token"), field("refresh_token"))
+}
+
+/// A plain connection to the test's Redis, for reaching behind the nodes' backs.
+async fn raw_redis(url: &str) -> redis::aio::ConnectionManager {
+    redis::aio::ConnectionManager::new(redis::Client::open(url).unwrap())
+        .await
+        .unwrap()
+}
+
+/// The key of a token's grant index (`P g:<grant>`), read from the token's row.
+async fn grant_key(conn: &mut redis::aio::ConnectionManager, prefix: &str, token: &str) -> String {
+    let hash = hex::encode(revspec::server::store::hash_token(token));
+    let row: Vec<u8> = redis::cmd("GET")
+        .arg(format!("{prefix}t:{hash}"))
+        .query_async(conn)
+        .await
+        .unwrap();
+    format!("{prefix}g:{}", String::from_utf8_lossy(&row[1..17]))
+}
+
+/// Issue 23, S1: a revocation holds even when Redis has lost the grant's index (evicted under
+/// a policy the operator accepted, or lost otherwise): the answer is 200 and the token, and the
+/// rest of its grant, are inactive on every node; the refresh token issues nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revocation_holds_on_every_node_when_redis_lost_the_grant_index() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let cluster = Cluster::start(&redis.url(), "lost-index", |_, _| {}).await;
+    let prefix = cluster.nodes[0]
+        .state
+        .store
+        .shared()
+        .unwrap()
+        .prefix()
+        .to_owned();
+    let (access, refresh) = password_grant(cluster.base(0)).await;
+    let mut conn = raw_redis(&redis.url()).await;
+    let index = grant_key(&mut conn, &prefix, &access).await;
+    let deleted: u64 = redis::cmd("DEL")
+        .arg(&index)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(deleted, 1, "no grant index at {index}");
+    let answer = http()
+        .post(format!("{}{REVOKE}", cluster.base(1)))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    for node in &cluster.nodes {
+        for token in [&access, &refresh] {
+            assert_eq!(
+                active_on(&node.base_url, token).await,
+                Some(false),
+                "active on {} after a 200",
+                node.base_url
+            );
+        }
+    }
+    let refreshed = http()
+        .post(format!("{}{TOKEN}", cluster.base(2)))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), 400);
+    cluster.stop().await;
+}
+
 /// Whether this case holds a 503 from a node that the harness did not ask for (the
 /// `X-Revspec-Simulate: unavailable` scenario asks for one).
 fn met_outage(case: &revspec::record::CaseRecord) -> bool {

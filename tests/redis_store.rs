@@ -39,8 +39,31 @@ async fn store(redis: &TestRedis, name: &str) -> Store {
 
 /// A plain connection for looking at what the store wrote.
 async fn raw(redis: &TestRedis) -> ConnectionManager {
-    let client = redis::Client::open(redis.url()).unwrap();
+    raw_url(&redis.url()).await
+}
+
+async fn raw_url(url: &str) -> ConnectionManager {
+    let client = redis::Client::open(url).unwrap();
     ConnectionManager::new(client).await.unwrap()
+}
+
+/// A Redis of the test's own (its settings change), or `None` (skipped, reason printed).
+fn own_redis(settings: &[&str]) -> Option<LocalRedis> {
+    if let Some(why) = support::redis::skip_reason(true) {
+        eprintln!("skipped: {why}");
+        return None;
+    }
+    Some(LocalRedis::start_with(settings).expect("redis-server starts"))
+}
+
+async fn config_set(conn: &mut ConnectionManager, name: &str, value: &str) {
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg(name)
+        .arg(value)
+        .query_async(conn)
+        .await
+        .unwrap();
 }
 
 fn prefix_of(store: &Store) -> String {
@@ -405,6 +428,7 @@ async fn while_redis_is_down_every_unit_is_unavailable_and_recovers_with_it() {
 async fn skewed(redis: &TestRedis, prefix: &str, secs: i64) -> Result<Store, String> {
     let options = RedisOptions {
         clock_offset_secs: secs,
+        ..RedisOptions::default()
     };
     Store::connect_redis_with(&redis.url(), prefix, &options)
         .await
@@ -458,4 +482,187 @@ async fn grant_expiry_follows_redis_time_and_a_skewed_node_is_refused() {
             "{err}"
         );
     }
+}
+
+/// Issue 23, S1: a node refuses a Redis that may evict what a revocation or a Config API
+/// change relies on: any `allkeys-*` policy always (the Config API's values could go), a
+/// `volatile-*` one unless the operator accepts it (`--accept-redis-eviction`); `noeviction` is
+/// accepted. The refusal names the policy and the fix.
+#[tokio::test]
+async fn an_evicting_redis_is_refused_unless_the_operator_accepts_volatile_eviction() {
+    let Some(redis) = own_redis(&["--maxmemory-policy", "allkeys-lru"]) else {
+        return;
+    };
+    let url = redis.url(0);
+    let prefix = unique_prefix("policy");
+    let connect = |accept_eviction: bool| {
+        let (url, prefix) = (url.clone(), prefix.clone());
+        async move {
+            let options = RedisOptions {
+                accept_eviction,
+                ..RedisOptions::default()
+            };
+            Store::connect_redis_with(&url, &prefix, &options)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }
+    };
+    for accept in [false, true] {
+        let err = connect(accept).await.expect_err("allkeys-lru was accepted");
+        assert!(
+            err.contains("maxmemory-policy is allkeys-lru") && err.contains("Config API"),
+            "{err}"
+        );
+    }
+    let mut conn = raw_url(&url).await;
+    config_set(&mut conn, "maxmemory-policy", "volatile-lru").await;
+    let err = connect(false).await.expect_err("volatile-lru was accepted");
+    assert!(
+        err.contains("volatile-lru") && err.contains("--accept-redis-eviction"),
+        "{err}"
+    );
+    connect(true)
+        .await
+        .expect("volatile-lru with the operator's consent");
+    config_set(&mut conn, "maxmemory-policy", "noeviction").await;
+    connect(false).await.expect("noeviction");
+}
+
+/// Issue 23, S1: a revocation does not depend on the grant's index surviving. A token whose
+/// grant index is gone (evicted, or lost with a Redis that kept the token) reads as revoked,
+/// and a revocation naming the token deletes its own key in the same script.
+#[tokio::test]
+async fn a_token_whose_grant_index_is_gone_is_revoked_and_its_revocation_deletes_it() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let store = store(&redis, "lost-index").await;
+    let p = prefix_of(&store);
+    let tokens = store
+        .issue_all(&[
+            record(TokenKind::Access, "a", 5),
+            record(TokenKind::Refresh, "a", 5),
+        ])
+        .await
+        .unwrap();
+    assert!(store.get(&tokens[0]).await.unwrap().is_some());
+    let mut conn = raw(&redis).await;
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{p}g:{}", grant_hex(5)))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    for t in &tokens {
+        assert!(
+            store.get(t).await.unwrap().is_none(),
+            "a token of a grant without its index is still active"
+        );
+    }
+    // The refresh token issues nothing any more.
+    let refreshed = store
+        .issue_while_present(
+            &hash_token(&tokens[1]),
+            &[record(TokenKind::Access, "a", 5)],
+            false,
+            3,
+        )
+        .await
+        .unwrap();
+    assert!(refreshed.is_none());
+    // Revoking the token as the endpoint does (the token and its grant) deletes its row.
+    let removed = store
+        .revoke(&[Victim::Token(hash_token(&tokens[0])), Victim::Grant(5)])
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 1);
+    let row_left: bool = redis::cmd("EXISTS")
+        .arg(format!("{p}t:{}", hex::encode(hash_token(&tokens[0]))))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(!row_left, "the revoked token's row is still there");
+}
+
+/// Issue 23, S1: under a `volatile-*` policy the operator accepted, Redis evicts only keys with
+/// a TTL: the Config API's values (which have none) survive a store filled past its memory,
+/// and a token whose row or grant index was evicted reads as revoked, never as half there.
+#[tokio::test]
+async fn under_accepted_volatile_eviction_config_values_survive_and_evicted_tokens_read_revoked() {
+    let Some(redis) = own_redis(&["--maxmemory", "3mb", "--maxmemory-policy", "volatile-lru"])
+    else {
+        return;
+    };
+    let url = redis.url(0);
+    let options = RedisOptions {
+        accept_eviction: true,
+        ..RedisOptions::default()
+    };
+    let store = Store::connect_redis_with(&url, &unique_prefix("volatile"), &options)
+        .await
+        .unwrap();
+    let p = prefix_of(&store);
+    store.save_meta("settings", b"{\"x\":1}").await.unwrap();
+    let mut conn = raw_url(&url).await;
+    let evicted = |conn: &mut ConnectionManager| {
+        let mut conn = conn.clone();
+        async move {
+            let info: String = redis::cmd("INFO")
+                .arg("stats")
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            info.lines()
+                .find_map(|l| l.trim().strip_prefix("evicted_keys:"))
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        }
+    };
+    // Mint until Redis has evicted (bounded in count and time).
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let mut issued = Vec::new();
+    for grant in 0..100_000u64 {
+        let t = store
+            .issue_all(&[
+                record(TokenKind::Access, "a", grant),
+                record(TokenKind::Refresh, "a", grant),
+            ])
+            .await
+            .expect("issuing under volatile-lru evicts rather than fails");
+        issued.push((grant, t));
+        if grant % 500 == 499 && evicted(&mut conn).await > 200 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never evicted");
+    }
+    assert!(evicted(&mut conn).await > 200, "never evicted");
+    assert_eq!(
+        store.load_meta("settings").await.unwrap().as_deref(),
+        Some(&b"{\"x\":1}"[..]),
+        "a Config API value was evicted"
+    );
+    // Every token is live only with both its row and its grant's index in place.
+    let mut live = 0;
+    for (grant, tokens) in issued.iter().step_by(7) {
+        let index: bool = redis::cmd("EXISTS")
+            .arg(format!("{p}g:{}", grant_hex(*grant)))
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        for t in tokens {
+            let row: bool = redis::cmd("EXISTS")
+                .arg(format!("{p}t:{}", hex::encode(hash_token(t))))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            let found = store.get(t).await.unwrap().is_some();
+            assert_eq!(
+                found,
+                row && index,
+                "grant {grant}: row {row}, index {index}"
+            );
+            live += usize::from(found);
+        }
+    }
+    assert!(live > 0, "every sampled token was evicted");
 }

@@ -143,6 +143,11 @@ pub struct ServeArgs {
     /// docs/cluster.md).
     #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
     pub store: Option<String>,
+    /// Accept a Redis whose maxmemory-policy is volatile-* (it may evict tokens and their
+    /// indexes, which then read as revoked); without it only noeviction is accepted, and
+    /// allkeys-* never is (docs/security.md).
+    #[arg(long, requires = "store")]
+    pub accept_redis_eviction: bool,
     /// Start N nodes sharing --store, on consecutive ports from --bind's; the issuer is the
     /// first node. A cluster fault (see --list-faults) takes effect on the last node only.
     #[arg(long, value_name = "N", requires = "store",

@@ -32,7 +32,9 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
         .as_deref()
         .map(|url| {
             if url.starts_with("redis://") {
-                Ok(SharedStore::redis(url))
+                let mut store = SharedStore::redis(url);
+                store.options.accept_eviction = args.accept_redis_eviction;
+                Ok(store)
             } else {
                 Err(format!(
                     "--store: '{}' is not a redis://HOST:PORT[/DB] URL",
@@ -455,6 +457,15 @@ mod tests {
             Some(SharedStore::redis("redis://127.0.0.1:6379/2"))
         );
         assert_eq!(o.store.as_ref().unwrap().prefix, "revspec:");
+        assert!(!o.store.as_ref().unwrap().options.accept_eviction);
+        let accepting = options(
+            &serve_args(&["--store", "redis://h", "--accept-redis-eviction"]),
+            None,
+        )
+        .unwrap();
+        assert!(accepting.store.unwrap().options.accept_eviction);
+        // Only with a store.
+        assert!(Cli::try_parse_from(["revspec", "serve", "--accept-redis-eviction"]).is_err());
         assert_eq!(o.cluster_quirks, vec![ClusterQuirk::CrossNodeDelay]);
         assert_eq!(o.quirks, vec![Quirk::TwoChallenges]);
         assert_eq!(o.fault, Some(Fault::StaleNode));

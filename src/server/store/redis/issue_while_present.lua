@@ -1,8 +1,8 @@
 -- ARGV: prefix, parent, remove parent (1/0), max access tokens, then (hash, row, expiry)
--- per token. Returns 0 when the parent is gone (nothing changed), else 1.
+-- per token. Returns 0 when the parent is gone or no longer live (nothing changed), else 1.
 local parent = ARGV[2]
 local prow = redis.call('GET', p .. 't:' .. parent)
-if not prow then return 0 end
+if not prow or not alive(prow) then return 0 end
 local _, g, _ = parse(prow)
 local gk = p .. 'g:' .. g
 local new_access = 0

@@ -30,6 +30,8 @@
 //!
 //! Standalone Redis only (the scripts compute key names, which Redis Cluster does not allow).
 
+mod checks;
+
 use super::backend::TokenBackend;
 use super::codec;
 use super::error::StoreError;
@@ -58,6 +60,10 @@ pub const MAX_CLOCK_SKEW: Duration = Duration::from_secs(5);
 /// How a node connects to its shared store, besides the URL and the prefix.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RedisOptions {
+    /// Accept a `volatile-*` eviction policy (`--accept-redis-eviction`): Redis may then evict
+    /// tokens and their indexes when memory runs out (each reads as revoked). `allkeys-*`
+    /// policies are refused whatever this says (see `checks`).
+    pub accept_eviction: bool,
     /// TEST-ONLY: this node's clock, as the store reads it, runs this many seconds ahead
     /// (behind when negative), so that a test can play a node whose clock is off. `revspec
     /// serve` never sets it.
@@ -73,6 +79,15 @@ const PRELUDE: &str = include_str!("prelude.lua");
 fn token_script(body: &str) -> Script {
     Script::new(&[PRELUDE, body].concat())
 }
+
+/// A token script declaring Redis 7 script flags (`no-writes`, `allow-oom`).
+fn flagged_token_script(flags: &str, body: &str) -> Script {
+    Script::new(&[&format!("#!lua flags={flags}\n"), PRELUDE, body].concat())
+}
+
+/// Looks a live token up (`get.lua`): read only, so it runs even when Redis is full.
+static GET: LazyLock<Script> =
+    LazyLock::new(|| flagged_token_script("no-writes", include_str!("get.lua")));
 
 /// Issues the tokens of one grant (`issue.lua`).
 static ISSUE: LazyLock<Script> = LazyLock::new(|| token_script(include_str!("issue.lua")));
@@ -161,6 +176,8 @@ pub struct RedisStore {
     channel: String,
     transactions: AtomicU64,
     unreachable: AtomicU64,
+    /// Why this node refuses the Redis it is connected to now (its eviction policy), if it does.
+    refusal: std::sync::RwLock<Option<String>>,
 }
 
 /// `url` as it may be shown (banner, errors, logs): a password in it becomes `***`.
@@ -204,9 +221,63 @@ impl RedisStore {
             channel: format!("{prefix}changes@{db}"),
             transactions: AtomicU64::new(0),
             unreachable: AtomicU64::new(0),
+            refusal: std::sync::RwLock::new(None),
         };
         store.check_clock().await?;
+        let info = store.info("server").await?;
+        checks::judge_version(checks::info_field(&info, "redis_version").unwrap_or("unknown"))
+            .map_err(StoreError::failed)?;
+        store.eviction_policy().await.and_then(|policy| {
+            checks::judge_policy(&policy, store.options.accept_eviction).map_err(StoreError::failed)
+        })?;
         Ok(store)
+    }
+
+    async fn info(&self, section: &str) -> Result<String, StoreError> {
+        redis::cmd("INFO")
+            .arg(section)
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.error(e))
+    }
+
+    async fn eviction_policy(&self) -> Result<String, StoreError> {
+        let info = self.info("memory").await?;
+        Ok(checks::info_field(&info, "maxmemory_policy")
+            .unwrap_or("unknown")
+            .to_owned())
+    }
+
+    /// Reads Redis's eviction policy again (after a reconnection, and periodically): while it
+    /// is one this node refuses, every unit fails as unavailable (503) and says why.
+    pub async fn recheck_policy(&self) {
+        let Ok(policy) = self.eviction_policy().await else {
+            return; // unreachable: the units say so themselves
+        };
+        let verdict = checks::judge_policy(&policy, self.options.accept_eviction).err();
+        let mut refusal = self.refusal.write().unwrap_or_else(|p| p.into_inner());
+        match (&*refusal, &verdict) {
+            (None, Some(why)) => tracing::error!("redis: {why}; this node answers 503 meanwhile"),
+            (Some(_), None) => tracing::warn!("redis: maxmemory-policy is {policy} again"),
+            _ => {}
+        }
+        *refusal = verdict;
+    }
+
+    /// Why this node refuses its Redis now, if it does (see [`RedisStore::recheck_policy`]).
+    pub fn refusal(&self) -> Option<String> {
+        self.refusal
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Fails a unit as unavailable while this node refuses its Redis.
+    fn ready(&self) -> Result<(), StoreError> {
+        match self.refusal() {
+            None => Ok(()),
+            Some(why) => Err(StoreError::unavailable(format!("redis: {why}"))),
+        }
     }
 
     /// This node's clock (seconds since the Unix epoch), as the store reads it.
@@ -258,10 +329,6 @@ impl RedisStore {
         }
     }
 
-    fn token_key(&self, hash: &TokenHash) -> String {
-        format!("{}t:{}", self.prefix, hex::encode(hash))
-    }
-
     fn meta_key(&self, key: &str) -> String {
         format!("{}m:{key}", self.prefix)
     }
@@ -297,6 +364,8 @@ impl RedisStore {
             match subscribed {
                 Ok(Ok(pubsub)) => {
                     pause = Duration::from_millis(50);
+                    // (Re)connected: Redis may have restarted with another policy.
+                    self.recheck_policy().await;
                     let mut resync_pending = !apply(Change::Resync).await;
                     let mut messages = pubsub.into_on_message();
                     loop {
@@ -343,6 +412,7 @@ fn token_args(inv: &mut redis::ScriptInvocation<'_>, tokens: &[(TokenHash, Token
 
 impl TokenBackend for RedisStore {
     async fn issue(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StoreError> {
+        self.ready()?;
         if tokens.is_empty() {
             return Ok(());
         }
@@ -364,6 +434,7 @@ impl TokenBackend for RedisStore {
         remove_parent: bool,
         max_access: usize,
     ) -> Result<bool, StoreError> {
+        self.ready()?;
         let mut inv = ISSUE_WHILE_PRESENT.prepare_invoke();
         inv.arg(&self.prefix)
             .arg(hex::encode(parent))
@@ -381,15 +452,18 @@ impl TokenBackend for RedisStore {
     }
 
     async fn get(&self, hash: TokenHash) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<Vec<u8>> = redis::cmd("GET")
-            .arg(self.token_key(&hash))
-            .query_async(&mut self.conn.clone())
+        self.ready()?;
+        let row: Option<Vec<u8>> = GET
+            .arg(&self.prefix)
+            .arg(hex::encode(hash))
+            .invoke_async(&mut self.conn.clone())
             .await
             .map_err(|e| self.error(e))?;
         row.map(|r| decode_row(&r)).transpose()
     }
 
     async fn revoke(&self, victims: Vec<Victim>) -> Result<Removed, StoreError> {
+        self.ready()?;
         let mut inv = REVOKE.prepare_invoke();
         inv.arg(&self.prefix);
         for victim in &victims {
@@ -434,6 +508,7 @@ impl TokenBackend for RedisStore {
     }
 
     async fn clients_with_tokens(&self) -> Result<Vec<String>, StoreError> {
+        self.ready()?;
         CLIENTS
             .arg(&self.prefix)
             .invoke_async(&mut self.conn.clone())
@@ -442,6 +517,7 @@ impl TokenBackend for RedisStore {
     }
 
     async fn load_meta(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
+        self.ready()?;
         redis::cmd("GET")
             .arg(self.meta_key(&key))
             .query_async(&mut self.conn.clone())
@@ -450,6 +526,7 @@ impl TokenBackend for RedisStore {
     }
 
     async fn save_meta(&self, key: String, value: Vec<u8>) -> Result<(), StoreError> {
+        self.ready()?;
         let stamp = now_ms();
         let _: i64 = SAVE_META
             .key(self.meta_key(&key))

@@ -7,6 +7,13 @@ local function parse(row)
   local clen = tonumber(string.sub(row, 18, 21), 16)
   return string.sub(row, 1, 1), string.sub(row, 2, 17), string.sub(row, 22, 21 + clen)
 end
+-- Whether a stored row is a live token. A token whose grant's index is gone (evicted, or lost
+-- with a Redis that kept the token but not the index) counts as revoked: no revocation depends
+-- on that index surviving.
+local function alive(row)
+  local _, g, _ = parse(row)
+  return redis.call('EXISTS', p .. 'g:' .. g) == 1
+end
 local function expire_like(key, score)
   if score == 'inf' then redis.call('PERSIST', key) else redis.call('EXPIREAT', key, score) end
 end
