@@ -562,6 +562,106 @@ async fn a_revocation_holds_on_every_node_when_redis_lost_the_grant_index() {
     cluster.stop().await;
 }
 
+/// Issue 23, S4: when Redis is full (`noeviction`, memory used up by something else), a new
+/// grant is answered 503 `temporarily_unavailable` with Retry-After (not 500), while the Config
+/// API still takes changes (an admin can take a compromised client's scope away) and
+/// revocations still work, on every node.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_redis_is_full_new_grants_get_503_and_config_changes_and_revocations_still_work() {
+    if let Some(why) = support::redis::skip_reason(true) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let redis =
+        LocalRedis::start_with(&["--maxmemory-policy", "noeviction"]).expect("redis-server starts");
+    let cluster = Cluster::start(&redis.url(0), "full", |_, _| {}).await;
+    let (one, two, three) = (
+        cluster.base(0).to_owned(),
+        cluster.base(1).to_owned(),
+        cluster.base(2).to_owned(),
+    );
+    let admin = admin_token(&one).await;
+    let (access, _) = password_grant(&one).await;
+    // Fill Redis: 4 MB of something else, then a 2 MB limit.
+    let mut conn = raw_redis(&redis.url(0)).await;
+    let _: () = redis::cmd("SET")
+        .arg("filler")
+        .arg(vec![b'x'; 4 << 20])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("maxmemory")
+        .arg("2mb")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let minted = http()
+        .post(format!("{two}{TOKEN}"))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(minted.status(), 503);
+    assert_eq!(minted.headers()["retry-after"], "1");
+    let body: serde_json::Value = minted.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable");
+    let patch = |base: &str, path: &str, body: serde_json::Value| {
+        http()
+            .patch(format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .header("content-type", "application/json-patch+json")
+            .body(body.to_string())
+            .send()
+    };
+    let answer = patch(
+        &one,
+        "/jans-config-api/api/v1/openid/clients/client-c",
+        serde_json::json!([{"op": "replace", "path": "/scopes", "value": ["openid"]}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    let answer = patch(
+        &two,
+        CONFIG,
+        serde_json::json!([{"op": "replace", "path": "/allowAllValueForRevokeEndpoint", "value": true}]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    let seen_on_three = support::eventually(PROPAGATION, || async {
+        let doc: serde_json::Value = http()
+            .get(format!(
+                "{three}/jans-config-api/api/v1/openid/clients/client-c"
+            ))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        doc["scopes"] == serde_json::json!(["openid"])
+    })
+    .await;
+    assert!(seen_on_three, "node 3 never took the change");
+    let answer = http()
+        .post(format!("{three}{REVOKE}"))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[("token", access.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    for node in &cluster.nodes {
+        assert_eq!(active_on(&node.base_url, &access).await, Some(false));
+    }
+    cluster.stop().await;
+}
+
 /// Whether this case holds a 503 from a node that the harness did not ask for (the
 /// `X-Revspec-Simulate: unavailable` scenario asks for one).
 fn met_outage(case: &revspec::record::CaseRecord) -> bool {

@@ -194,6 +194,10 @@ pub struct ServeArgs {
     /// The most tokens one grant holds (beyond it a refresh drops the oldest access tokens).
     #[arg(long, default_value_t = 100)]
     pub max_tokens_per_grant: usize,
+    /// The most live grants one client may hold (beyond it a new grant is refused with 503 until
+    /// some expire or are revoked; existing grants are never touched).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_grants_per_client: usize,
     /// The most space-separated tokens in one revocation request.
     #[arg(long, default_value_t = 20)]
     pub max_tokens_per_request: usize,

@@ -29,6 +29,10 @@ pub struct Limits {
     /// The most tokens one grant holds: a refresh grant beyond it drops the grant's oldest
     /// access tokens (the refresh token is never dropped).
     pub max_tokens_per_grant: usize,
+    /// The most live grants one client may hold: a new grant beyond it is refused (503
+    /// `temporarily_unavailable`, Retry-After) until some expire or are revoked; the client's
+    /// existing grants (and their refreshes) are never touched.
+    pub max_grants_per_client: usize,
     /// The most space-separated tokens one revocation request may name.
     pub max_tokens_per_request: usize,
     /// How often expired tokens are removed from the store.
@@ -58,6 +62,7 @@ impl Default for Limits {
             max_patch_operations: 32,
             max_patch_document_bytes: 16 * 1024,
             max_tokens_per_grant: 100,
+            max_grants_per_client: 1_000_000,
             max_tokens_per_request: 20,
             sweep_interval: Duration::from_secs(60),
             script_max_operations: 20_000,
@@ -93,6 +98,7 @@ impl Limits {
             ("--max-patch-bytes", self.max_patch_document_bytes, 1024),
             // One refresh token and at least one access token.
             ("--max-tokens-per-grant", self.max_tokens_per_grant, 2),
+            ("--max-grants-per-client", self.max_grants_per_client, 1),
             ("--max-tokens-per-request", self.max_tokens_per_request, 1),
             (
                 "--script-max-operations",

@@ -137,6 +137,7 @@ impl AppState {
     ) -> Result<Self, String> {
         options.limits.validate()?;
         let config = options.config.clone().unwrap_or_else(ServerConfig::demo);
+        store.limit_grants_per_client(options.limits.max_grants_per_client);
         if options.fault == Some(Fault::StaleNode) {
             store.cache_token_state(crate::faults::STALE_NODE_CACHE);
         }

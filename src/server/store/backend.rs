@@ -11,10 +11,13 @@ use std::future::Future;
 /// sent), and a unit that finds nothing to change still returns only when every change it
 /// could have observed is durable (so "already revoked" is never acknowledged early).
 pub trait TokenBackend: Send + Sync {
-    /// Stores the tokens of one issue (a grant's first tokens).
+    /// Stores the tokens of one issue (a grant's first tokens). With `max_grants`, a new grant
+    /// of a client that already holds that many live grants is refused, as unavailable (503),
+    /// and nothing is stored.
     fn issue(
         &self,
         tokens: Vec<(TokenHash, TokenRecord)>,
+        max_grants: Option<usize>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stores `tokens` only while `parent` is stored, in the parent's grant; with
@@ -37,7 +40,9 @@ pub trait TokenBackend: Send + Sync {
     ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
 
     /// Removes everything `victims` name, as one unit; returns what was removed. An empty
-    /// list changes nothing and waits for what is pending (see the trait's doc).
+    /// list changes nothing and waits for what is pending (see the trait's doc). A client's
+    /// tokens are all revoked when this returns; a backend may return only those it removed at
+    /// once and give the rest of the memory back later (Redis: see `redis`).
     fn revoke(
         &self,
         victims: Vec<Victim>,

@@ -179,7 +179,11 @@ impl LocalStore {
 }
 
 impl TokenBackend for LocalStore {
-    async fn issue(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StoreError> {
+    async fn issue(
+        &self,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+        max_grants: Option<usize>,
+    ) -> Result<(), StoreError> {
         if tokens.is_empty() {
             return Ok(());
         }
@@ -187,6 +191,18 @@ impl TokenBackend for LocalStore {
         let seq = {
             let mut index = self.write();
             self.check()?;
+            if let Some(cap) = max_grants {
+                let first = &tokens[0].1;
+                if !index.has_grant(first.grant_id) && index.client_grants(&first.client_id) >= cap
+                {
+                    return Err(StoreError::unavailable(format!(
+                        "client '{}' already holds {cap} live grants \
+                         (--max-grants-per-client); a new grant is refused until some expire \
+                         or are revoked",
+                        first.client_id
+                    )));
+                }
+            }
             let seq = self.log(|| puts)?;
             for (hash, record) in tokens {
                 index.insert(hash, record);
@@ -265,7 +281,7 @@ impl TokenBackend for LocalStore {
     }
 
     async fn reinstate(&self, removed: Removed) -> Result<(), StoreError> {
-        self.issue(removed).await
+        self.issue(removed, None).await
     }
 
     async fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {

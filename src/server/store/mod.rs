@@ -52,6 +52,8 @@ macro_rules! on_backend {
 pub struct Store {
     backend: Backend,
     cache: Option<NodeCache>,
+    /// The most live grants one client may hold (`--max-grants-per-client`; none by default).
+    max_grants: Option<usize>,
 }
 
 impl Store {
@@ -59,7 +61,13 @@ impl Store {
         Self {
             backend,
             cache: None,
+            max_grants: None,
         }
+    }
+
+    /// Refuses a new grant (503) to a client that already holds `max` live grants.
+    pub fn limit_grants_per_client(&mut self, max: usize) {
+        self.max_grants = Some(max);
     }
 
     /// A store that lives in memory only.
@@ -143,7 +151,7 @@ impl Store {
     /// Stores new tokens in one transaction and returns them (the only time they exist in clear).
     pub async fn issue_all(&self, records: &[TokenRecord]) -> Result<Vec<String>, StoreError> {
         let (tokens, hashed) = Self::hashed(records);
-        on_backend!(self, b => b.issue(hashed).await)?;
+        on_backend!(self, b => b.issue(hashed, self.max_grants).await)?;
         Ok(tokens)
     }
 
@@ -216,7 +224,9 @@ impl Store {
         Ok(self.revoke(&[Victim::Grant(grant_id)]).await?.len())
     }
 
-    /// Revokes every token of a client, or only those of one kind.
+    /// Revokes every token of a client, or only those of one kind. Returns how many were
+    /// removed at once (with Redis, the rest of a large client's tokens are revoked as well,
+    /// and removed in the background).
     pub async fn revoke_client(
         &self,
         client_id: &str,

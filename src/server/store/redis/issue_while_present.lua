@@ -16,6 +16,8 @@ for _, h in ipairs(redis.call('LRANGE', gk, 0, -1)) do
   local row = redis.call('GET', p .. 't:' .. h)
   if not row then
     redis.call('LREM', gk, 1, h)
+  elseif not alive(row) then
+    drop_token(h) -- revoked by a revoke-all, not cleaned up yet
   elseif string.sub(row, 1, 1) == 'a' then
     live[#live + 1] = h
   end

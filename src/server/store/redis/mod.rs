@@ -71,42 +71,55 @@ pub struct RedisOptions {
     pub clock_offset_secs: i64,
 }
 
-/// What the token scripts share (prefix, time, row header, issuing and dropping tokens):
-/// prepended to each of them.
+/// What the token scripts share (prefix, time, row header, liveness, issuing and dropping
+/// tokens, cleaning up): prepended to each of them.
 const PRELUDE: &str = include_str!("prelude.lua");
 
-/// A token script: [`PRELUDE`] then its own body.
-fn token_script(body: &str) -> Script {
-    Script::new(&[PRELUDE, body].concat())
-}
-
-/// A token script declaring Redis 7 script flags (`no-writes`, `allow-oom`).
-fn flagged_token_script(flags: &str, body: &str) -> Script {
+/// A token script: the Redis 7 flags it declares, [`PRELUDE`], then its own body. Every script
+/// declares its flags, so that Redis decides at its start whether it may run when memory is
+/// full: a script that may add data (issuing) is refused then, as a whole; one that only reads
+/// (`no-writes`) or frees memory (`allow-oom`: revoking, cleaning up) always runs.
+fn token_script(flags: &str, body: &str) -> Script {
     Script::new(&[&format!("#!lua flags={flags}\n"), PRELUDE, body].concat())
 }
 
-/// Looks a live token up (`get.lua`): read only, so it runs even when Redis is full.
-static GET: LazyLock<Script> =
-    LazyLock::new(|| flagged_token_script("no-writes", include_str!("get.lua")));
+/// Looks a live token up (`get.lua`).
+static GET: LazyLock<Script> = LazyLock::new(|| token_script("no-writes", include_str!("get.lua")));
 
-/// Issues the tokens of one grant (`issue.lua`).
-static ISSUE: LazyLock<Script> = LazyLock::new(|| token_script(include_str!("issue.lua")));
+/// Issues the tokens of one grant, within the client's cap of live grants (`issue.lua`).
+static ISSUE: LazyLock<Script> = LazyLock::new(|| token_script("", include_str!("issue.lua")));
 
 /// The refresh grant's issue-while-present (`issue_while_present.lua`).
 static ISSUE_WHILE_PRESENT: LazyLock<Script> =
-    LazyLock::new(|| token_script(include_str!("issue_while_present.lua")));
+    LazyLock::new(|| token_script("", include_str!("issue_while_present.lua")));
 
 /// Revokes tokens, grants and clients' tokens (`revoke.lua`).
-static REVOKE: LazyLock<Script> = LazyLock::new(|| token_script(include_str!("revoke.lua")));
+static REVOKE: LazyLock<Script> =
+    LazyLock::new(|| token_script("allow-oom", include_str!("revoke.lua")));
+
+/// One more batch of a revoke-all's cleanup (`cleanup.lua`).
+static CLEANUP: LazyLock<Script> =
+    LazyLock::new(|| token_script("allow-oom", include_str!("cleanup.lua")));
 
 /// The clients with grants not yet expired (`clients.lua`).
-static CLIENTS: LazyLock<Script> = LazyLock::new(|| token_script(include_str!("clients.lua")));
+static CLIENTS: LazyLock<Script> =
+    LazyLock::new(|| token_script("no-writes", include_str!("clients.lua")));
 
-/// Stores a Config API value and announces it (`save_meta.lua`).
+/// Stores a Config API value and announces it (`save_meta.lua`); it runs when Redis is full,
+/// so that an admin can still take a scope away while the token keyspace is full.
 static SAVE_META: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("save_meta.lua")));
 
-/// A token's row in Redis: what the scripts read (kind, grant, client) in a fixed header,
-/// then the record in the local store's compact form (`codec`).
+/// The layout of the keys under a prefix, kept in `P format`: a node refuses keys another
+/// layout wrote rather than misread them.
+const FORMAT: &str = "2";
+
+/// The most cleanup batches after one revoke-all (about 64 grants each): a bound, far beyond
+/// any cap of live grants per client.
+const MAX_CLEANUP_BATCHES: usize = 100_000;
+
+/// A token's row in Redis: what the scripts read in a fixed header (kind, grant, the client's
+/// revoke-all epoch when issued, which the issuing script writes, and the client), then the
+/// record in the local store's compact form (`codec`).
 fn encode_row(record: &TokenRecord) -> Vec<u8> {
     let client = &record.client_id.as_bytes()[..record.client_id.len().min(0xffff)];
     let mut row = Vec::with_capacity(32 + client.len() + 64);
@@ -114,7 +127,9 @@ fn encode_row(record: &TokenRecord) -> Vec<u8> {
         TokenKind::Access => b'a',
         TokenKind::Refresh => b'r',
     });
-    row.extend_from_slice(format!("{:016x}{:04x}", record.grant_id, client.len()).as_bytes());
+    row.extend_from_slice(
+        format!("{:016x}{:08x}{:04x}", record.grant_id, 0, client.len()).as_bytes(),
+    );
     row.extend_from_slice(client);
     row.extend_from_slice(&codec::encode(record));
     row
@@ -123,11 +138,11 @@ fn encode_row(record: &TokenRecord) -> Vec<u8> {
 fn decode_row(row: &[u8]) -> Result<TokenRecord, StoreError> {
     let corrupt = || StoreError::failed("corrupt token row in Redis");
     let len = row
-        .get(17..21)
+        .get(25..29)
         .and_then(|h| std::str::from_utf8(h).ok())
         .and_then(|h| usize::from_str_radix(h, 16).ok())
         .ok_or_else(corrupt)?;
-    let body = row.get(21 + len..).ok_or_else(corrupt)?;
+    let body = row.get(29 + len..).ok_or_else(corrupt)?;
     codec::decode(body).map_err(|_| corrupt())
 }
 
@@ -140,9 +155,12 @@ fn expiry_arg(expires_at: u64) -> String {
     expires_at.min(FOREVER).to_string()
 }
 
-/// Whether a Redis error means "cannot be reached now" (503) rather than a failure (500).
+/// Whether a Redis error means "cannot serve now" (503) rather than a failure (500): it cannot
+/// be reached, is loading its data, is busy running a long script (`BUSY`), or is full
+/// (`OOM`).
 fn is_unreachable(e: &RedisError) -> bool {
-    e.is_io_error()
+    matches!(e.code(), Some("BUSY" | "OOM"))
+        || e.is_io_error()
         || e.is_timeout()
         || e.is_connection_dropped()
         || e.is_connection_refusal()
@@ -178,6 +196,8 @@ pub struct RedisStore {
     unreachable: AtomicU64,
     /// Why this node refuses the Redis it is connected to now (its eviction policy), if it does.
     refusal: std::sync::RwLock<Option<String>>,
+    /// The cleanups of revoke-alls still running (aborted when the store is dropped).
+    cleanups: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// `url` as it may be shown (banner, errors, logs): a password in it becomes `***`.
@@ -222,6 +242,7 @@ impl RedisStore {
             transactions: AtomicU64::new(0),
             unreachable: AtomicU64::new(0),
             refusal: std::sync::RwLock::new(None),
+            cleanups: std::sync::Mutex::new(tokio::task::JoinSet::new()),
         };
         store.check_clock().await?;
         let info = store.info("server").await?;
@@ -230,7 +251,43 @@ impl RedisStore {
         store.eviction_policy().await.and_then(|policy| {
             checks::judge_policy(&policy, store.options.accept_eviction).map_err(StoreError::failed)
         })?;
+        store.check_format().await?;
         Ok(store)
+    }
+
+    /// Refuses keys under this prefix that another layout wrote (an earlier revspec), and marks
+    /// a new prefix with this one.
+    async fn check_format(&self) -> Result<(), StoreError> {
+        let p = &self.prefix;
+        let (format, earlier): (Option<String>, u64) = redis::pipe()
+            .cmd("GET")
+            .arg(format!("{p}format"))
+            .cmd("EXISTS")
+            .arg(format!("{p}m:settings"))
+            .arg(format!("{p}m:client_scopes"))
+            .arg(format!("{p}clients"))
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.error(e))?;
+        match format.as_deref() {
+            Some(FORMAT) => Ok(()),
+            None if earlier == 0 => {
+                let _: () = redis::cmd("SET")
+                    .arg(format!("{p}format"))
+                    .arg(FORMAT)
+                    .arg("NX")
+                    .query_async(&mut self.conn.clone())
+                    .await
+                    .map_err(|e| self.error(e))?;
+                Ok(())
+            }
+            found => Err(StoreError::failed(format!(
+                "the keys under the prefix '{p}' were written by another revspec version \
+                 (layout {}, this one reads {FORMAT}); remove them (redis-cli --scan --pattern \
+                 '{p}*' | xargs redis-cli del) or use another database",
+                found.unwrap_or("1")
+            ))),
+        }
     }
 
     async fn info(&self, section: &str) -> Result<String, StoreError> {
@@ -337,6 +394,43 @@ impl RedisStore {
         self.transactions.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Goes on with a revoke-all's cleanup in the background, one short script per batch, so
+    /// that Redis serves the other nodes between them. The revocation is already whole (the
+    /// epoch): this only gives the memory back.
+    fn clean_up(&self, client: &str, kind: &str, cursor: &str) {
+        let (mut conn, prefix) = (self.conn.clone(), self.prefix.clone());
+        let (client, kind, mut cursor) = (client.to_owned(), kind.to_owned(), cursor.to_owned());
+        let mut cleanups = self.cleanups.lock().unwrap_or_else(|p| p.into_inner());
+        while cleanups.try_join_next().is_some() {}
+        cleanups.spawn(async move {
+            for _ in 0..MAX_CLEANUP_BATCHES {
+                let next: Result<String, RedisError> = CLEANUP
+                    .arg(&prefix)
+                    .arg(&client)
+                    .arg(&kind)
+                    .arg(&cursor)
+                    .invoke_async(&mut conn)
+                    .await;
+                match next {
+                    Ok(next) if next == "0" => return,
+                    Ok(next) => cursor = next,
+                    Err(e) => {
+                        // What is left expires with its TTLs; it is revoked already.
+                        tracing::warn!("redis: cleaning up after a revoke-all of {client}: {e}");
+                        return;
+                    }
+                }
+            }
+        });
+    }
+
+    /// Whether every revoke-all cleanup has finished (for tests).
+    pub fn cleanups_done(&self) -> bool {
+        let mut cleanups = self.cleanups.lock().unwrap_or_else(|p| p.into_inner());
+        while cleanups.try_join_next().is_some() {}
+        cleanups.is_empty()
+    }
+
     /// Follows the other nodes' Config API changes until `stop` says so: `apply` gets each
     /// announcement, and [`Change::Resync`] after every (re)subscription; `apply` answers
     /// whether it could take the change in, and a resync that could not is tried again every
@@ -402,6 +496,16 @@ impl RedisStore {
     }
 }
 
+/// The refusal of a new grant to a client that holds the cap (503, so the client tries later:
+/// grants expire, and revocations free their places).
+fn over_cap(client: &str, max_grants: Option<usize>) -> StoreError {
+    StoreError::unavailable(format!(
+        "client '{client}' already holds {} live grants (--max-grants-per-client); a new grant \
+         is refused until some expire or are revoked",
+        max_grants.unwrap_or_default()
+    ))
+}
+
 fn token_args(inv: &mut redis::ScriptInvocation<'_>, tokens: &[(TokenHash, TokenRecord)]) {
     for (hash, record) in tokens {
         inv.arg(hex::encode(hash))
@@ -411,19 +515,26 @@ fn token_args(inv: &mut redis::ScriptInvocation<'_>, tokens: &[(TokenHash, Token
 }
 
 impl TokenBackend for RedisStore {
-    async fn issue(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StoreError> {
+    async fn issue(
+        &self,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+        max_grants: Option<usize>,
+    ) -> Result<(), StoreError> {
         self.ready()?;
         if tokens.is_empty() {
             return Ok(());
         }
         let mut inv = ISSUE.prepare_invoke();
-        inv.arg(&self.prefix);
+        inv.arg(&self.prefix).arg(max_grants.unwrap_or(0));
         token_args(&mut inv, &tokens);
-        self.count();
-        let _: i64 = inv
+        let issued: i64 = inv
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(|e| self.error(e))?;
+        if issued == 0 {
+            return Err(over_cap(&tokens[0].1.client_id, max_grants));
+        }
+        self.count();
         Ok(())
     }
 
@@ -479,7 +590,7 @@ impl TokenBackend for RedisStore {
         }
         // An empty list still makes the round trip: Redis answers it after every change it
         // could have observed (see the trait's doc).
-        let flat: Vec<Vec<u8>> = inv
+        let (flat, pending): (Vec<Vec<u8>>, Vec<String>) = inv
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(|e| self.error(e))?;
@@ -492,14 +603,18 @@ impl TokenBackend for RedisStore {
                 .ok_or_else(|| StoreError::failed("corrupt token hash in Redis"))?;
             removed.push((hash, decode_row(&pair[1])?));
         }
-        if !removed.is_empty() {
+        for cleanup in pending.chunks_exact(3) {
+            self.clean_up(&cleanup[0], &cleanup[1], &cleanup[2]);
+        }
+        let revoked_all = victims.iter().any(|v| matches!(v, Victim::Client(..)));
+        if !removed.is_empty() || revoked_all {
             self.count();
         }
         Ok(removed)
     }
 
     async fn reinstate(&self, removed: Removed) -> Result<(), StoreError> {
-        self.issue(removed).await
+        self.issue(removed, None).await
     }
 
     async fn sweep_expired(&self, _now: u64) -> Result<usize, StoreError> {

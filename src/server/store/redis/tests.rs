@@ -36,8 +36,10 @@ fn rows_carry_what_the_scripts_read_and_round_trip() {
     let row = encode_row(&record);
     assert_eq!(&row[..1], b"r");
     assert_eq!(&row[1..17], b"0123456789abcdef");
-    assert_eq!(&row[17..21], b"0009");
-    assert_eq!(&row[21..30], "client-é".as_bytes());
+    // The revoke-all epoch (written by the issuing script), then the client's length.
+    assert_eq!(&row[17..25], b"00000000");
+    assert_eq!(&row[25..29], b"0009");
+    assert_eq!(&row[29..38], "client-é".as_bytes());
     assert_eq!(decode_row(&row).unwrap(), record);
     for n in 0..row.len() {
         assert!(decode_row(&row[..n]).is_err(), "{n}");
