@@ -13,7 +13,7 @@ use redis::aio::ConnectionManager;
 use revspec::server::clock::now;
 use revspec::server::error::OAuthError;
 use revspec::server::store::redis::{Change, RedisOptions};
-use revspec::server::store::{hash_token, Store, TokenKind, TokenRecord, Victim};
+use revspec::server::store::{hash_token, Doc, Saved, Store, TokenKind, TokenRecord, Victim};
 use std::time::Duration;
 use support::redis::{unique_prefix, LocalRedis, TestRedis};
 use tokio::sync::watch;
@@ -324,7 +324,7 @@ async fn tokens_are_kept_only_as_hashes_and_expire_through_ttls() {
 }
 
 #[tokio::test]
-async fn a_meta_value_is_shared_and_announced_to_the_other_nodes() {
+async fn a_config_document_is_a_compare_and_set_shared_and_announced_to_the_other_nodes() {
     let Some(redis) = TestRedis::get() else {
         return;
     };
@@ -350,19 +350,42 @@ async fn a_meta_value_is_shared_and_announced_to_the_other_nodes() {
                 .expect("still following")
         }
         assert_eq!(wait(&mut heard).await, Change::Resync);
-        a.save_meta("settings", b"{}").await.unwrap();
+        let Saved::Stored(version) = a.save_doc(&Doc::Settings, 0, b"{}").await.unwrap() else {
+            panic!("a first write conflicted");
+        };
         match wait(&mut heard).await {
-            Change::Meta { key, stored_at_ms } => {
-                assert_eq!(key, "settings");
+            Change::Doc {
+                doc,
+                version: heard_version,
+                stored_at_ms,
+            } => {
+                assert_eq!(doc, Doc::Settings);
+                assert_eq!(heard_version, version);
                 assert!(stored_at_ms > 0);
             }
             other => panic!("{other:?}"),
         }
+        let stored = b.load_doc(&Doc::Settings).await.unwrap().unwrap();
+        assert_eq!((stored.version, &stored.value[..]), (version, &b"{}"[..]));
+        let absent = Doc::ClientScopes("absent".into());
+        assert_eq!(b.load_doc(&absent).await.unwrap(), None);
+        // A write made from an older version stores nothing and says which is stored.
         assert_eq!(
-            b.load_meta("settings").await.unwrap().as_deref(),
-            Some(&b"{}"[..])
+            b.save_doc(&Doc::Settings, 0, b"{\"old\":1}").await.unwrap(),
+            Saved::Conflict(version)
         );
-        assert_eq!(b.load_meta("absent").await.unwrap(), None);
+        let Saved::Stored(next) = b.save_doc(&Doc::Settings, version, b"[]").await.unwrap() else {
+            panic!("a write from the stored version conflicted");
+        };
+        assert!(next > version);
+        // One client's scopes are a document of their own.
+        let scopes = Doc::ClientScopes("c".into());
+        assert!(matches!(
+            a.save_doc(&scopes, 0, b"[]").await.unwrap(),
+            Saved::Stored(_)
+        ));
+        let docs = b.load_docs().await.unwrap();
+        assert_eq!(docs.len(), 2, "{docs:?}");
         stop_tx.send(true).unwrap();
     };
     tokio::join!(follower, writer);
@@ -602,7 +625,10 @@ async fn under_accepted_volatile_eviction_config_values_survive_and_evicted_toke
         .await
         .unwrap();
     let p = prefix_of(&store);
-    store.save_meta("settings", b"{\"x\":1}").await.unwrap();
+    store
+        .save_doc(&Doc::Settings, 0, b"{\"x\":1}")
+        .await
+        .unwrap();
     let mut conn = raw_url(&url).await;
     let evicted = |conn: &mut ConnectionManager| {
         let mut conn = conn.clone();
@@ -637,8 +663,12 @@ async fn under_accepted_volatile_eviction_config_values_survive_and_evicted_toke
     }
     assert!(evicted(&mut conn).await > 200, "never evicted");
     assert_eq!(
-        store.load_meta("settings").await.unwrap().as_deref(),
-        Some(&b"{\"x\":1}"[..]),
+        store
+            .load_doc(&Doc::Settings)
+            .await
+            .unwrap()
+            .map(|v| v.value),
+        Some(b"{\"x\":1}".to_vec()),
         "a Config API value was evicted"
     );
     // Every token is live only with both its row and its grant's index in place.

@@ -87,6 +87,8 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
         revoke_script: args.revoke_script.clone(),
         script_source: None,
         refresh_pause: None,
+        follow_pause: None,
+        follow_delay: None,
     })
 }
 

@@ -35,6 +35,16 @@ pub struct ServeOptions {
     /// test can make a revocation land in exactly that window. `revspec serve` never sets it.
     #[doc(hidden)]
     pub refresh_pause: Option<PausePoint>,
+    /// TEST-ONLY: with a shared store, the follower of other nodes' Config API changes waits
+    /// here between reading an announced value and taking it in, so that a test can make a
+    /// local write land in exactly that window. `revspec serve` never sets it.
+    #[doc(hidden)]
+    pub follow_pause: Option<PausePoint>,
+    /// TEST-ONLY: with a shared store, the follower takes in an announced value only this long
+    /// after it was stored (it reads it at once), as a node far from Redis would. `revspec
+    /// serve` never sets it.
+    #[doc(hidden)]
+    pub follow_delay: Option<std::time::Duration>,
 }
 
 /// Where the nodes of a cluster keep their tokens and settings (`--store redis://...`).

@@ -213,8 +213,17 @@ mod tests {
 
     const EXAMPLE: &str = include_str!("../../scripts/revoke.rhai");
 
+    /// Compiled with the default limits but a far wall-clock limit, so that a test of another
+    /// limit meets that one even in a debug build on a busy machine.
     fn compile(source: &str) -> RevokeScript {
-        RevokeScript::compile(source, "t", &Limits::default()).unwrap()
+        RevokeScript::compile(source, "t", &far_clock()).unwrap()
+    }
+
+    fn far_clock() -> Limits {
+        Limits {
+            script_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        }
     }
 
     #[test]
@@ -268,15 +277,9 @@ mod tests {
         // Growth through map index assignment (which Rhai does not size-check) is stopped by
         // the operation limit, with keys no longer than the string limit (the wall-clock
         // limit set far off, so that the operation limit is the one met, even in a debug build).
-        let keys = RevokeScript::compile(
+        let keys = compile(
             "fn revoke(c) { let s = \"x\"; while s.len() < 4096 { s += s; } let m = #{}; for i in 0..100000 { m[`${s}${i}`] = i; } true }",
-            "t",
-            &Limits {
-                script_timeout: Duration::from_secs(600),
-                ..Limits::default()
-            },
-        )
-        .unwrap();
+        );
         let err = keys.decide("a", "t", None, &h).unwrap_err();
         assert!(err.contains("Too many operations"), "{err}");
         // Below the limits the same shapes run.
@@ -285,7 +288,7 @@ mod tests {
         assert!(small.decide("a", "t", None, &h).unwrap().allow);
         let tight = Limits {
             script_max_array: 16,
-            ..Limits::default()
+            ..far_clock()
         };
         // Rhai checks `a += a` before appending, so an array can reach twice the limit once
         // before the next operation fails: 64 elements against a limit of 16.

@@ -34,9 +34,10 @@ mod checks;
 
 use super::backend::TokenBackend;
 use super::codec;
+use super::doc::{Doc, Saved, Versioned};
 use super::error::StoreError;
 use super::token::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
-use crate::server::clock::{now, now_ms};
+use crate::server::clock::now;
 use futures::StreamExt as _;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
@@ -105,9 +106,10 @@ static CLEANUP: LazyLock<Script> =
 static CLIENTS: LazyLock<Script> =
     LazyLock::new(|| token_script("no-writes", include_str!("clients.lua")));
 
-/// Stores a Config API value and announces it (`save_meta.lua`); it runs when Redis is full,
-/// so that an admin can still take a scope away while the token keyspace is full.
-static SAVE_META: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("save_meta.lua")));
+/// Stores a Config API document as a compare-and-set on its version and announces it
+/// (`save_doc.lua`); it runs when Redis is full, so that an admin can still take a scope away
+/// while the token keyspace is full.
+static SAVE_DOC: LazyLock<Script> = LazyLock::new(|| Script::new(include_str!("save_doc.lua")));
 
 /// The layout of the keys under a prefix, kept in `P format`: a node refuses keys another
 /// layout wrote rather than misread them.
@@ -179,8 +181,13 @@ fn is_unreachable(e: &RedisError) -> bool {
 /// What a node hears from the others (see [`RedisStore::follow`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
-    /// The Config API value under this key changed, at this time (Unix milliseconds).
-    Meta { key: String, stored_at_ms: u64 },
+    /// A Config API document changed: stored at this version, at this time (Redis's clock,
+    /// Unix milliseconds).
+    Doc {
+        doc: Doc,
+        version: u64,
+        stored_at_ms: u64,
+    },
     /// (Re)subscribed: anything may have changed meanwhile; reload every value.
     Resync,
 }
@@ -386,8 +393,9 @@ impl RedisStore {
         }
     }
 
-    fn meta_key(&self, key: &str) -> String {
-        format!("{}m:{key}", self.prefix)
+    /// The hash of the Config API's documents.
+    fn docs_key(&self) -> String {
+        format!("{}m:config", self.prefix)
     }
 
     fn count(&self) {
@@ -473,11 +481,8 @@ impl RedisStore {
                         };
                         let Some(message) = message else { break };
                         let text: String = message.get_payload().unwrap_or_default();
-                        let (key, at) = text.rsplit_once(' ').unwrap_or((&text, "0"));
-                        let change = Change::Meta {
-                            key: key.to_owned(),
-                            stored_at_ms: at.parse().unwrap_or(0),
-                        };
+                        // `<document> <version> <stored at>`; anything else: reload all.
+                        let change = parse_announcement(&text).unwrap_or(Change::Resync);
                         if !apply(change).await {
                             resync_pending = true;
                         }
@@ -631,28 +636,81 @@ impl TokenBackend for RedisStore {
             .map_err(|e| self.error(e))
     }
 
-    async fn load_meta(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
+    async fn load_docs(&self) -> Result<Vec<(Doc, Versioned)>, StoreError> {
         self.ready()?;
-        redis::cmd("GET")
-            .arg(self.meta_key(&key))
+        let fields: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
+            .arg(self.docs_key())
             .query_async(&mut self.conn.clone())
             .await
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))?;
+        let mut docs = Vec::with_capacity(fields.len());
+        for (name, stored) in fields {
+            if let Some(doc) = Doc::from_name(&name) {
+                docs.push((doc, versioned(&stored)?));
+            }
+        }
+        Ok(docs)
     }
 
-    async fn save_meta(&self, key: String, value: Vec<u8>) -> Result<(), StoreError> {
+    async fn load_doc(&self, doc: Doc) -> Result<Option<Versioned>, StoreError> {
         self.ready()?;
-        let stamp = now_ms();
-        let _: i64 = SAVE_META
-            .key(self.meta_key(&key))
+        let stored: Option<Vec<u8>> = redis::cmd("HGET")
+            .arg(self.docs_key())
+            .arg(doc.name())
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(|e| self.error(e))?;
+        stored.as_deref().map(versioned).transpose()
+    }
+
+    async fn save_doc(&self, doc: Doc, based_on: u64, value: Vec<u8>) -> Result<Saved, StoreError> {
+        self.ready()?;
+        let (stored, version): (i64, String) = SAVE_DOC
+            .key(self.docs_key())
+            .arg(doc.name())
+            .arg(based_on)
             .arg(value)
             .arg(&self.channel)
-            .arg(format!("{key} {stamp}"))
             .invoke_async(&mut self.conn.clone())
             .await
             .map_err(|e| self.error(e))?;
-        Ok(())
+        let version = version
+            .parse()
+            .map_err(|_| StoreError::failed("corrupt Config API version in Redis"))?;
+        Ok(if stored == 1 {
+            self.count();
+            Saved::Stored(version)
+        } else {
+            Saved::Conflict(version)
+        })
     }
+}
+
+/// A stored Config API document: `<version> <json>`.
+fn versioned(stored: &[u8]) -> Result<Versioned, StoreError> {
+    let corrupt = || StoreError::failed("corrupt Config API document in Redis");
+    let space = stored.iter().position(|&b| b == b' ').ok_or_else(corrupt)?;
+    let version = std::str::from_utf8(&stored[..space])
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(corrupt)?;
+    Ok(Versioned {
+        version,
+        value: stored[space + 1..].to_vec(),
+    })
+}
+
+/// An announcement `<document> <version> <stored at, ms>` (a document's name may hold spaces).
+fn parse_announcement(text: &str) -> Option<Change> {
+    let mut parts = text.rsplitn(3, ' ');
+    let stored_at_ms = parts.next()?.parse().ok()?;
+    let version = parts.next()?.parse().ok()?;
+    let doc = Doc::from_name(parts.next()?)?;
+    Some(Change::Doc {
+        doc,
+        version,
+        stored_at_ms,
+    })
 }
 
 #[cfg(test)]
