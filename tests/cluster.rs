@@ -31,6 +31,7 @@ use revspec::sut::TargetProfile;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::{Duration, Instant};
+use support::proxy::BlackHoleProxy;
 use support::redis::{unique_prefix, LocalRedis, TestRedis};
 use support::verdicts::broken;
 
@@ -454,8 +455,11 @@ async fn without_redis_a_node_answers_503_never_200_and_recovers_with_it() {
         .await,
         "node 2 did not recover, or the token was lost"
     );
-    let health = http().get(format!("{two}/health")).send().await.unwrap();
-    assert_eq!(health.status(), 200);
+    // ...and says so once it hears the other nodes' changes again (it subscribes again).
+    assert!(
+        support::eventually(PROPAGATION, || async { health_of(&two).await == 200 }).await,
+        "node 2's health never recovered"
+    );
     let answer = http()
         .post(format!("{two}{REVOKE}"))
         .basic_auth("client-a", Some("secret-a"))
@@ -931,6 +935,259 @@ async fn config_api_writes_through_one_node_never_undo_each_other() {
     for _ in 0..16 {
         pause.release();
     }
+    cluster.stop().await;
+}
+
+/// client-c revokes a fresh access token of client-a through `base` (a cross-client
+/// revocation: it needs `allowRevokeForOtherClients` and client-c's `revoke_any_token`); the
+/// status, and whether the token is inactive afterwards (looked at on `observer`).
+async fn cross_client_revocation(base: &str, observer: &str) -> (u16, bool) {
+    let victim = access_token(observer)
+        .await
+        .expect("a token from the observer");
+    let answer = http()
+        .post(format!("{base}{REVOKE}"))
+        .basic_auth("client-c", Some("secret-c"))
+        .form(&[("token", victim.as_str())])
+        .send()
+        .await;
+    let status = answer.map(|a| a.status().as_u16()).unwrap_or(0);
+    (status, active_on(observer, &victim).await == Some(false))
+}
+
+async fn health_of(base: &str) -> u16 {
+    http()
+        .get(format!("{base}/health"))
+        .send()
+        .await
+        .map(|a| a.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// Issue 23, S3: a node whose change subscription went half-open (a black hole that swallows
+/// the traffic of every subscribed connection, as a NAT that dropped the flow does) notices it:
+/// a scope removed through another node is not usable on it past the stated bound
+/// (`STALE_AFTER`, 5 s: it catches up through its main connection), and its `/health` says it
+/// cannot hear changes until the subscription works again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_subscription_went_half_open_says_so_and_uses_no_removed_scope_past_the_bound()
+{
+    if let Some(why) = support::redis::skip_reason(true) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let redis = LocalRedis::start().expect("redis-server starts");
+    let proxy = BlackHoleProxy::start(redis.port()).await;
+    let through_proxy = proxy.url(0);
+    let cluster = Cluster::start(&redis.url(0), "half-open-pubsub", |i, o| {
+        if i == 1 {
+            o.store.as_mut().unwrap().url = through_proxy.clone();
+        }
+    })
+    .await;
+    let (one, two) = (cluster.base(0).to_owned(), cluster.base(1).to_owned());
+    let admin = admin_token(&one).await;
+    set_property(
+        &one,
+        &admin,
+        "allowRevokeForOtherClients",
+        serde_json::json!(true),
+    )
+    .await;
+    let allowed = support::eventually(PROPAGATION, || async {
+        cross_client_revocation(&two, &one).await == (200, true)
+    })
+    .await;
+    assert!(
+        allowed,
+        "node 2 never allowed client-c's cross-client revocation"
+    );
+    assert_eq!(health_of(&two).await, 200);
+    proxy.swallow_subscribers();
+    set_scopes(&one, &admin, "client-c", &["openid", "profile"]).await;
+    let removed_at = Instant::now();
+    // Past the bound (with a second of slack), node 2 never honours the removed scope.
+    tokio::time::sleep_until(
+        (removed_at + revspec::server::store::redis::STALE_AFTER + Duration::from_secs(1)).into(),
+    )
+    .await;
+    for _ in 0..3 {
+        let (status, revoked) = cross_client_revocation(&two, &one).await;
+        assert!(
+            status != 200 && !revoked,
+            "node 2 still honoured the removed scope {:?} after its removal: {status}",
+            removed_at.elapsed()
+        );
+        assert_eq!(health_of(&two).await, 503, "node 2 says it hears changes");
+    }
+    assert_eq!(health_of(&one).await, 200);
+    // Once the flow passes again, node 2 hears changes again.
+    proxy.pass();
+    assert!(
+        support::eventually(Duration::from_secs(20), || async {
+            health_of(&two).await == 200
+        })
+        .await,
+        "node 2 never heard changes again"
+    );
+    assert_eq!(cross_client_revocation(&two, &one).await.0, 400);
+    cluster.stop().await;
+    drop(proxy);
+}
+
+/// Issue 23, S3: a node whose main Redis connection went half-open (every round trip times
+/// out, nothing is reset) replaces it: after a few 503s it serves again, and its `/health` is
+/// 200 again, without Redis or the node being restarted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_main_connection_went_half_open_reconnects() {
+    if let Some(why) = support::redis::skip_reason(true) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let redis = LocalRedis::start().expect("redis-server starts");
+    let proxy = BlackHoleProxy::start(redis.port()).await;
+    let cluster = Cluster::start(&proxy.url(0), "half-open-main", |_, _| {}).await;
+    let one = cluster.base(0).to_owned();
+    let token = access_token(&one).await.unwrap();
+    proxy.swallow_open_connections();
+    let first = http()
+        .post(format!("{one}{TOKEN}"))
+        .basic_auth("client-a", Some("secret-a"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 503, "a half-open connection answered");
+    let back = support::eventually(Duration::from_secs(30), || async {
+        health_of(&one).await == 200 && active_on(&one, &token).await == Some(true)
+    })
+    .await;
+    assert!(back, "the node never replaced its connection");
+    let replaced = cluster.nodes[0]
+        .state
+        .store
+        .shared()
+        .unwrap()
+        .reconnections();
+    assert!(
+        replaced >= 1,
+        "served again without replacing the connection"
+    );
+    cluster.stop().await;
+    drop(proxy);
+}
+
+/// Issue 23, S1: a node reads Redis's eviction policy again on every heartbeat (so after any
+/// reconnection): when it turns into one the node refuses, the node answers 503 and its
+/// `/health` fails until the policy is `noeviction` again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_refuses_an_evicting_policy_set_while_it_runs_until_it_is_put_back() {
+    if let Some(why) = support::redis::skip_reason(true) {
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let redis = LocalRedis::start().expect("redis-server starts");
+    let cluster = Cluster::start(&redis.url(0), "policy-later", |_, _| {}).await;
+    let one = cluster.base(0).to_owned();
+    let mint = || async {
+        http()
+            .post(format!("{one}{TOKEN}"))
+            .basic_auth("client-a", Some("secret-a"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(mint().await, 200);
+    let mut conn = raw_redis(&redis.url(0)).await;
+    let set_policy = |policy: &'static str| {
+        let mut conn = conn.clone();
+        async move {
+            let _: () = redis::cmd("CONFIG")
+                .arg("SET")
+                .arg("maxmemory-policy")
+                .arg(policy)
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+        }
+    };
+    set_policy("allkeys-lru").await;
+    assert!(
+        support::eventually(PROPAGATION, || async {
+            health_of(&one).await == 503 && mint().await == 503
+        })
+        .await,
+        "the node kept serving on an allkeys-lru Redis"
+    );
+    set_policy("noeviction").await;
+    assert!(
+        support::eventually(PROPAGATION, || async {
+            health_of(&one).await == 200 && mint().await == 200
+        })
+        .await,
+        "the node did not come back with noeviction"
+    );
+    let _: () = redis::cmd("PING").query_async(&mut conn).await.unwrap();
+    cluster.stop().await;
+}
+
+/// Issue 23, S1 (a Redis that lost the Config API's values): the nodes store again what they
+/// hold once they resubscribe, so a node started afterwards does not bring a removed scope
+/// back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn config_documents_redis_lost_are_stored_again_by_the_nodes() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let cluster = Cluster::start(&redis.url(), "lost-config", |_, _| {}).await;
+    let one = cluster.base(0).to_owned();
+    let admin = admin_token(&one).await;
+    set_scopes(&one, &admin, "client-c", &["openid", "profile"]).await;
+    let prefix = cluster.nodes[0]
+        .state
+        .store
+        .shared()
+        .unwrap()
+        .prefix()
+        .to_owned();
+    let mut conn = raw_redis(&redis.url()).await;
+    let _: () = redis::cmd("DEL")
+        .arg(format!("{prefix}m:config"))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // Make the nodes resubscribe (their next reload finds the documents gone).
+    let _: () = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("pubsub")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let stored_again = support::eventually(PROPAGATION, || async {
+        let mut conn = conn.clone();
+        let held: Option<String> = redis::cmd("HGET")
+            .arg(format!("{prefix}m:config"))
+            .arg("scopes:client-c")
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        held.is_some_and(|v| v.ends_with(r#"["openid","profile"]"#))
+    })
+    .await;
+    assert!(stored_again, "no node stored the lost scopes again");
+    let late = Cluster::start(&redis.url(), "unused", |_, o| {
+        o.store.as_mut().unwrap().prefix = prefix.clone();
+    })
+    .await;
+    assert_eq!(
+        scopes_on(late.base(0), &admin, "client-c").await,
+        serde_json::json!(["openid", "profile"])
+    );
+    late.stop().await;
     cluster.stop().await;
 }
 

@@ -16,21 +16,33 @@
 //!   longest-lived token;
 //! - `P c:<client>`: a client's grants (a sorted set scored by each grant's expiry);
 //! - `P clients`: the clients with grants (scored by their grants' expiry);
-//! - `P m:<key>`: a Config API value (settings, client scopes).
+//! - `P e:<client>`: a client's revoke-all epochs (a hash: `a`, `r`), without a TTL;
+//! - `P m:config`: the Config API's documents (a hash: `settings`, `scopes:<client>`, each
+//!   `<version> <json>`), without a TTL;
+//! - `P format`: the layout of these keys (a node refuses another).
 //!
-//! A Config API write is stored and announced in one script (`PUBLISH P changes@<db>`);
-//! [`RedisStore::follow`] delivers the announcements to a node, and a full reload after every
-//! (re)subscription, so a node that missed some while Redis was away catches up.
+//! A Config API write is a compare-and-set, stored and announced in one script (`PUBLISH P
+//! changes@<db>`); [`RedisStore::follow`] delivers the announcements to a node (`follow`: with a
+//! heartbeat, so that a node knows whether it still hears them).
+//!
+//! A node checks its Redis at start (`checks`: version 7.0, an eviction policy that cannot undo
+//! a revocation or a Config API change, its clock) and reads the eviction policy again on every
+//! heartbeat; while the policy is one it refuses, every unit fails as unavailable.
 //!
 //! A unit that cannot reach Redis (refused or dropped connection, a timeout, Redis loading its
-//! data after a restart) fails with [`StoreError::is_unavailable`]: the endpoint answers 503 and
-//! never 200 for a change it could not store. The connection is re-established by the next
-//! unit once Redis is back. Durability is Redis's: run it with `appendonly yes` and
-//! `appendfsync always` for a 200 to mean the change is on disk (`docs/cluster.md`).
+//! data after a restart, busy, or full) fails with [`StoreError::is_unavailable`]: the endpoint
+//! answers 503 and never 200 for a change it could not store (`conn`: the connections, with TCP
+//! keepalive; a main connection that keeps timing out is replaced). Durability is Redis's: run
+//! it with `appendonly yes` and `appendfsync always` for a 200 to mean the change is on disk
+//! (`docs/cluster.md`).
 //!
 //! Standalone Redis only (the scripts compute key names, which Redis Cluster does not allow).
 
 mod checks;
+mod conn;
+mod follow;
+
+pub use follow::{Change, HEARTBEAT, STALE_AFTER};
 
 use super::backend::TokenBackend;
 use super::codec;
@@ -38,9 +50,9 @@ use super::doc::{Doc, Saved, Versioned};
 use super::error::StoreError;
 use super::token::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
 use crate::server::clock::now;
-use futures::StreamExt as _;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
+use conn::Conn;
+use follow::Liveness;
+use redis::{RedisError, Script};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -48,10 +60,6 @@ use tokio::sync::watch;
 
 /// The key prefix of `revspec serve --store`.
 pub const DEFAULT_PREFIX: &str = "revspec:";
-/// How long one Redis round trip may take before the unit fails as unavailable.
-const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long connecting to Redis may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Expiries from this one on (the year 9999) are "never": no TTL.
 const FOREVER: u64 = 253_402_300_799;
 /// How far this node's clock may be from Redis's (`TIME`) at start. The scripts read Redis's
@@ -157,50 +165,16 @@ fn expiry_arg(expires_at: u64) -> String {
     expires_at.min(FOREVER).to_string()
 }
 
-/// Whether a Redis error means "cannot serve now" (503) rather than a failure (500): it cannot
-/// be reached, is loading its data, is busy running a long script (`BUSY`), or is full
-/// (`OOM`).
-fn is_unreachable(e: &RedisError) -> bool {
-    matches!(e.code(), Some("BUSY" | "OOM"))
-        || e.is_io_error()
-        || e.is_timeout()
-        || e.is_connection_dropped()
-        || e.is_connection_refusal()
-        || matches!(
-            e.kind(),
-            ErrorKind::Server(
-                ServerErrorKind::BusyLoading
-                    | ServerErrorKind::TryAgain
-                    | ServerErrorKind::MasterDown
-                    | ServerErrorKind::ClusterDown
-                    | ServerErrorKind::ReadOnly
-            )
-        )
-}
-
-/// What a node hears from the others (see [`RedisStore::follow`]).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// A Config API document changed: stored at this version, at this time (Redis's clock,
-    /// Unix milliseconds).
-    Doc {
-        doc: Doc,
-        version: u64,
-        stored_at_ms: u64,
-    },
-    /// (Re)subscribed: anything may have changed meanwhile; reload every value.
-    Resync,
-}
-
 /// The shared backend (see the module's doc).
 pub struct RedisStore {
     client: redis::Client,
-    conn: ConnectionManager,
+    conn: Conn,
     options: RedisOptions,
     prefix: String,
     channel: String,
     transactions: AtomicU64,
-    unreachable: AtomicU64,
+    /// Until when this node is known to hold every Config API change (`follow`).
+    liveness: Liveness,
     /// Why this node refuses the Redis it is connected to now (its eviction policy), if it does.
     refusal: std::sync::RwLock<Option<String>>,
     /// The cleanups of revoke-alls still running (aborted when the store is dropped).
@@ -229,15 +203,10 @@ impl RedisStore {
         options: &RedisOptions,
     ) -> Result<Self, StoreError> {
         let shown = shown_url(url);
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::failed(format!("--store {shown}: {e}")))?;
+        let client =
+            conn::client(url).map_err(|e| StoreError::failed(format!("--store {shown}: {e}")))?;
         let db = client.get_connection_info().redis_settings().db();
-        let config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let conn = ConnectionManager::new_with_config(client.clone(), config)
+        let conn = Conn::connect(client.clone())
             .await
             .map_err(|e| StoreError::unavailable(format!("cannot reach {shown}: {e}")))?;
         let store = Self {
@@ -247,7 +216,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             channel: format!("{prefix}changes@{db}"),
             transactions: AtomicU64::new(0),
-            unreachable: AtomicU64::new(0),
+            liveness: Liveness::new(),
             refusal: std::sync::RwLock::new(None),
             cleanups: std::sync::Mutex::new(tokio::task::JoinSet::new()),
         };
@@ -273,9 +242,9 @@ impl RedisStore {
             .arg(format!("{p}m:settings"))
             .arg(format!("{p}m:client_scopes"))
             .arg(format!("{p}clients"))
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         match format.as_deref() {
             Some(FORMAT) => Ok(()),
             None if earlier == 0 => {
@@ -283,9 +252,9 @@ impl RedisStore {
                     .arg(format!("{p}format"))
                     .arg(FORMAT)
                     .arg("NX")
-                    .query_async(&mut self.conn.clone())
+                    .query_async(&mut self.conn.get())
                     .await
-                    .map_err(|e| self.error(e))?;
+                    .map_err(|e| self.conn.error(e))?;
                 Ok(())
             }
             found => Err(StoreError::failed(format!(
@@ -300,9 +269,9 @@ impl RedisStore {
     async fn info(&self, section: &str) -> Result<String, StoreError> {
         redis::cmd("INFO")
             .arg(section)
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.conn.error(e))
     }
 
     async fn eviction_policy(&self) -> Result<String, StoreError> {
@@ -318,6 +287,7 @@ impl RedisStore {
         let Ok(policy) = self.eviction_policy().await else {
             return; // unreachable: the units say so themselves
         };
+        self.conn.answered();
         let verdict = checks::judge_policy(&policy, self.options.accept_eviction).err();
         let mut refusal = self.refusal.write().unwrap_or_else(|p| p.into_inner());
         match (&*refusal, &verdict) {
@@ -352,9 +322,9 @@ impl RedisStore {
     /// Refuses a Redis whose clock (`TIME`) is more than [`MAX_CLOCK_SKEW`] from this node's.
     async fn check_clock(&self) -> Result<(), StoreError> {
         let (secs, _micros): (u64, u64) = redis::cmd("TIME")
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         let node = self.node_now();
         let skew = node.abs_diff(secs);
         if skew > MAX_CLOCK_SKEW.as_secs() {
@@ -381,16 +351,24 @@ impl RedisStore {
 
     /// How many units failed because Redis could not be reached (each answered 503).
     pub fn unreachable(&self) -> u64 {
-        self.unreachable.load(Ordering::Relaxed)
+        self.conn.unreachable()
     }
 
-    fn error(&self, e: RedisError) -> StoreError {
-        if is_unreachable(&e) {
-            self.unreachable.fetch_add(1, Ordering::Relaxed);
-            StoreError::unavailable(format!("redis: {e}"))
-        } else {
-            StoreError::failed(format!("redis: {e}"))
-        }
+    /// How many times the main connection was replaced because it stopped answering.
+    pub fn reconnections(&self) -> u64 {
+        self.conn.replaced()
+    }
+
+    /// Whether this node hears the Config API changes stored through any node (see `follow`:
+    /// `/health` fails while it does not).
+    pub fn hears_changes(&self) -> bool {
+        self.liveness.hears()
+    }
+
+    /// Whether what this node holds of the Config API is recent enough to act on (heard or
+    /// read within [`STALE_AFTER`]; see `follow`). A node that is not answers 503.
+    pub fn config_fresh(&self) -> bool {
+        self.liveness.fresh()
     }
 
     /// The hash of the Config API's documents.
@@ -406,7 +384,7 @@ impl RedisStore {
     /// that Redis serves the other nodes between them. The revocation is already whole (the
     /// epoch): this only gives the memory back.
     fn clean_up(&self, client: &str, kind: &str, cursor: &str) {
-        let (mut conn, prefix) = (self.conn.clone(), self.prefix.clone());
+        let (mut conn, prefix) = (self.conn.get(), self.prefix.clone());
         let (client, kind, mut cursor) = (client.to_owned(), kind.to_owned(), cursor.to_owned());
         let mut cleanups = self.cleanups.lock().unwrap_or_else(|p| p.into_inner());
         while cleanups.try_join_next().is_some() {}
@@ -439,65 +417,25 @@ impl RedisStore {
         cleanups.is_empty()
     }
 
-    /// Follows the other nodes' Config API changes until `stop` says so: `apply` gets each
-    /// announcement, and [`Change::Resync`] after every (re)subscription; `apply` answers
-    /// whether it could take the change in, and a resync that could not is tried again every
-    /// half second. While Redis is away it subscribes again every half second.
-    pub async fn follow<F, Fut>(&self, mut stop: watch::Receiver<bool>, mut apply: F)
+    /// Follows the Config API changes stored through any node until `stop` says so (see
+    /// `follow`): `apply` gets each announcement, and [`Change::Resync`] after every
+    /// (re)subscription and while unsubscribed; it answers whether it took the change in. Each
+    /// heartbeat also reads Redis's eviction policy again (through the main connection, which
+    /// it so keeps checking).
+    pub async fn follow<F, Fut>(&self, stop: watch::Receiver<bool>, apply: F)
     where
         F: FnMut(Change) -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        const RETRY: Duration = Duration::from_millis(500);
-        let mut pause = Duration::from_millis(50);
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let subscribed = async {
-                let mut pubsub = self.client.get_async_pubsub().await?;
-                pubsub.subscribe(&self.channel).await?;
-                Ok::<_, RedisError>(pubsub)
-            };
-            let subscribed = tokio::select! {
-                s = tokio::time::timeout(CONNECT_TIMEOUT * 2, subscribed) => s,
-                _ = stop.changed() => return,
-            };
-            match subscribed {
-                Ok(Ok(pubsub)) => {
-                    pause = Duration::from_millis(50);
-                    // (Re)connected: Redis may have restarted with another policy.
-                    self.recheck_policy().await;
-                    let mut resync_pending = !apply(Change::Resync).await;
-                    let mut messages = pubsub.into_on_message();
-                    loop {
-                        let message = tokio::select! {
-                            m = messages.next() => m,
-                            _ = stop.changed() => return,
-                            () = tokio::time::sleep(RETRY), if resync_pending => {
-                                resync_pending = !apply(Change::Resync).await;
-                                continue;
-                            }
-                        };
-                        let Some(message) = message else { break };
-                        let text: String = message.get_payload().unwrap_or_default();
-                        // `<document> <version> <stored at>`; anything else: reload all.
-                        let change = parse_announcement(&text).unwrap_or(Change::Resync);
-                        if !apply(change).await {
-                            resync_pending = true;
-                        }
-                    }
-                    tracing::warn!("redis: the change subscription ended; subscribing again");
-                }
-                Ok(Err(e)) => tracing::warn!("redis: cannot follow changes: {e}"),
-                Err(_) => tracing::warn!("redis: subscribing to changes timed out"),
-            }
-            tokio::select! {
-                () = tokio::time::sleep(pause) => {}
-                _ = stop.changed() => return,
-            }
-            pause = (pause * 2).min(RETRY);
-        }
+        follow::follow(
+            &self.client,
+            &self.channel,
+            &self.liveness,
+            stop,
+            apply,
+            || self.recheck_policy(),
+        )
+        .await;
     }
 }
 
@@ -533,9 +471,9 @@ impl TokenBackend for RedisStore {
         inv.arg(&self.prefix).arg(max_grants.unwrap_or(0));
         token_args(&mut inv, &tokens);
         let issued: i64 = inv
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         if issued == 0 {
             return Err(over_cap(&tokens[0].1.client_id, max_grants));
         }
@@ -558,9 +496,9 @@ impl TokenBackend for RedisStore {
             .arg(max_access);
         token_args(&mut inv, &tokens);
         let issued: i64 = inv
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         if issued == 1 {
             self.count();
         }
@@ -572,9 +510,9 @@ impl TokenBackend for RedisStore {
         let row: Option<Vec<u8>> = GET
             .arg(&self.prefix)
             .arg(hex::encode(hash))
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         row.map(|r| decode_row(&r)).transpose()
     }
 
@@ -596,9 +534,9 @@ impl TokenBackend for RedisStore {
         // An empty list still makes the round trip: Redis answers it after every change it
         // could have observed (see the trait's doc).
         let (flat, pending): (Vec<Vec<u8>>, Vec<String>) = inv
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         let mut removed = Vec::with_capacity(flat.len() / 2);
         for pair in flat.chunks_exact(2) {
             let hash: TokenHash = std::str::from_utf8(&pair[0])
@@ -631,18 +569,18 @@ impl TokenBackend for RedisStore {
         self.ready()?;
         CLIENTS
             .arg(&self.prefix)
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))
+            .map_err(|e| self.conn.error(e))
     }
 
     async fn load_docs(&self) -> Result<Vec<(Doc, Versioned)>, StoreError> {
         self.ready()?;
         let fields: Vec<(String, Vec<u8>)> = redis::cmd("HGETALL")
             .arg(self.docs_key())
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         let mut docs = Vec::with_capacity(fields.len());
         for (name, stored) in fields {
             if let Some(doc) = Doc::from_name(&name) {
@@ -657,9 +595,9 @@ impl TokenBackend for RedisStore {
         let stored: Option<Vec<u8>> = redis::cmd("HGET")
             .arg(self.docs_key())
             .arg(doc.name())
-            .query_async(&mut self.conn.clone())
+            .query_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         stored.as_deref().map(versioned).transpose()
     }
 
@@ -671,9 +609,9 @@ impl TokenBackend for RedisStore {
             .arg(based_on)
             .arg(value)
             .arg(&self.channel)
-            .invoke_async(&mut self.conn.clone())
+            .invoke_async(&mut self.conn.get())
             .await
-            .map_err(|e| self.error(e))?;
+            .map_err(|e| self.conn.error(e))?;
         let version = version
             .parse()
             .map_err(|_| StoreError::failed("corrupt Config API version in Redis"))?;
@@ -697,19 +635,6 @@ fn versioned(stored: &[u8]) -> Result<Versioned, StoreError> {
     Ok(Versioned {
         version,
         value: stored[space + 1..].to_vec(),
-    })
-}
-
-/// An announcement `<document> <version> <stored at, ms>` (a document's name may hold spaces).
-fn parse_announcement(text: &str) -> Option<Change> {
-    let mut parts = text.rsplitn(3, ' ');
-    let stored_at_ms = parts.next()?.parse().ok()?;
-    let version = parts.next()?.parse().ok()?;
-    let doc = Doc::from_name(parts.next()?)?;
-    Some(Change::Doc {
-        doc,
-        version,
-        stored_at_ms,
     })
 }
 

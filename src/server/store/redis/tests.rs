@@ -2,10 +2,7 @@
 //! the store URL as it may be shown. The backend against a real Redis is tested in
 //! `tests/redis_store.rs` (it needs a `redis-server`, which the integration tests start).
 
-use super::{
-    decode_row, encode_row, expiry_arg, parse_announcement, shown_url, versioned, Change, FOREVER,
-};
-use crate::server::store::doc::Doc;
+use super::{decode_row, encode_row, expiry_arg, shown_url, versioned, FOREVER};
 use crate::server::store::token::{TokenKind, TokenRecord};
 
 #[test]
@@ -52,28 +49,10 @@ fn rows_carry_what_the_scripts_read_and_round_trip() {
 }
 
 #[test]
-fn documents_and_announcements_parse() {
+fn stored_documents_parse() {
     let v = versioned(b"1700000000000001 {\"a\": 1}").unwrap();
     assert_eq!(v.version, 1_700_000_000_000_001);
     assert_eq!(v.value, b"{\"a\": 1}");
     assert!(versioned(b"nospace").is_err());
     assert!(versioned(b"x {}").is_err());
-    assert_eq!(
-        parse_announcement("scopes:a client 17 1700"),
-        Some(Change::Doc {
-            doc: Doc::ClientScopes("a client".into()),
-            version: 17,
-            stored_at_ms: 1700,
-        })
-    );
-    assert_eq!(
-        parse_announcement("settings 3 4"),
-        Some(Change::Doc {
-            doc: Doc::Settings,
-            version: 3,
-            stored_at_ms: 4,
-        })
-    );
-    assert_eq!(parse_announcement("settings 1700"), None);
-    assert_eq!(parse_announcement("other 1 2"), None);
 }
