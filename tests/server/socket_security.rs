@@ -488,6 +488,34 @@ fn unusable_limits_are_refused_naming_the_flag() {
             },
             "--max-patch-bytes",
         ),
+        (
+            Limits {
+                max_connections_per_peer: 0,
+                ..defaults.clone()
+            },
+            "--max-connections-per-peer",
+        ),
+        (
+            Limits {
+                first_byte_timeout: Duration::ZERO,
+                ..defaults.clone()
+            },
+            "--first-byte-timeout",
+        ),
+        (
+            Limits {
+                max_grants_per_client: 0,
+                ..defaults.clone()
+            },
+            "--max-grants-per-client",
+        ),
+        (
+            Limits {
+                script_timeout: Duration::ZERO,
+                ..defaults.clone()
+            },
+            "--script-timeout",
+        ),
     ] {
         let err = with(limits).unwrap_err();
         assert!(err.contains(flag), "{flag}: {err}");
@@ -498,6 +526,8 @@ fn unusable_limits_are_refused_naming_the_flag() {
             max_connections: 1,
             max_patch_document_bytes: 1024,
             max_tokens_per_request: 1,
+            max_connections_per_peer: 1,
+            max_grants_per_client: 1,
             ..defaults
         }),
         Ok(())
