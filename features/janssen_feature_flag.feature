@@ -24,6 +24,7 @@ Feature: The REVOKE_TOKEN feature flag (Janssen "Disabling The Endpoint Using Fe
     When the primary client revokes the access token with a wrong secret
     Then the response is the OAuth error "invalid_client" for the way the client authenticated
     And the access token is still active
+    And as a positive control, a revocation of the access token by its client is refused with "access_denied" and status 403
 
   @rule:jans-flag-empty-means-enabled @MUST @janssen @serial @requires:setting:featureFlags=empty @requires:probe:access @any-token
   Scenario: An empty featureFlags list enables the revocation endpoint

@@ -150,6 +150,48 @@ fn verdict_problems(record: &RunRecord, exact: &[(String, Verdict, &str)]) -> St
     problems
 }
 
+/// A fault or a quirk may not hide rules: every rule is judged with as much evidence as in
+/// self-conformance (SKIP only where a single server cannot exercise it, PARTIAL only where the
+/// case names it), and the rules a quirk exercises pass outright.
+fn judged_as_much_as_self(case: &str, record: &RunRecord) -> Result<(), String> {
+    let named: BTreeMap<String, Verdict> = exact_verdicts(case)
+        .into_iter()
+        .map(|(rule, verdict, _)| (rule, verdict))
+        .collect();
+    let mut problems = String::new();
+    for (rule, verdict) in record.rule_verdicts() {
+        let unjudged = match verdict {
+            Verdict::Skip => !SINGLE_SERVER_SKIPS.contains(&rule.as_str()),
+            Verdict::Partial => true,
+            _ => false,
+        };
+        if unjudged && named.get(&rule) != Some(&verdict) {
+            problems.push_str(&format!("{rule} is {} ", verdict.as_str()));
+        }
+    }
+    if let Some(quirk) = Quirk::ALL
+        .iter()
+        .find(|q| case == format!("quirk_{}", q.name().replace('-', "_")))
+    {
+        let verdicts = verdicts(record);
+        for rule in quirk.exercises() {
+            let verdict = verdicts.get(*rule);
+            if !matches!(verdict, Some(Verdict::Pass | Verdict::Info)) && !named.contains_key(*rule)
+            {
+                problems.push_str(&format!(
+                    "{rule} (exercised) is {:?} ",
+                    verdict.map(|v| v.as_str())
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("less evidence than self-conformance: {problems}\n"))
+    }
+}
+
 fn verdicts(record: &RunRecord) -> BTreeMap<String, Verdict> {
     record.rule_verdicts().into_iter().collect()
 }
@@ -222,7 +264,11 @@ fn quirky(quirk: Quirk) -> ServeOptions {
 /// What the profile must say for a quirk (its `profile_note`).
 fn tweak_for(quirk: Quirk) -> Tweak {
     match quirk {
-        Quirk::ConfigReloadDelay => Arc::new(|p| p.settings.settle = Some(Duration::from_secs(6))),
+        Quirk::ConfigReloadDelay => Arc::new(|p| {
+            p.settings.settle = Some(Duration::from_secs(6));
+            // A bound on the run: past this deadline its remaining scenarios are ERRORs.
+            p.timeouts.run = Duration::from_secs(150);
+        }),
         Quirk::IntrospectionOwnerOnly => Arc::new(|p| {
             p.probes.introspection_client = "owner".into();
             // Nobody may introspect a public client's tokens on such a server.
@@ -466,6 +512,9 @@ async fn check_case(case: Case) -> Result<(), String> {
         let wrong = verdict_problems(record, &exact);
         if !wrong.is_empty() {
             problems.push_str(&format!("  concurrency {concurrency}:\n{wrong}"));
+        }
+        if let Err(e) = judged_as_much_as_self(&case.name, record) {
+            problems.push_str(&format!("  concurrency {concurrency}: {e}"));
         }
         let seen = broken(record);
         if seen != *named {

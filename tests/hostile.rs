@@ -193,8 +193,9 @@ impl Seen {
     fn within(&self, bound: Duration) -> &Self {
         assert!(
             self.elapsed < bound,
-            "took {:?} (bound {bound:?})",
-            self.elapsed
+            "took {:?} (bound {bound:?})\n{}",
+            self.elapsed,
+            self.out
         );
         self
     }

@@ -108,6 +108,36 @@ async fn class1_a_probe_is_not_refused_on_the_word_of_an_uncalibrated_one() {
     );
 }
 
+/// Class 1, the other way round: two calibrated probes disagree. Introspection (the profile's
+/// refresh probe) reads revoked refresh tokens active; the refresh grant, calibrated and the
+/// server's own ground truth, reads them inactive. Calibration refuses introspection and says
+/// what each observed, at concurrency 8 and 1.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn class1_a_probe_contradicted_by_the_ground_truth_is_refused() {
+    let odd = Oddities {
+        introspect_refresh_stale: true,
+        ..Default::default()
+    };
+    let introspection = |p: &mut TargetProfile| p.probes.refresh_token = ProbeKind::Introspection;
+    for concurrency in [8, 1] {
+        match run(odd, introspection, RuleSet::Rfc7009, concurrency).await {
+            Err(CheckError::Unusable(m)) => {
+                for said in [
+                    "the refresh probe (calibrated: a never-issued value inactive, a fresh token active) reads",
+                    "while the introspection probe read them active",
+                    "the refresh grant is the server's own ground truth",
+                ] {
+                    assert!(m.contains(said), "{said:?} not in {m}");
+                }
+            }
+            other => panic!(
+                "expected a refusal of the introspection probe, got {:?}",
+                other.map(|r| verdicts(&r))
+            ),
+        }
+    }
+}
+
 /// The rules the run holds against the server (see `support::verdicts::broken`).
 fn broken(r: &RunRecord) -> Vec<String> {
     support::verdicts::broken(r).into_iter().collect()

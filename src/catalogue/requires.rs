@@ -118,6 +118,16 @@ impl Setting {
         })
     }
 
+    /// Whether it turns an endpoint or a feature off or on (the feature flags): scenarios that
+    /// need other settings rely on the endpoint as the server has it, so such a setting is
+    /// never put in place together with another group's settings.
+    pub fn switches_a_feature(self) -> bool {
+        matches!(
+            self,
+            Setting::RevokeTokenFlagDisabled | Setting::FeatureFlagsEmpty
+        )
+    }
+
     /// The configuration property it lives in.
     pub fn property(self) -> &'static str {
         match self {

@@ -244,6 +244,16 @@ async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Sc
             s.note(&format!("{}: {}", step.what, step.seen));
         }
     }
+    // The request shape that revoked each calibrated type: what positive controls and plain
+    // revocations will send in `check`.
+    let learned = target.learned();
+    for p in calibration.probes.iter().filter(|p| p.refused.is_none()) {
+        s.note(&format!(
+            "{} tokens are revoked here by: {}",
+            p.kind,
+            learned.shape(p.kind).describe(p.kind)
+        ));
+    }
 
     s.section(&format!(
         "settings (adapter: {})",
@@ -311,7 +321,7 @@ async fn check_settings(target: &Target, s: &mut Screen, worst: &mut Exit) {
     let mut session = SettingsSession::new(target);
     let fix = "check [clients.admin] (its id, secret, and that it may get the Config API's properties.write and properties.readonly scopes) and settings.config_api";
     let first = session
-        .enter(target, &[Setting::AllowAllValueForRevokeEndpoint(false)])
+        .enter_one(target, Setting::AllowAllValueForRevokeEndpoint(false))
         .await;
     let shown = |r: &crate::sut::settings::SettingRecord| {
         format!(
@@ -327,7 +337,7 @@ async fn check_settings(target: &Target, s: &mut Screen, worst: &mut Exit) {
     let result = match first {
         Ok(()) => {
             session
-                .enter(target, &[Setting::AllowAllValueForRevokeEndpoint(true)])
+                .enter_one(target, Setting::AllowAllValueForRevokeEndpoint(true))
                 .await
         }
         Err(e) => Err(e),

@@ -6,6 +6,7 @@
 
 use super::cucumber::run_scenarios;
 use super::plan::Selection;
+use super::schedule::Schedule;
 use super::world::RunContext;
 use crate::catalogue::{Requirement, Scenario, ScenarioKey, Setting};
 use crate::record::{CaseRecord, Verdict};
@@ -49,7 +50,39 @@ pub fn partition(scenarios: &[Scenario], selection: &Selection) -> Partition {
             groups.entry(settings).or_default().insert(s.key());
         }
     }
-    Partition { free, groups }
+    Partition {
+        free,
+        groups: merge_groups(groups),
+    }
+}
+
+/// Groups whose settings live in different properties and switch no feature are put in place
+/// together: each scenario names every setting it relies on, so one it does not name may
+/// hold any value (as on a server configured that way), and every group costs a confirmation
+/// and a settle. Feature switches keep their own groups (they take an endpoint away).
+fn merge_groups(
+    groups: BTreeMap<Vec<Setting>, HashSet<ScenarioKey>>,
+) -> BTreeMap<Vec<Setting>, HashSet<ScenarioKey>> {
+    let mut merged: Vec<(Vec<Setting>, HashSet<ScenarioKey>)> = Vec::new();
+    for (settings, keys) in groups {
+        let composable = |g: &[Setting]| !g.is_empty() && !g.iter().any(|s| s.switches_a_feature());
+        let into = merged.iter_mut().find(|(other, _)| {
+            composable(&settings)
+                && composable(other)
+                && !other
+                    .iter()
+                    .any(|o| settings.iter().any(|s| s.property() == o.property()))
+        });
+        match into {
+            Some((other, held)) => {
+                other.extend(settings);
+                other.sort();
+                held.extend(keys);
+            }
+            None => merged.push((settings, keys)),
+        }
+    }
+    merged.into_iter().collect()
 }
 
 /// Whether a scenario's result could have been caused by another scenario running beside it:
@@ -61,7 +94,9 @@ pub fn needs_confirming(case: &CaseRecord) -> bool {
         Verdict::Info => case.failed_checks().next().is_none(),
         _ => false,
     };
-    !clean && (!case.tokens.is_empty() || case.verdict == Verdict::Error)
+    !clean
+        && !(case.verdict == Verdict::Error && case.unreadable_answer)
+        && (!case.tokens.is_empty() || case.verdict == Verdict::Error)
 }
 
 fn key_of(case: &CaseRecord) -> ScenarioKey {
@@ -72,11 +107,14 @@ fn key_of(case: &CaseRecord) -> ScenarioKey {
 /// other scenario runs beside it and no earlier request's delayed effect lands in it), and
 /// keeps that result. At any concurrency, this is what makes a verdict independent of what
 /// ran next to the scenario.
+/// Returns the cases and the waits the confirmations could not avoid (each one's quiet pause
+/// and its own waits).
 pub async fn confirm_alone(
     ctx: &Arc<RunContext>,
     features: &[(String, String)],
     mut cases: Vec<CaseRecord>,
-) -> Result<Vec<CaseRecord>, String> {
+) -> Result<(Vec<CaseRecord>, std::time::Duration), String> {
+    let mut waited = std::time::Duration::ZERO;
     let t = &ctx.target.profile.timeouts;
     let quiet = t.stay_active_settle.max(t.propagation_window);
     let suspects: Vec<ScenarioKey> = cases
@@ -88,8 +126,11 @@ pub async fn confirm_alone(
         if ctx.target.http.unusable().is_some() {
             break;
         }
-        tokio::time::sleep(quiet).await;
-        let again = run_scenarios(ctx, features, HashSet::from([key]), 1).await?;
+        // Only what is left of the pause since the last revocation anywhere in the run.
+        let pause = ctx.pace.quiet_left(quiet);
+        tokio::time::sleep(pause).await;
+        let again = run_scenarios(ctx, features, HashSet::from([key]), Schedule::Alone).await?;
+        waited += pause + crate::record::Timing::longest_wait(&again);
         for again in again {
             if let Some(first) = cases.iter_mut().find(|c| key_of(c) == key_of(&again)) {
                 let first_verdict = first.verdict;
@@ -101,7 +142,7 @@ pub async fn confirm_alone(
             }
         }
     }
-    Ok(cases)
+    Ok((cases, waited))
 }
 
 #[cfg(test)]
@@ -126,6 +167,38 @@ mod tests {
         let mut skipped = passing.clone();
         skipped.verdict = Verdict::Skip;
         assert!(!needs_confirming(&skipped));
+        let mut unreadable = case("r", Verdict::Error);
+        unreadable.unreadable_answer = true;
+        assert!(
+            !needs_confirming(&unreadable),
+            "the same request alone gets the same over-cap answer"
+        );
+    }
+
+    #[test]
+    fn groups_on_different_properties_share_a_state_and_feature_switches_stay_alone() {
+        let key = |n: usize| ("f".to_string(), n, format!("s{n}"));
+        let one = |s: Vec<Setting>, n: usize| (s, HashSet::from([key(n)]));
+        let groups = BTreeMap::from([
+            one(vec![Setting::AllowRevokeForOtherClients(false)], 1),
+            one(vec![Setting::AllowRevokeForOtherClients(true)], 2),
+            one(vec![Setting::AllowAllValueForRevokeEndpoint(false)], 3),
+            one(vec![Setting::AllowAllValueForRevokeEndpoint(true)], 4),
+            one(vec![Setting::RevokeTokenFlagDisabled], 5),
+            one(vec![Setting::FeatureFlagsEmpty], 6),
+            one(vec![], 7),
+        ]);
+        let merged = merge_groups(groups);
+        assert_eq!(merged.len(), 5, "{merged:?}");
+        let both_false = vec![
+            Setting::AllowRevokeForOtherClients(false),
+            Setting::AllowAllValueForRevokeEndpoint(false),
+        ];
+        assert_eq!(merged[&both_false], HashSet::from([key(1), key(3)]));
+        assert!(merged.contains_key(&vec![Setting::RevokeTokenFlagDisabled]));
+        assert!(merged.contains_key(&vec![Setting::FeatureFlagsEmpty]));
+        assert!(merged.contains_key(&vec![]), "@serial alone stays alone");
+        assert_eq!(merged.values().map(HashSet::len).sum::<usize>(), 7);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! world (injecting the run's context, skipping what the target cannot offer) and turn it
 //! into a case record when it ends.
 
+use super::schedule::Schedule;
 use super::world::{RevWorld, RunContext, ScenarioMeta};
 use crate::catalogue::{Requirement, Scenario, ScenarioKey};
 use crate::record::CaseRecord;
@@ -115,26 +116,34 @@ fn start(ctx: Arc<RunContext>, world: &mut RevWorld, path: &str, sc: &cucumber::
     }
 }
 
-/// Runs the scenarios named by `keys` with cucumber and returns their records.
+/// Runs the scenarios named by `keys` with cucumber, on this schedule, and returns their
+/// records.
 pub async fn run_scenarios(
     ctx: &Arc<RunContext>,
     features: &[(String, String)],
     keys: HashSet<ScenarioKey>,
-    concurrency: usize,
+    schedule: Schedule,
 ) -> Result<Vec<CaseRecord>, String> {
     if keys.is_empty() {
         return Ok(vec![]);
     }
+    ctx.pace.begin(schedule);
     let parse_errors = Arc::new(Mutex::new(Vec::new()));
     let before_ctx = ctx.clone();
     let after_ctx = ctx.clone();
     RevWorld::cucumber::<PathBuf>()
         .with_parser(MemoryParser)
         .with_writer(Sink(parse_errors.clone()))
-        .max_concurrent_scenarios(concurrency.max(1))
+        .max_concurrent_scenarios(schedule.started())
+        // `@serial` is the run's business (its groups and schedules), not cucumber's.
+        .which_scenario(|_, _, _| cucumber::runner::ScenarioType::Concurrent)
         .before(move |feature, _rule, scenario, world| {
             let ctx = before_ctx.clone();
-            async move { start(ctx, world, &path_of(feature), scenario) }.boxed_local()
+            async move {
+                start(ctx, world, &path_of(feature), scenario);
+                world.act().await;
+            }
+            .boxed_local()
         })
         .after(move |_feature, _rule, scenario, finished, world| {
             let ctx = after_ctx.clone();
@@ -153,7 +162,7 @@ pub async fn run_scenarios(
                 let Some(world) = world else {
                     return;
                 };
-                world.settle_pending().await;
+                world.settle_at_end().await;
                 let harness = harness.or_else(|| {
                     let total = scenario.steps.len();
                     (world.steps_run < total && !world.halted())

@@ -14,6 +14,7 @@ pub mod outcome;
 pub mod plan;
 pub mod progress;
 mod run;
+pub mod schedule;
 mod steps;
 pub mod world;
 

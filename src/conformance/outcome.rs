@@ -35,6 +35,7 @@ pub struct Outcome {
     halt: Option<Halt>,
     downgraded: Option<String>,
     delays: Vec<DelayRecord>,
+    unreadable_answer: bool,
 }
 
 fn record(
@@ -126,6 +127,18 @@ impl Outcome {
 
     pub fn error(&mut self, reason: impl Into<String>) {
         self.halt.get_or_insert(Halt::Error(reason.into()));
+    }
+
+    /// An ERROR because an answer could not be read (over the body cap): the server's answer
+    /// to this request, which no other scenario's request changes.
+    pub fn unreadable_answer(&mut self, reason: impl Into<String>) {
+        self.unreadable_answer |= self.halt.is_none();
+        self.error(reason);
+    }
+
+    /// Whether [`Outcome::unreadable_answer`] was called.
+    pub fn had_unreadable_answer(&self) -> bool {
+        self.unreadable_answer
     }
 
     pub fn not_applicable(&mut self, reason: impl Into<String>) {

@@ -5,8 +5,9 @@
 use super::confirm::{confirm_alone, partition};
 use super::cucumber::run_scenarios;
 use super::plan::{CheckError, RunPlan};
+use super::schedule::Schedule;
 use super::world::{GroupState, RunContext};
-use crate::record::{RunInfo, RunRecord, SCHEMA_VERSION};
+use crate::record::{RunInfo, RunRecord, Timing, SCHEMA_VERSION};
 use crate::sut::preflight::{self, PreflightError};
 use crate::sut::settings::SettingsSession;
 use std::sync::{Arc, Mutex};
@@ -41,6 +42,14 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         ));
     }
     let ready = preflight::prepare(&plan.profile).await?;
+    tracing::info!(elapsed = ?started.elapsed(), "target connected and probes calibrated");
+    let mut timing = Timing::default();
+    timing.add(
+        "connect and calibrate",
+        started.elapsed(),
+        ready.calibration.waited(),
+    );
+    let mut phase = Instant::now();
     let target = ready.target;
     let info = RunInfo {
         tool: "revspec".into(),
@@ -58,6 +67,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         concurrency: plan.concurrency,
         warnings: vec![],
         unusable: None,
+        timing: None,
     };
     plan.progress.planned(parts.len());
     let ctx = Arc::new(RunContext {
@@ -66,16 +76,38 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         group: Mutex::new(GroupState::Original),
         cases: Mutex::new(Vec::new()),
         progress: plan.progress.clone(),
+        pace: Default::default(),
     });
-    let first = run_scenarios(&ctx, &features, parts.free, plan.concurrency)
+    let (free, grouped) = if plan.concurrency > 1 {
+        (
+            Schedule::Together(plan.concurrency),
+            Schedule::OneAtATime {
+                waiting: plan.concurrency,
+            },
+        )
+    } else {
+        (Schedule::Alone, Schedule::Alone)
+    };
+    let first = run_scenarios(&ctx, &features, parts.free, free)
         .await
         .map_err(CheckError::Usage)?;
-    let mut cases = confirm_alone(&ctx, &features, first)
+    let floor = Timing::longest_wait(&first);
+    let (mut cases, alone) = confirm_alone(&ctx, &features, first)
         .await
         .map_err(CheckError::Usage)?;
+    timing.add(
+        "scenarios without setting changes",
+        phase.elapsed(),
+        floor + alone,
+    );
     tracing::info!(elapsed = ?started.elapsed(), "scenarios without setting changes done");
     let mut session = SettingsSession::new(&ctx.target);
-    for (settings, keys) in parts.groups {
+    let groups = session
+        .order(&ctx.target, parts.groups.into_iter().collect())
+        .await;
+    for (settings, keys) in groups {
+        phase = Instant::now();
+        let entered = session.waited;
         // A group none of whose scenarios the profile can run changes nothing on the server:
         // its scenarios are skipped by their before-hook with the reason.
         let runnable = scenarios.iter().any(|s| {
@@ -85,28 +117,34 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
         let state = if settings.is_empty() || !runnable || ctx.target.http.unusable().is_some() {
             GroupState::Original
         } else {
-            match session.enter(&ctx.target, &settings).await {
-                Ok(()) => GroupState::Ready(settings.clone()),
-                Err(e) => GroupState::Failed(e),
-            }
+            GroupState::Entered(session.enter(&ctx.target, &settings).await)
         };
         *ctx.group.lock().unwrap_or_else(|p| p.into_inner()) = state;
-        let group = run_scenarios(&ctx, &features, keys, 1)
+        let group = run_scenarios(&ctx, &features, keys, grouped)
             .await
             .map_err(CheckError::Usage)?;
-        cases.extend(
-            confirm_alone(&ctx, &features, group)
-                .await
-                .map_err(CheckError::Usage)?,
+        let floor = session.waited - entered + Timing::longest_wait(&group);
+        let (group, alone) = confirm_alone(&ctx, &features, group)
+            .await
+            .map_err(CheckError::Usage)?;
+        cases.extend(group);
+        let named: Vec<String> = settings.iter().map(|s| s.describe()).collect();
+        timing.add(
+            format!("settings {}", named.join(", ")),
+            phase.elapsed(),
+            floor + alone,
         );
         tracing::info!(elapsed = ?started.elapsed(), ?settings, "settings group done");
     }
     plan.progress.done();
+    phase = Instant::now();
+    let restoring = session.waited;
     let warnings = if ctx.target.http.unusable().is_some() {
         vec![]
     } else {
         session.restore(&ctx.target).await
     };
+    timing.add("restore", phase.elapsed(), session.waited - restoring);
     cases.sort_by(|a, b| {
         (
             a.profile != "rfc7009",
@@ -129,6 +167,7 @@ pub async fn run_plan(plan: RunPlan) -> Result<RunRecord, CheckError> {
             duration_ms: started.elapsed().as_secs_f64() * 1000.0,
             warnings,
             unusable: ctx.target.http.unusable(),
+            timing: Some(timing),
             ..info
         },
         calibration: ctx.calibration.clone(),

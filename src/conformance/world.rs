@@ -22,10 +22,8 @@ pub enum GroupState {
     /// No settings were changed: the server's own settings.
     #[default]
     Original,
-    /// These settings are in place and confirmed.
-    Ready(Vec<crate::catalogue::Setting>),
-    /// They could not be put in place.
-    Failed(SettingError),
+    /// The group's settings: each in place and confirmed, or why not.
+    Entered(Vec<(crate::catalogue::Setting, Result<(), SettingError>)>),
 }
 
 /// Shared by every scenario of a run.
@@ -35,6 +33,8 @@ pub struct RunContext {
     pub group: Mutex<GroupState>,
     pub cases: Mutex<Vec<CaseRecord>>,
     pub progress: Arc<dyn super::progress::Progress>,
+    /// Who may send requests now, who is watching tokens, when a revocation was last answered.
+    pub pace: super::schedule::Pace,
 }
 
 impl std::fmt::Debug for RunContext {
@@ -101,6 +101,14 @@ impl TokenRef {
     }
 }
 
+/// The grant a token belongs to: a refreshed token is of its first grant.
+fn grant_of(r: TokenRef) -> (Role, Slot) {
+    match r.slot {
+        Slot::Second => (r.role, Slot::Second),
+        Slot::First | Slot::Refreshed => (r.role, Slot::First),
+    }
+}
+
 /// A token's state as seen on every node (one "node" for a single server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Look {
@@ -160,6 +168,8 @@ pub struct RevWorld {
     last_at: Option<Instant>,
     /// Whether that request authenticated with the Authorization header (Basic).
     pub last_sent_basic: bool,
+    /// The client whose revocation request was built last.
+    pub acting_as: Option<Role>,
     pub remembered: HashMap<String, HttpResponse>,
     /// The metadata document fetched by the scenario.
     pub metadata: Option<crate::sut::discovery::Document>,
@@ -170,12 +180,18 @@ pub struct RevWorld {
     substitutes: BTreeMap<TokenRef, TokenRef>,
     /// Grants (role, slot) whose access token a request of this scenario revoked.
     access_revoked: BTreeSet<(Role, Slot)>,
+    /// Grants a request of this scenario acted on (see [`RevWorld::grant_still_active`]).
+    acted_on: BTreeSet<(Role, Slot)>,
     /// Tokens seen active after the request, to look at again after the settle.
     pending_active: Vec<TokenRef>,
     /// Tokens seen inactive, to look at again after the settle (resurrection).
     pending_inactive: Vec<TokenRef>,
     exchanges: Vec<Exchange>,
     pub steps_run: usize,
+    /// The right to send requests (see [`super::schedule`]).
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Time spent waiting for evidence (settles, polls for a token not yet inactive).
+    waited: Duration,
 }
 
 impl RevWorld {
@@ -183,6 +199,40 @@ impl RevWorld {
         self.ctx = Some(ctx);
         self.meta = meta;
         self.started = Some(Instant::now());
+    }
+
+    /// Waits for the right to send requests (taken once the scenario has started).
+    pub async fn act(&mut self) {
+        if self.permit.is_none() {
+            self.permit = Some(self.ctx().pace.act().await);
+        }
+    }
+
+    /// Sleeps `wait` without holding the right to send requests (unless the schedule keeps
+    /// it), registered as a watcher of the tokens of `watched` clients so that no request
+    /// of theirs that could revoke every token is sent meanwhile. The watch lasts until the
+    /// returned guard is dropped.
+    async fn wait_as_watcher(
+        &mut self,
+        wait: Duration,
+        watched: Vec<Role>,
+    ) -> Option<super::schedule::Watching> {
+        let ctx = self.ctx();
+        let watch = (!watched.is_empty()).then(|| ctx.pace.watch(watched));
+        if ctx.pace.schedule().yields_while_waiting() {
+            self.permit = None;
+        }
+        tokio::time::sleep(wait).await;
+        self.waited += wait;
+        watch
+    }
+
+    /// Sleeps the settle before a second look at a token of `role`'s that may still be
+    /// active, as a watcher, and takes the right to act again.
+    pub async fn pause_watching(&mut self, wait: Duration, role: Role) {
+        let watch = self.wait_as_watcher(wait, vec![role]).await;
+        drop(watch);
+        self.act().await;
     }
 
     pub fn ctx(&self) -> Arc<RunContext> {
@@ -254,6 +304,9 @@ impl RevWorld {
     pub fn answered(&mut self, answer: Option<HttpResponse>) {
         self.last = answer;
         self.last_at = Some(Instant::now());
+        if let Some(ctx) = &self.ctx {
+            ctx.pace.revocation_answered();
+        }
     }
 
     /// Notes that a request asked to revoke this token (an access token's grant is then in the
@@ -262,6 +315,44 @@ impl RevWorld {
         if r.kind == TokenType::Access {
             self.access_revoked.insert((r.role, r.slot));
         }
+        self.acted_on.insert(grant_of(r));
+    }
+
+    /// Before the first request that acts on a grant: its tokens are still active, so what the
+    /// request is seen to do to them is the request's doing. A token already dead (revoked by
+    /// another scenario's request on a server that reaches too far, or by the server itself)
+    /// would make a positive control or a cascade pass on nothing; the scenario stops with
+    /// an ERROR saying so (and is run again alone). Returns whether the scenario may go on.
+    pub async fn grant_still_active(&mut self, r: TokenRef) -> bool {
+        let grant = grant_of(r);
+        if self.acted_on.contains(&grant) {
+            return true;
+        }
+        let held: Vec<(TokenRef, String)> = self
+            .tokens
+            .iter()
+            .filter(|(t, _)| grant_of(**t) == grant && !self.retired.contains(t))
+            .map(|(t, v)| (*t, v.clone()))
+            .collect();
+        for (t, value) in held {
+            match self.look(t, &value).await {
+                Ok(Look::All(TokenState::Active)) => {}
+                Ok(look) => {
+                    self.outcome.error(format!(
+                        "precondition failed: {} was already {} before the request, though this scenario had not acted on its grant (another scenario's request or the server itself revoked it), so nothing can be concluded from its state",
+                        t.label(),
+                        look.describe()
+                    ));
+                    return false;
+                }
+                Err(e) => {
+                    self.outcome
+                        .error(format!("cannot observe {}: {e}", t.label()));
+                    return false;
+                }
+            }
+        }
+        true
     }
 
     /// Looks at a token once, on every node of a cluster (or the target itself).
@@ -357,9 +448,16 @@ impl RevWorld {
                     .collect();
                 return Ok(Err(still));
             }
-            tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))).await;
+            let wait = pause.min(deadline.saturating_duration_since(Instant::now()));
+            tokio::time::sleep(wait).await;
+            self.waited += wait;
             pause = (pause * 2).min(Duration::from_millis(400));
         }
+    }
+
+    /// Takes a token seen inactive off the list of second looks.
+    pub fn no_second_look(&mut self, r: TokenRef) {
+        self.pending_inactive.retain(|p| *p != r);
     }
 
     /// Marks a token seen active after a request, to be looked at again after the settle.
@@ -371,7 +469,7 @@ impl RevWorld {
 
     /// How long after the last request a second look is taken: the stay-active settle, the
     /// propagation window, and half a second more than any delay this scenario measured.
-    fn settle(&self) -> Duration {
+    fn settle_time(&self) -> Duration {
         let t = self.timeouts();
         let seen = self
             .outcome
@@ -387,15 +485,30 @@ impl RevWorld {
     /// one seen inactive must still be inactive. Called before a positive control acts (so its
     /// own revocation is not blamed) and when the scenario ends.
     pub async fn settle_pending(&mut self) {
+        let watch = self.settle().await;
+        drop(watch);
+        self.act().await;
+    }
+
+    /// The second looks when the scenario ends: the right to act is not taken back, so the
+    /// next scenario of a group acts while this one waits.
+    pub async fn settle_at_end(&mut self) {
+        let watch = self.settle().await;
+        drop(watch);
+        self.permit = None;
+    }
+
+    async fn settle(&mut self) -> Option<super::schedule::Watching> {
         if self.pending_active.is_empty() && self.pending_inactive.is_empty() {
-            return;
+            return None;
         }
         if self.halted() && !self.outcome.has_failed_check() {
-            return;
+            return None;
         }
         let since = self.last_at.unwrap_or_else(Instant::now);
-        let wait = (since + self.settle()).saturating_duration_since(Instant::now());
-        tokio::time::sleep(wait).await;
+        let wait = (since + self.settle_time()).saturating_duration_since(Instant::now());
+        let watched = self.pending_active.iter().map(|r| r.role).collect();
+        let watch = self.wait_as_watcher(wait, watched).await;
         let elapsed = since.elapsed().as_millis();
         for r in std::mem::take(&mut self.pending_active) {
             let Some(value) = self.tokens.get(&r).cloned() else {
@@ -437,12 +550,14 @@ impl RevWorld {
                     .error(format!("cannot observe {}: {e}", r.label())),
             }
         }
+        watch
     }
 
     /// The case record, from what the scenario saw.
     pub fn finish(&mut self, harness_failure: Option<String>) -> CaseRecord {
         let level = self.meta.level.unwrap_or(Level::Must);
         let outcome = std::mem::take(&mut self.outcome);
+        let unreadable_answer = outcome.had_unreadable_answer();
         let (verdict, reason) = outcome.verdict(level, harness_failure.as_deref());
         let (checks, controls, observations, delays) = outcome.into_parts();
         let meta = std::mem::take(&mut self.meta);
@@ -468,6 +583,8 @@ impl RevWorld {
             duration_ms: self
                 .started
                 .map_or(0.0, |s| s.elapsed().as_secs_f64() * 1000.0),
+            waited_ms: self.waited.as_secs_f64() * 1000.0,
+            unreadable_answer,
         }
     }
 }

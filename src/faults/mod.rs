@@ -87,8 +87,9 @@ faults! {
         ["jans-cross-client-scope-only", "jans-cross-client-default"];
     CrossClientRefused = "cross-client-refused", "cross-client revocation is refused even when allowed",
         ["jans-cross-client-allowed", "jans-cross-client-no-scope"];
+    // jans-flag-auth-first cannot be observed on it: its control finds the endpoint enabled.
     FlagIgnored = "flag-ignored", "the REVOKE_TOKEN feature flag is ignored by the revocation endpoint",
-        ["jans-flag-disabled"];
+        ["jans-flag-disabled", "jans-flag-auth-first"];
     FlagBeforeAuth = "flag-before-auth", "the feature flag is checked before client authentication",
         ["jans-flag-auth-first"];
     EmptyFlagsDisable = "empty-flags-disable", "an empty featureFlags list disables the endpoint",
@@ -119,6 +120,8 @@ faults! {
         ["rfc6749-2.3.1-no-query-credentials"];
     GetRevokes = "get-revokes", "a GET with the token in the query revokes it, however the client authenticates (Basic header or query credentials)",
         ["rfc7009-2.1-post-only"];
+    GetRevokesBasicOnly = "get-revokes-basic-only", "a GET with the token in the query revokes it when the client authenticates with Basic (credentials in the query are refused)",
+        ["rfc7009-2.1-post-only"];
     JsonAccepted = "json-accepted", "a JSON body is accepted as a revocation",
         ["rfc7009-2.1-form-only"];
     PublicClientRejected = "public-client-rejected", "a public client cannot revoke its own token",
@@ -138,7 +141,7 @@ faults! {
     LateOverRevocation = "late-over-revocation", "300 ms after each successful revocation a background job also revokes every other grant of the token's client",
         ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation"];
     Resurrection = "resurrection", "a revoked grant's tokens become active again 300 ms after the revocation (a stale replica re-syncing) and stay active",
-        ["jans-all-disabled", "jans-all-enabled", "jans-all-own-client", "jans-all-public-client", "jans-cross-client-allowed", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only", "jans-flag-empty-means-enabled", "jans-grant-cascade-at", "jans-grant-cascade-isolation", "jans-grant-cascade-rt", "jans-multi-token", "jans-script-veto", "rfc6749-2.3-one-auth-method", "rfc6749-2.3.1-no-query-credentials", "rfc6749-3.2-duplicate-param", "rfc7009-2-access-revocable", "rfc7009-2-refresh-revocable", "rfc7009-2.1-client-auth-required", "rfc7009-2.1-empty-token", "rfc7009-2.1-form-only", "rfc7009-2.1-hint-fallback", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-post-only", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.1-token-required", "rfc7009-2.1-wrong-secret", "rfc7009-2.2-grant-isolation", "rfc7009-2.2-idempotent", "rfc7009-2.2-invalid-token-200", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.2.1-retry-after", "rfc7009-2.3-cors", "rfc8414-auth-methods"];
+        ["jans-all-enabled", "jans-cross-client-allowed", "jans-flag-empty-means-enabled", "jans-grant-cascade-at", "jans-grant-cascade-rt", "jans-multi-token", "jans-script-veto", "rfc7009-2-access-revocable", "rfc7009-2-refresh-revocable", "rfc7009-2.1-hint-fallback", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.2-idempotent", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.3-cors", "rfc8414-auth-methods"];
     NoHintAccessOnly = "no-hint-access-only", "without token_type_hint only access tokens are looked up: a refresh token sent without a hint gets 200 and stays active",
         ["rfc7009-2.1-hint-optional", "rfc7009-2.2-unknown-hint-ignored"];
     MultiTokenFirstOnly = "multi-token-first-only", "of several space-separated tokens only the first is revoked",

@@ -94,7 +94,7 @@ async fn preflight(target: &Target, profile: &LoadProfile) -> Result<SettingsSes
     let mut session = SettingsSession::new(target);
     if kinds.contains(&TransactionKind::RevokeAll) {
         if let Err(why) = session
-            .enter(target, &[Setting::AllowAllValueForRevokeEndpoint(true)])
+            .enter_one(target, Setting::AllowAllValueForRevokeEndpoint(true))
             .await
         {
             session.restore(target).await;

@@ -30,6 +30,9 @@ pub struct ProbeCalibration {
     /// States in which this probe could not be confirmed (what it says in them is marked).
     #[serde(default)]
     pub unconfirmed: Vec<String>,
+    /// Time spent waiting for evidence (a settle before comparing two ways of looking).
+    #[serde(default)]
+    pub waited_ms: f64,
 }
 
 /// The calibration of every probe of a target.
@@ -39,6 +42,13 @@ pub struct Calibration {
 }
 
 impl Calibration {
+    /// The calibration's waits, one after another.
+    pub fn waited(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(
+            self.probes.iter().map(|p| p.waited_ms).sum::<f64>() / 1000.0,
+        )
+    }
+
     /// The reasons of every refused probe.
     pub fn refusals(&self) -> Vec<String> {
         self.probes

@@ -78,6 +78,14 @@ pub struct CaseRecord {
     pub first_verdict: Option<Verdict>,
     pub exchanges: Vec<Exchange>,
     pub duration_ms: f64,
+    /// Of that, the time spent waiting for evidence: settles before a second look, polls for
+    /// a token not yet inactive (no schedule makes these shorter).
+    #[serde(default)]
+    pub waited_ms: f64,
+    /// An ERROR on an answer the harness could not read (over the body cap): the same request
+    /// alone gets the same answer, so the scenario is not run again alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unreadable_answer: bool,
 }
 
 impl CaseRecord {
@@ -108,6 +116,53 @@ pub struct RunInfo {
     /// Set when the target stopped answering and the remaining scenarios were not attempted.
     #[serde(default)]
     pub unusable: Option<String>,
+    /// Where the wall time went, and the floor under it.
+    #[serde(default)]
+    pub timing: Option<Timing>,
+}
+
+/// A run's wall time against its floor: the waits that no schedule can avoid, phase by phase
+/// (calibration's settles one after another; in a phase of scenarios, the longest waits of
+/// one scenario; a group's confirmations, the longest of them, and the quiet after one that
+/// revoked; each confirmation alone, its quiet pause and its waits).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Timing {
+    pub wall_ms: f64,
+    pub floor_ms: f64,
+    pub phases: Vec<PhaseTiming>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PhaseTiming {
+    /// "calibration", "scenarios without setting changes", "settings allowAllValueForRevokeEndpoint=true", ...
+    pub phase: String,
+    pub wall_ms: f64,
+    pub floor_ms: f64,
+}
+
+impl Timing {
+    pub fn add(
+        &mut self,
+        phase: impl Into<String>,
+        wall: std::time::Duration,
+        floor: std::time::Duration,
+    ) {
+        let (wall_ms, floor_ms) = (wall.as_secs_f64() * 1000.0, floor.as_secs_f64() * 1000.0);
+        self.wall_ms += wall_ms;
+        self.floor_ms += floor_ms;
+        self.phases.push(PhaseTiming {
+            phase: phase.into(),
+            wall_ms,
+            floor_ms,
+        });
+    }
+
+    /// The most any case of `cases` waited: the floor of scenarios run side by side.
+    pub fn longest_wait(cases: &[CaseRecord]) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(
+            cases.iter().map(|c| c.waited_ms).fold(0.0, f64::max) / 1000.0,
+        )
+    }
 }
 
 /// The canonical record of a check run.
@@ -366,6 +421,8 @@ pub(crate) mod fixtures {
             first_verdict: None,
             exchanges: vec![],
             duration_ms: 0.0,
+            waited_ms: 0.0,
+            unreadable_answer: false,
         }
     }
 
@@ -388,6 +445,7 @@ pub(crate) mod fixtures {
                 concurrency: 8,
                 warnings: vec![],
                 unusable: None,
+                timing: None,
             },
             calibration: Default::default(),
             settings: vec![],

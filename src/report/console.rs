@@ -201,7 +201,40 @@ fn render_raw(record: &RunRecord, verbose: bool) -> String {
         s.unmet,
         record.run.duration_ms / 1000.0
     ));
+    if let Some(t) = &record.run.timing {
+        out.push_str(&timing_line(t));
+    }
     out
+}
+
+/// "time: 8.7 s for a floor of 6.3 s (1.38x), the waits no schedule avoids; most beyond its
+/// floor: ..." (see `record::Timing`).
+fn timing_line(t: &crate::record::Timing) -> String {
+    let ratio = if t.floor_ms > 0.0 {
+        format!(" ({:.2}x)", t.wall_ms / t.floor_ms)
+    } else {
+        String::new()
+    };
+    let slowest = t
+        .phases
+        .iter()
+        .max_by(|a, b| (a.wall_ms - a.floor_ms).total_cmp(&(b.wall_ms - b.floor_ms)));
+    let beyond = slowest
+        .filter(|p| p.wall_ms - p.floor_ms >= 500.0)
+        .map(|p| {
+            format!(
+                "; most beyond its floor: {} ({:.1} s for {:.1} s)",
+                p.phase,
+                p.wall_ms / 1000.0,
+                p.floor_ms / 1000.0
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "time: {:.1} s for a floor of {:.1} s{ratio}, the waits no schedule avoids{beyond}\n",
+        t.wall_ms / 1000.0,
+        t.floor_ms / 1000.0,
+    )
 }
 
 #[cfg(test)]

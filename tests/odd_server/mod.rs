@@ -32,6 +32,9 @@ pub struct Oddities {
     pub no_cascade_from_access: bool,
     /// Every refresh rotates the refresh token (so a plain refresh grant is destructive).
     pub rotate_refresh: bool,
+    /// Introspection calls every refresh token it issued active, revoked or not (a stale
+    /// cache in front of it); never-issued values still read inactive.
+    pub introspect_refresh_stale: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -162,6 +165,12 @@ impl Proxy {
                         .contains(&k.grant);
                 if dead_by_hint || dead_with_access {
                     return json(StatusCode::OK, serde_json::json!({"active": false}));
+                }
+                if self.odd.introspect_refresh_stale {
+                    return json(
+                        StatusCode::OK,
+                        serde_json::json!({"active": true, "token_type": "refresh_token"}),
+                    );
                 }
             }
         }

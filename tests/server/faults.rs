@@ -391,6 +391,34 @@ async fn exhibits(fault: Fault, s: &Server) -> Result<(), String> {
                 );
             }
         }
+        Fault::GetRevokesBasicOnly => {
+            // Query credentials are refused and nothing is revoked; Basic revokes.
+            let p = s.mint("client-a").await;
+            let uri = format!(
+                "{}?{}",
+                paths::REVOKE,
+                form(&[
+                    ("token", &p.access),
+                    ("client_id", "client-a"),
+                    ("client_secret", "secret-a")
+                ])
+            );
+            let r = s.raw(Method::GET, &uri, &[], vec![]).await;
+            check!(r.status == 401, "GET with query credentials: {}", r.status);
+            check!(s.active(&p.access).await, "query credentials revoked");
+            let uri = format!("{}?{}", paths::REVOKE, form(&[("token", &p.access)]));
+            let auth = basic("client-a", "secret-a");
+            let r = s
+                .raw(
+                    Method::GET,
+                    &uri,
+                    &[("authorization", auth.as_bytes())],
+                    vec![],
+                )
+                .await;
+            check!(r.status == 200, "GET with Basic answered {}", r.status);
+            check!(!s.active(&p.access).await, "GET with Basic did not revoke");
+        }
         Fault::QueryCredentialsHonoured => {
             let p = s.mint("client-a").await;
             let uri = format!(

@@ -221,15 +221,19 @@ fn require(w: &mut RevWorld, setting: Setting) {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone();
-    match state {
-        GroupState::Ready(settings) if settings.contains(&setting) => {}
-        GroupState::Ready(_) | GroupState::Original => w.outcome.error(format!(
+    let entered = match &state {
+        GroupState::Entered(each) => each.iter().find(|(s, _)| *s == setting),
+        GroupState::Original => None,
+    };
+    match entered {
+        Some((_, Ok(()))) => {}
+        None => w.outcome.error(format!(
             "{} is not in place for this scenario: it needs a @requires:setting:{} tag",
             setting.describe(),
             setting.describe()
         )),
-        GroupState::Failed(SettingError::Unchangeable(why)) => w.outcome.skip(why),
-        GroupState::Failed(SettingError::Failed(why)) => w.outcome.error(format!(
+        Some((_, Err(SettingError::Unchangeable(why)))) => w.outcome.skip(why.clone()),
+        Some((_, Err(SettingError::Failed(why)))) => w.outcome.error(format!(
             "could not put {} in place: {why}",
             setting.describe()
         )),

@@ -46,6 +46,10 @@ pub(super) async fn send(w: &mut RevWorld, mut spec: RequestSpec) {
             spec.url.set_query(query.as_deref());
         }
     }
+    if could_revoke_every_token(&spec) {
+        // Never what a scenario watching this client's token stay active sees.
+        ctx.pace.no_watchers_of(w.acting_as).await;
+    }
     let url = spec.url.clone();
     w.last_sent_basic = spec.basic.is_some();
     let simulated_unavailable = ctx
@@ -66,7 +70,7 @@ pub(super) async fn send(w: &mut RevWorld, mut spec: RequestSpec) {
         // A body cut at the cap says nothing about what the server sent: never judge it.
         Ok(r) if r.truncated => {
             w.answered(None);
-            w.outcome.error(format!(
+            w.outcome.unreadable_answer(format!(
                 "{url}: the answer is larger than the {} KiB the harness reads, so it was not judged",
                 crate::sut::http::BODY_CAP / 1024
             ));
@@ -88,6 +92,13 @@ pub(super) async fn send(w: &mut RevWorld, mut spec: RequestSpec) {
             w.outcome.error(format!("{url}: {e}"));
         }
     }
+}
+
+/// `token=all` or `token_type_hint=all`, in the body or the query: on a server that honours
+/// it (or gets it wrong), every token of a client, or more, may go.
+fn could_revoke_every_token(spec: &RequestSpec) -> bool {
+    let all = |(k, v): (&str, &str)| (k == "token" || k == "token_type_hint") && v == "all";
+    spec.form.iter().any(|(k, v)| all((k, v))) || spec.url.query_pairs().any(|(k, v)| all((&k, &v)))
 }
 
 fn header_pair(text: &str) -> (String, String) {
@@ -113,6 +124,7 @@ pub(super) fn revocation(
     let ctx = w.ctx();
     let target = &ctx.target;
     let client = target.credentials(role)?.clone();
+    w.acting_as = Some(role);
     let mut spec = RequestSpec::post_form(target.endpoints.revocation.clone(), form);
     match shape {
         Shape::Normal => target.authenticate(&mut spec, &client),
@@ -196,6 +208,9 @@ async fn revoke_with(
     let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
+    if !w.grant_still_active(r).await {
+        return;
+    }
     w.asked_to_revoke(r);
     let mut form = vec![("token".to_owned(), value)];
     match hint {

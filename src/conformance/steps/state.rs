@@ -9,6 +9,7 @@
 use super::params::Token;
 use super::requests::{revocation, send, Shape};
 use super::{guard, last, role, tokref};
+use crate::conformance::checks;
 use crate::conformance::world::{Look, RevWorld, TokenRef};
 use crate::sut::{Role, TokenState};
 use cucumber::then;
@@ -32,6 +33,9 @@ async fn expect_inactive(w: &mut RevWorld, r: TokenRef, value: &str, control: bo
     };
     let what = format!("state of {}", r.label());
     if control {
+        // A control shows the mechanism works; whether its token stays dead is no rule's
+        // subject here, so it gets no second look.
+        w.no_second_look(r);
         w.outcome.control(what, "inactive", result);
     } else {
         w.outcome.check(what, "inactive", result);
@@ -221,7 +225,7 @@ async fn record_state(w: &mut RevWorld, token: Token) {
     let settle = w.ctx().target.profile.timeouts.stay_active_settle;
     let mut state = w.look(r, &value).await;
     if state != Ok(Look::All(TokenState::Inactive)) {
-        tokio::time::sleep(settle).await;
+        w.pause_watching(settle, r.role).await;
         state = w.look(r, &value).await;
     }
     match state {
@@ -291,6 +295,33 @@ async fn control_revocable(w: &mut RevWorld, token: Token) {
         return;
     }
     expect_inactive(w, r, &value, true).await;
+}
+
+/// A setting that disables the endpoint is in effect in this very scenario: a revocation
+/// with the client's right credentials is refused with this OAuth error (so an answer to a
+/// wrong secret says something about the order of checks, not about an enabled endpoint).
+#[then(
+    expr = "as a positive control, a revocation of {token} by its client is refused with {string} and status {int}"
+)]
+async fn control_refused(w: &mut RevWorld, token: Token, code: String, status: u16) {
+    guard!(w);
+    let Some((r, value)) = tokref(w, token.0) else {
+        return;
+    };
+    let shape = w.ctx().target.learned().shape(r.kind);
+    let Some(spec) = revocation(w, r.role, shape.form(r.kind, &value), Shape::Normal) else {
+        return;
+    };
+    send(w, spec).await;
+    let Some(answer) = last(w) else { return };
+    w.outcome.control(
+        format!(
+            "a revocation of {} by its client with its right credentials",
+            r.label()
+        ),
+        format!("HTTP {status} with error \"{code}\""),
+        checks::oauth_error(&answer, &code, status),
+    );
 }
 
 /// The client really holds the scope a rule is about: the token answer's `scope`, the scope

@@ -83,6 +83,14 @@ pub async fn revoke_get(
         let form = Form::parse_urlencoded(req.uri().query().unwrap_or("").as_bytes(), true)?;
         return revoke_form(&state, req.headers(), form).await;
     }
+    if state.has_fault(Fault::GetRevokesBasicOnly) {
+        let form = Form::parse_urlencoded(req.uri().query().unwrap_or("").as_bytes(), true)?;
+        if form.get("client_secret").is_some() || !req.headers().contains_key(header::AUTHORIZATION)
+        {
+            return Err(auth_failed());
+        }
+        return revoke_form(&state, req.headers(), form).await;
+    }
     let mut response = (
         StatusCode::METHOD_NOT_ALLOWED,
         axum::Json(

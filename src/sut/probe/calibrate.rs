@@ -123,6 +123,7 @@ pub async fn calibrate(target: &Target) -> (Calibration, Learned) {
             revocation_visible_ms: None,
             revoked_with: None,
             unconfirmed: Vec::new(),
+            waited_ms: 0.0,
         };
         calibrate_one(target, probe.as_ref(), kind, &mut learned, &mut record).await;
         calibration.probes.push(record);
@@ -548,7 +549,9 @@ async fn in_between(
     }
     // Let a cascade (or its absence) settle before comparing the two ways of looking.
     let t = &target.profile.timeouts;
-    tokio::time::sleep(t.stay_active_settle.max(t.propagation_window)).await;
+    let settle = t.stay_active_settle.max(t.propagation_window);
+    tokio::time::sleep(settle).await;
+    steps.0.waited_ms += settle.as_secs_f64() * 1000.0;
     let (_, by_probe) = observe(probe, target, Role::Primary, &rt).await;
     let (_, by_truth) = observe(truth.as_ref(), target, Role::Primary, &rt).await;
     match (by_probe, by_truth) {

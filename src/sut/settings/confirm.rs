@@ -33,6 +33,14 @@ impl Behaviour {
         })
     }
 
+    /// Whether confirming it revokes a token (its effect is seen by a revocation happening).
+    pub(super) fn revokes_when_confirmed(self) -> bool {
+        matches!(
+            self,
+            Behaviour::OtherClients(true) | Behaviour::AllValue(true)
+        )
+    }
+
     pub(super) fn describe(self) -> String {
         match self {
             Behaviour::OtherClients(v) => format!("{OTHER_CLIENTS}={v}"),
@@ -54,10 +62,12 @@ pub(super) async fn confirm(
     changed: bool,
     log: &mut Vec<Exchange>,
 ) -> Result<String, String> {
+    // Short steps: the look is cheap and every step of overshoot is time the run waits
+    // after the server already acts on the value.
     let mut backoff = Backoff::new(
         Instant::now() + settle,
-        Duration::from_millis(200),
-        Duration::from_secs(2),
+        Duration::from_millis(100),
+        Duration::from_millis(400),
     );
     loop {
         match confirm_once(target, behaviour, changed, log).await {

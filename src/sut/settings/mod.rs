@@ -32,6 +32,9 @@ pub struct SettingsSession {
     pub log: Vec<Exchange>,
     /// Restores that did not take effect (warnings of the run).
     problems: Vec<String>,
+    /// Time the confirmations had to take: per batch (run at once) the longest, and the quiet
+    /// after a confirmation that revoked.
+    pub waited: std::time::Duration,
 }
 
 impl SettingsSession {
@@ -42,47 +45,97 @@ impl SettingsSession {
             records: Vec::new(),
             log: Vec::new(),
             problems: Vec::new(),
+            waited: std::time::Duration::ZERO,
         }
     }
 
-    /// Puts every setting of a group in place and confirms that the server acts on each. A
-    /// property an earlier group changed and this one does not name goes back to its
-    /// original value first, so every group starts from the server's own settings.
-    pub async fn enter(&mut self, target: &Target, group: &[Setting]) -> Result<(), SettingError> {
+    /// The order to put groups in place: feature switches first (their restore is a quick
+    /// positive confirmation), groups that already hold on the server last (entering them is
+    /// the restore, so nothing is left to restore at the end), the others in between.
+    pub async fn order<T>(
+        &mut self,
+        target: &Target,
+        mut groups: Vec<(Vec<Setting>, T)>,
+    ) -> Vec<(Vec<Setting>, T)> {
+        let current = match self.adapter.read(target, &mut self.log).await {
+            Ok(c) => c,
+            // The first group's entry reads again and names the problem.
+            Err(_) => return groups,
+        };
+        groups.sort_by_key(|(settings, _)| {
+            let holds = !settings.is_empty()
+                && settings.iter().all(|s| {
+                    *s != Setting::FeatureFlagsEmpty && s.holds(current.get(s.property()))
+                });
+            let switches = settings.iter().any(|s| s.switches_a_feature());
+            (holds, !switches)
+        });
+        groups
+    }
+
+    /// Puts every setting of a group in place and confirms that the server acts on each (the
+    /// confirmations at once); says for each setting whether it is in place, or why not (a
+    /// scenario relying on one that is not stops; the others run). A property an earlier
+    /// group changed and this one does not name goes back to its original value first, so
+    /// every group starts from the server's own settings.
+    pub async fn enter(
+        &mut self,
+        target: &Target,
+        group: &[Setting],
+    ) -> Vec<(Setting, Result<(), SettingError>)> {
+        match self.enter_each(target, group).await {
+            Ok(each) => each,
+            Err(e) => group.iter().map(|s| (*s, Err(e.clone()))).collect(),
+        }
+    }
+
+    /// [`Self::enter`] for a group of one setting.
+    pub async fn enter_one(
+        &mut self,
+        target: &Target,
+        setting: Setting,
+    ) -> Result<(), SettingError> {
+        self.enter(target, &[setting])
+            .await
+            .pop()
+            .map_or(Ok(()), |(_, result)| result)
+    }
+
+    /// [`Self::enter`], with `Err` for what stops the whole group (the adapter cannot read or
+    /// write).
+    async fn enter_each(
+        &mut self,
+        target: &Target,
+        group: &[Setting],
+    ) -> Result<Vec<(Setting, Result<(), SettingError>)>, SettingError> {
         let others: Vec<(String, Option<Value>)> = self
             .originals
             .iter()
             .filter(|(p, _)| !group.iter().any(|s| s.property() == p))
             .cloned()
             .collect();
+        let mut restores = Vec::new();
         for (property, value) in others {
             self.write_read_back(target, &property, value.as_ref())
                 .await?;
-            // The group does not rely on this property, so a restore the server does not act
-            // on is recorded (and warned about at the end), not a reason to stop the group.
-            if let Err(e) = self
-                .confirm_and_record(target, &property, value, "restored")
-                .await
-            {
-                self.problems.push(format!(
-                    "restored {property} before the next group, but {e}"
-                ));
-            }
             self.originals.retain(|(p, _)| *p != property);
+            restores.push((property, value, "restored"));
         }
         let current = self.adapter.read(target, &mut self.log).await?;
+        let mut entered: Vec<(Setting, Result<(), SettingError>)> = Vec::new();
+        let mut wanted = Vec::new();
         for setting in group {
             let property = setting.property();
             let value = current.get(property);
             if matches!(self.adapter, Adapter::Static) {
                 if !setting.holds(value) || !current.contains_key(property) {
-                    return Err(SettingError::Unchangeable(format!(
+                    entered.push((*setting, Err(SettingError::Unchangeable(format!(
                         "needs {}; the static settings adapter cannot change it and the profile does not declare it",
                         setting.describe()
-                    )));
+                    )))));
+                    continue;
                 }
-                self.confirm_and_record(target, property, value.cloned(), "declared")
-                    .await?;
+                wanted.push((*setting, (property.to_owned(), value.cloned(), "declared")));
                 continue;
             }
             if *setting == Setting::FeatureFlagsEmpty {
@@ -95,26 +148,60 @@ impl SettingsSession {
                 let detour = Setting::RevokeTokenFlagDisabled.wanted(value);
                 self.write_read_back(target, property, Some(&detour))
                     .await?;
-                self.confirm_and_record(target, property, Some(detour), "set (on the way to [])")
-                    .await?;
+                let detour = vec![(property.to_owned(), Some(detour), "set (on the way to [])")];
+                if let Err(e) = self.confirm_all(target, detour).await.0.remove(0) {
+                    entered.push((*setting, Err(e)));
+                    continue;
+                }
             } else if setting.holds(value) {
-                self.confirm_and_record(target, property, value.cloned(), "already")
-                    .await?;
+                wanted.push((*setting, (property.to_owned(), value.cloned(), "already")));
                 continue;
             }
-            if !self.originals.iter().any(|(p, _)| p == property) {
-                self.originals.push((property.into(), value.cloned()));
-            }
-            let wanted = setting.wanted(value);
-            self.write_read_back(target, property, Some(&wanted))
+            let before_run = self.originals.iter().position(|(p, _)| p == property);
+            let wanted_value = setting.wanted(value);
+            let action = match before_run {
+                // Back to what it was before the run: nothing left to restore at the end.
+                Some(i) if self.originals[i].1.as_ref() == Some(&wanted_value) => {
+                    self.originals.remove(i);
+                    "restored"
+                }
+                Some(_) => "set",
+                None => {
+                    self.originals.push((property.into(), value.cloned()));
+                    "set"
+                }
+            };
+            self.write_read_back(target, property, Some(&wanted_value))
                 .await?;
-            self.confirm_and_record(target, property, Some(wanted), "set")
-                .await?;
+            wanted.push((*setting, (property.to_owned(), Some(wanted_value), action)));
         }
-        // A confirmation revokes tokens; let its delayed side effects (a background job, a
-        // replica) land before the group's scenarios mint theirs.
-        tokio::time::sleep(target.profile.timeouts.stay_active_settle).await;
-        Ok(())
+        let restored: Vec<String> = restores.iter().map(|(p, _, _)| p.clone()).collect();
+        let settings: Vec<Setting> = wanted.iter().map(|(s, _)| *s).collect();
+        let items = restores
+            .into_iter()
+            .chain(wanted.into_iter().map(|(_, item)| item))
+            .collect();
+        let (mut results, revoked_at) = self.confirm_all(target, items).await;
+        for (result, property) in results.drain(..restored.len()).zip(restored) {
+            // The group does not rely on this property, so a restore the server does not act
+            // on is recorded (and warned about at the end), not a reason to stop the group.
+            if let Err(e) = result {
+                self.problems.push(format!(
+                    "restored {property} before the next group, but {e}"
+                ));
+            }
+        }
+        entered.extend(settings.into_iter().zip(results));
+        // A confirmation that revoked a token: let its delayed side effects (a background
+        // job, a replica) land before the group's scenarios mint theirs.
+        if let Some(at) = revoked_at {
+            let t = &target.profile.timeouts;
+            let quiet = t.stay_active_settle.max(t.propagation_window);
+            let left = quiet.saturating_sub(at.elapsed());
+            tokio::time::sleep(left).await;
+            self.waited += left;
+        }
+        Ok(entered)
     }
 
     async fn write_read_back(
@@ -139,57 +226,72 @@ impl SettingsSession {
         }
     }
 
-    async fn confirm_and_record(
+    /// Confirms each `(property, value, action)` by behaviour, all at once, and records each;
+    /// says when the last confirmation that revoked a token ended.
+    async fn confirm_all(
         &mut self,
         target: &Target,
-        property: &str,
-        value: Option<Value>,
-        action: &str,
-    ) -> Result<(), SettingError> {
-        let behaviour = Behaviour::of_property(property, value.as_ref()).expect("known property");
-        let started = Instant::now();
-        let changed = !matches!(action, "already" | "declared");
-        let result = confirm(
-            target,
-            behaviour,
-            target.profile.settings.settle(),
-            changed,
-            &mut self.log,
-        )
-        .await;
-        let elapsed = started.elapsed().as_secs_f64() * 1000.0;
-        let (confirmed, error) = match &result {
-            Ok(how) => (Some(how.clone()), None),
-            Err(seen) => (None, Some(seen.clone())),
-        };
-        self.records.push(SettingRecord {
-            setting: behaviour.describe(),
-            action: action.into(),
-            confirmed,
-            confirmed_after_ms: result.is_ok().then_some(elapsed),
-            error,
+        items: Vec<(String, Option<Value>, &str)>,
+    ) -> (Vec<Result<(), SettingError>>, Option<Instant>) {
+        let settle = target.profile.settings.settle();
+        let looks = items.iter().map(|(property, value, action)| async move {
+            let behaviour =
+                Behaviour::of_property(property, value.as_ref()).expect("known property");
+            let changed = !matches!(*action, "already" | "declared");
+            let started = Instant::now();
+            let mut log = Vec::new();
+            let result = confirm(target, behaviour, settle, changed, &mut log).await;
+            (behaviour, started.elapsed(), Instant::now(), log, result)
         });
-        result.map(|_| ()).map_err(|seen| {
-            SettingError::Failed(format!("{} is not in effect: {seen}", behaviour.describe()))
-        })
+        let done = futures::future::join_all(looks).await;
+        self.waited += done
+            .iter()
+            .map(|(_, took, _, _, _)| *took)
+            .max()
+            .unwrap_or_default();
+        let mut results = Vec::new();
+        let mut revoked_at = None;
+        for ((_, _, action), (behaviour, took, ended, log, result)) in items.iter().zip(done) {
+            self.log.extend(log);
+            let (confirmed, error) = match &result {
+                Ok(how) => (Some(how.clone()), None),
+                Err(seen) => (None, Some(seen.clone())),
+            };
+            if result.is_ok() && behaviour.revokes_when_confirmed() {
+                revoked_at = revoked_at.max(Some(ended));
+            }
+            self.records.push(SettingRecord {
+                setting: behaviour.describe(),
+                action: (*action).into(),
+                confirmed,
+                confirmed_after_ms: result.is_ok().then_some(took.as_secs_f64() * 1000.0),
+                error,
+            });
+            results.push(result.map(|_| ()).map_err(|seen| {
+                SettingError::Failed(format!("{} is not in effect: {seen}", behaviour.describe()))
+            }));
+        }
+        (results, revoked_at)
     }
 
     /// Restores every changed property to its value before the run (absent stays absent)
     /// and confirms the server acts on it again. Returns the problems, if any.
     pub async fn restore(&mut self, target: &Target) -> Vec<String> {
         let mut problems = std::mem::take(&mut self.problems);
+        let mut restores = Vec::new();
         for (property, value) in std::mem::take(&mut self.originals).into_iter().rev() {
-            if let Err(e) = self
+            match self
                 .write_read_back(target, &property, value.as_ref())
                 .await
             {
-                problems.push(format!("could not restore {property}: {e}"));
-                continue;
+                Ok(()) => restores.push((property, value, "restored")),
+                Err(e) => problems.push(format!("could not restore {property}: {e}")),
             }
-            if let Err(e) = self
-                .confirm_and_record(target, &property, value, "restored")
-                .await
-            {
+        }
+        let names: Vec<String> = restores.iter().map(|(p, _, _)| p.clone()).collect();
+        let (results, _) = self.confirm_all(target, restores).await;
+        for (result, property) in results.into_iter().zip(names) {
+            if let Err(e) = result {
                 problems.push(format!("restored {property}, but {e}"));
             }
         }
