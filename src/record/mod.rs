@@ -6,8 +6,10 @@
 
 mod calibration;
 mod exchange;
+pub mod latency;
 pub mod load;
 mod setting;
+pub mod shard;
 pub mod stats;
 mod verdict;
 
