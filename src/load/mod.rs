@@ -211,7 +211,7 @@ pub async fn run(plan: LoadPlan, shard: Option<shard::ShardPlan>) -> Result<Load
     let shard = shard.map(|s| {
         summary.shard = Some(s.id.to_string());
         summary.notes.push(format!(
-            "shard {} of a sharded run: its thresholds and correctness are judged once, on the whole, by `revspec load merge`",
+            "shard {} of a sharded run: its thresholds and correctness are judged once, on all the shards, by `revspec load merge`",
             s.id
         ));
         summary.thresholds = Default::default();

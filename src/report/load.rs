@@ -127,7 +127,9 @@ impl LoadSummary {
             ));
         }
         let missed = self.missed_thresholds();
-        out.push_str(&if missed.is_empty() {
+        out.push_str(&if let Some(shard) = &self.shard {
+            format!("thresholds and correctness: judged once, on all the shards, by `revspec load merge` (this is shard {shard})\n")
+        } else if missed.is_empty() {
             "thresholds: all met\n".to_owned()
         } else {
             format!("thresholds missed: {}\n", missed.join("; "))
@@ -141,7 +143,12 @@ impl LoadSummary {
         for n in &self.notes {
             out.push_str(&format!("note: {n}\n"));
         }
-        out.push_str(&if self.merged_from.is_empty() {
+        out.push_str(&if self.shard.is_some() {
+            format!(
+                "reports: {}/shard.json and histograms/ (for the merge), summary.html, report.html (goose), report.json, report.md, summary.json\n",
+                self.report_dir
+            )
+        } else if self.merged_from.is_empty() {
             format!(
                 "reports: {}/summary.html, report.html (goose), report.json, report.md, summary.json\n",
                 self.report_dir
