@@ -481,3 +481,92 @@ fn bad_shard_and_start_values_exit_2_naming_the_flag() {
         );
     }
 }
+
+/// The shell's and the launchers' expressions in the documented commands, with values.
+const PLACEHOLDERS: [(&str, &str); 11] = [
+    ("I/N", "2/3"),
+    ("TIME", "2999-01-01T00:00:00Z"),
+    ("$((JOB_COMPLETION_INDEX + 1))", "2"),
+    ("${{ matrix.shard }}", "2"),
+    (
+        "${{ needs.build.outputs.start_at }}",
+        "2999-01-01T00:00:00Z",
+    ),
+    ("\"$START_AT\"", "2999-01-01T00:00:00Z"),
+    ("$SHARDS", "3"),
+    ("${RUN}", "run-1"),
+    ("$RUN", "run-1"),
+    ("[", ""),
+    ("]", ""),
+];
+
+/// Each `revspec load` command of a Markdown text's code blocks, whole: lines continued with `\` and YAML
+/// folded scalars (`>-`) joined.
+fn documented_commands(doc: &str) -> Vec<String> {
+    // Only the code blocks.
+    let mut in_code = false;
+    let lines: Vec<&str> = doc
+        .lines()
+        .filter(|l| {
+            let fence = l.trim_start().starts_with("```");
+            in_code ^= fence;
+            in_code && !fence
+        })
+        .collect();
+    let mut logical = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let mut line = lines[i].trim_end().to_owned();
+        if line.ends_with(">-") {
+            let indent = |l: &str| l.len() - l.trim_start().len();
+            let first = lines.get(i + 1).map_or(0, |l| indent(l));
+            let mut joined = Vec::new();
+            while i + 1 < lines.len()
+                && indent(lines[i + 1]) >= first
+                && !lines[i + 1].trim().is_empty()
+            {
+                i += 1;
+                joined.push(lines[i].trim());
+            }
+            line = joined.join(" ");
+        }
+        while line.ends_with('\\') && i + 1 < lines.len() {
+            line.pop();
+            i += 1;
+            line.push(' ');
+            line.push_str(lines[i].trim());
+        }
+        logical.push(line);
+        i += 1;
+    }
+    logical
+        .into_iter()
+        .filter_map(|l| l.find("revspec load").map(|at| l[at..].to_owned()))
+        .filter(|l| l.contains("--shard") || l.contains("merge"))
+        .collect()
+}
+
+#[test]
+fn the_documented_shard_and_merge_commands_parse() {
+    use clap::Parser as _;
+    let mut n = 0;
+    for file in ["docs/distributed-load.md", "README.md"] {
+        let doc = std::fs::read_to_string(file).unwrap();
+        for command in documented_commands(&doc) {
+            let mut text = command.clone();
+            for (expression, value) in PLACEHOLDERS {
+                text = text.replace(expression, value);
+            }
+            let args: Vec<String> = text
+                .split_whitespace()
+                .take_while(|t| !t.starts_with('#') && *t != "&&" && *t != ";")
+                .map(|t| t.trim_matches('`').trim_matches('"').to_owned())
+                .collect();
+            if let Err(e) = revspec::cli::Cli::try_parse_from(&args) {
+                panic!("{file}: `{command}` does not parse:\n{e}");
+            }
+            n += 1;
+        }
+    }
+    assert!(n >= 6, "only {n} commands found");
+}
