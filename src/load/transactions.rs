@@ -7,7 +7,10 @@
 //! Requests go through a client bounded by the target profile's connect and request timeouts
 //! (not goose's 60 s default), every answer is read to its end (within the body cap), and the
 //! latency recorded is to the end of the body: a 200 cut off by a reset or a timeout is an
-//! error, not a success.
+//! error, not a success. Each request is recorded twice: in goose's metrics (for goose's
+//! reports) and in revspec's own measurements (an HDR histogram and counts per request, within
+//! the measured window), which the summary is made of. A shard's users keep their place among
+//! the whole run's users ([`UserSlice`]), so they revoke through the same nodes.
 
 use super::profile::{Correctness, LoadProfile, TransactionKind};
 use super::request::Request;
@@ -180,7 +183,7 @@ impl LoadState {
         }
         let mut m = self.measured.lock().unwrap_or_else(|p| p.into_inner());
         let r = m.request_mut(
-            &format!("POST {}", request.name()),
+            &request.key(),
             request.is_revocation(),
             request.revokes_issued_tokens(),
         );

@@ -284,6 +284,16 @@ mod tests {
             "{html}"
         );
         assert!(!html.contains("badge v-fail\">FAIL"), "{html}");
+        // A shard's thresholds are left to the merge: not "the profile sets none".
+        s.thresholds = Default::default();
+        let html = s.render_html();
+        assert!(
+            html.contains(
+                "thresholds are judged once, on all the shards, by <code>revspec load merge</code>"
+            ),
+            "{html}"
+        );
+        assert!(!html.contains("sets no threshold"), "{html}");
     }
 
     #[test]
