@@ -150,7 +150,7 @@ pub async fn run(plan: LoadPlan, shard: Option<shard::ShardPlan>) -> Result<Load
     };
     let mut state = LoadState::new(target.clone(), &profile, acks).map_err(LoadError::Usage)?;
     if let Some(s) = &shard {
-        state = state.with_users(shard::users_of(s.id));
+        state = state.with_users(shard::users_of(&plan.profile, s.id));
     }
     let state = Arc::new(state);
     std::fs::create_dir_all(&plan.report_dir)

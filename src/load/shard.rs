@@ -3,12 +3,13 @@
 //! profile sets, the shared start time, and the identity of the profile it ran (so that only
 //! shards of one run are merged; the merge is `merge`).
 //!
-//! The users of the whole run are numbered as goose numbers them (0-based, each running the
-//! transaction goose's round-robin scheduler gives it); shard I runs users I-1, I-1+N,
-//! I-1+2N, ... So the shards' users add up to the profile's exactly (10 users over 3 shards:
-//! 4, 3, 3), every transaction gets exactly the users it has in the whole run, and a shard's
-//! users start when the whole run's would (each shard ramps its users up over the same
-//! ramp-up, so the shards' start rates add up to the profile's). The first revocations always
+//! The users of the whole run are numbered as goose numbers them (0-based, in the order they
+//! are launched, each running the transaction goose's round-robin scheduler gives it); shard I
+//! runs users I-1, I-1+N, I-1+2N, ... So the shards' users add up to the profile's exactly (10
+//! users over 3 shards: 4, 3, 3), every transaction gets exactly the users it has in the whole
+//! run, each of a shard's users runs the transaction it runs in the whole run (and so, against
+//! a cluster, revokes through the node it would in a single run), and the shards' start rates
+//! add up to the profile's (each shard ramps its users up over the same ramp-up). The first revocations always
 //! sampled (`min_samples`) are shared the same way; `sample_percent` is a share already.
 
 use super::profile::{LoadProfile, TransactionSpec};
@@ -50,10 +51,11 @@ fn gcd(a: usize, b: usize) -> usize {
     }
 }
 
-/// The transaction (index into the profile's) each of `users` users runs, as goose 0.19's
-/// round-robin scheduler allocates them: weights divided by their greatest common divisor,
-/// one user per transaction in turn while a transaction has weight left, and that list over
-/// again for further users.
+/// The transaction (index into the profile's) each of `users` users runs, in the order they
+/// are launched (goose's `weighted_users_index`), as goose 0.19's round-robin scheduler
+/// allocates them: weights divided by their greatest common divisor, one user per transaction
+/// in turn while a transaction has weight left, that list over again up to `users` entries,
+/// and the users launched from the end of it (goose pops them).
 pub fn transaction_of_users(weights: &[usize], users: usize) -> Vec<usize> {
     let g = weights.iter().copied().fold(0, gcd).max(1);
     let mut left: Vec<usize> = weights.iter().map(|w| w / g).collect();
@@ -70,7 +72,9 @@ pub fn transaction_of_users(weights: &[usize], users: usize) -> Vec<usize> {
     if list.is_empty() {
         return vec![];
     }
-    (0..users).map(|k| list[k % list.len()]).collect()
+    (0..users)
+        .map(|k| list[(users - 1 - k) % list.len()])
+        .collect()
 }
 
 /// The profile shard `shard` runs: its users, each transaction weighted by the number of its
@@ -107,12 +111,32 @@ pub fn slice(profile: &LoadProfile, shard: ShardId) -> Result<LoadProfile, Strin
     Ok(sliced)
 }
 
-/// Which of the whole run's users shard `shard`'s are.
-pub fn users_of(shard: ShardId) -> UserSlice {
-    UserSlice {
-        offset: shard.index - 1,
-        stride: shard.count,
+/// Which of the whole run's users shard `shard`'s are, in the order goose launches them in the
+/// shard ([`slice`]'s profile): users I-1, I-1+N, ... of the whole run, each given to a local
+/// user running the transaction it runs in the whole run (in launch order within each
+/// transaction), so its node is the one it has in a single run.
+pub fn users_of(profile: &LoadProfile, shard: ShardId) -> UserSlice {
+    let weights: Vec<usize> = profile.transactions.iter().map(|t| t.weight).collect();
+    let whole = transaction_of_users(&weights, profile.users);
+    let mut owned: Vec<std::collections::VecDeque<usize>> = vec![Default::default(); weights.len()];
+    for k in (shard.index - 1..profile.users).step_by(shard.count) {
+        owned[whole[k]].push_back(k);
     }
+    // The slice keeps the transactions with users, in order: its index to the profile's.
+    let kept: Vec<usize> = (0..weights.len())
+        .filter(|&t| !owned[t].is_empty())
+        .collect();
+    let local_weights: Vec<usize> = kept.iter().map(|&t| owned[t].len()).collect();
+    let users: usize = local_weights.iter().sum();
+    let global = transaction_of_users(&local_weights, users)
+        .into_iter()
+        .map(|local| {
+            owned[kept[local]]
+                .pop_front()
+                .expect("the slice gives each transaction exactly its users")
+        })
+        .collect();
+    UserSlice { global }
 }
 
 /// The profile file's identity: its name and the SHA-256 of its bytes.
@@ -202,13 +226,15 @@ mod tests {
 
     #[test]
     fn goose_round_robin_allocation_is_followed() {
-        // Weights 3, 5, 1, 1: one of each in turn while weight is left.
+        // Weights 3, 5, 1, 1: one of each in turn while weight is left (0 1 2 3 0 1 0 1 1 1),
+        // over again up to 12 (0 1), launched from the end.
         assert_eq!(
             transaction_of_users(&[3, 5, 1, 1], 12),
-            [0, 1, 2, 3, 0, 1, 0, 1, 1, 1, 0, 1]
+            [1, 0, 1, 1, 1, 0, 1, 0, 3, 2, 1, 0]
         );
-        // Weights are divided by their greatest common divisor first.
+        // Weights are divided by their greatest common divisor first (0 1 1, then 0).
         assert_eq!(transaction_of_users(&[2, 4], 4), [0, 1, 1, 0]);
+        assert_eq!(transaction_of_users(&[2, 4], 3), [1, 1, 0]);
     }
 
     fn mixed() -> LoadProfile {
@@ -268,9 +294,38 @@ mod tests {
     }
 
     #[test]
-    fn a_shards_users_keep_their_place_in_the_whole_run() {
-        let u = users_of(id(2, 3));
-        assert_eq!((0..3).map(|j| u.global(j)).collect::<Vec<_>>(), [1, 4, 7]);
+    fn a_shards_users_keep_their_place_and_their_transaction_in_the_whole_run() {
+        let mut p = mixed();
+        for users in [1, 2, 7, 10, 23] {
+            p.users = users;
+            let weights = |p: &LoadProfile| -> Vec<usize> {
+                p.transactions.iter().map(|t| t.weight).collect()
+            };
+            let whole = transaction_of_users(&weights(&p), users);
+            for n in 1..=4.min(users) {
+                let mut seen = vec![];
+                for i in 1..=n {
+                    let s = slice(&p, id(i, n)).unwrap();
+                    let u = users_of(&p, id(i, n));
+                    assert_eq!(u.global.len(), s.users);
+                    // Local user j runs what goose gives it in the shard: the transaction its
+                    // global user runs in the whole run.
+                    let local = transaction_of_users(&weights(&s), s.users);
+                    for (j, &t) in local.iter().enumerate() {
+                        let k = u.global(j);
+                        assert_eq!(k % n, i - 1, "{users} users over {n}");
+                        assert_eq!(s.transactions[t].kind, p.transactions[whole[k]].kind);
+                        seen.push(k);
+                    }
+                }
+                seen.sort_unstable();
+                assert_eq!(seen, (0..users).collect::<Vec<_>>(), "{users} over {n}");
+            }
+        }
+        // One transaction: shard 2 of 3 has users 1, 4, 7 of the whole run.
+        p.transactions.truncate(1);
+        p.users = 9;
+        assert_eq!(users_of(&p, id(2, 3)).global, [1, 4, 7]);
     }
 
     #[test]

@@ -50,33 +50,25 @@ pub struct LoadState {
     /// The measured window: from the end of the ramp-up for the run time (as goose resets its
     /// metrics when every user has started); unset, nothing is counted.
     window: OnceLock<(Instant, Instant)>,
-    /// Which users of the whole run these are: local user `j` is user `offset + stride * j`
-    /// (a shard's slice of the users; 0 and 1 for a whole run).
+    /// Which users of the whole run these are (a shard's slice of the users; for a whole run,
+    /// local user `j` is user `j`).
     users: UserSlice,
     /// The record of acknowledged operations (`--record-acks`), if asked for.
     acks: Option<AckRecord>,
 }
 
-/// Which users of a whole run a load run's users are (see [`LoadState::with_users`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which users of a whole run a load run's users are (see [`LoadState::with_users`]): local
+/// user `j` (goose's `weighted_users_index`, the order users are launched in) is user
+/// `global[j]` of the whole run; empty for a whole run (user `j` is user `j`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UserSlice {
-    pub offset: usize,
-    pub stride: usize,
-}
-
-impl Default for UserSlice {
-    fn default() -> Self {
-        Self {
-            offset: 0,
-            stride: 1,
-        }
-    }
+    pub global: Vec<usize>,
 }
 
 impl UserSlice {
     /// The index in the whole run of local user `j`.
-    pub fn global(self, j: usize) -> usize {
-        self.offset + self.stride * j
+    pub fn global(&self, j: usize) -> usize {
+        self.global.get(j).copied().unwrap_or(j)
     }
 }
 
