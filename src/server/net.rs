@@ -2,12 +2,15 @@
 //!
 //! HTTP/1.1 through hyper with a timer, so that a client must finish sending a request's
 //! headers (or its next request on a kept-alive connection) within the header-read timeout;
-//! at most `max_connections` connections are served at once, and one beyond the cap is closed
-//! as soon as it is accepted, so a flood of idle or slow connections cannot take every file
-//! descriptor. Stopping ends the accept loop, then shuts the open connections down gracefully
-//! (in-flight requests finish), bounded.
+//! at most `max_connections` connections are served at once, and at most
+//! `max_connections_per_peer` from one address (`peers`); one beyond either cap is closed as
+//! soon as it is accepted, so a flood of idle or slow connections cannot take every file
+//! descriptor, nor one address every slot. A connection that sends nothing within the
+//! first-byte timeout is closed. Stopping ends the accept loop, then shuts the open connections
+//! down gracefully (in-flight requests finish), bounded.
 
 use super::limits::Limits;
+use super::peers::{first_byte, PeerSlots};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -38,6 +41,8 @@ pub async fn serve<S>(
     S::Future: Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let peers = PeerSlots::new(limits.max_connections_per_peer);
+    let first_byte_timeout = limits.first_byte_timeout;
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -56,8 +61,8 @@ pub async fn serve<S>(
             }
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of descriptors or a connection reset before accept: wait a moment
                 // rather than spin.
@@ -66,6 +71,11 @@ pub async fn serve<S>(
                 continue;
             }
         };
+        let Some(peer_slot) = peers.try_acquire(peer.ip()) else {
+            tracing::debug!("connection cap of {} reached; connection closed", peer.ip());
+            drop(stream);
+            continue;
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             tracing::debug!("connection cap reached; connection closed");
             drop(stream);
@@ -73,12 +83,16 @@ pub async fn serve<S>(
         };
         while connections.try_join_next().is_some() {}
         let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
         connections.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection ended: {e}");
+            if first_byte(&stream, first_byte_timeout).await {
+                let connection = builder.serve_connection(TokioIo::new(stream), service);
+                if let Err(e) = watcher.watch(connection).await {
+                    tracing::debug!("connection ended: {e}");
+                }
             }
-            drop(slot);
+            drop((slot, peer_slot));
         });
     }
     drop(listener);
