@@ -24,8 +24,8 @@ pub struct Cluster {
 impl Cluster {
     pub async fn start(url: &str, name: &str) -> Self {
         let store = SharedStore {
-            url: url.to_owned(),
             prefix: super::redis::unique_prefix(name),
+            ..SharedStore::redis(url)
         };
         let mut nodes = Vec::new();
         for _ in PROFILE_NODES {
