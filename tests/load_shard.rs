@@ -464,6 +464,7 @@ fn bad_shard_and_start_values_exit_2_naming_the_flag() {
             &["--shard", "3/3", "--users", "2"][..],
             "--shard 3/3: the profile has 2 users",
         ),
+        (&["--shard", "2/3"][..], "--shard 2/3 needs --target"),
     ] {
         let mut all = vec!["load", "--profile", "loadtests/mint-and-revoke.toml"];
         all.extend(args);

@@ -70,6 +70,11 @@ async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
             }
             // A shard without users is refused before anything starts.
             shard::slice(&profile, id).map_err(usage)?;
+            if args.target.is_none() {
+                return Err(usage(format!(
+                    "--shard {id} needs --target: without it each shard would start a reference server of its own, and the shards would not load one target"
+                )));
+            }
             Some(ShardPlan {
                 id,
                 start_at: args.start_at,
