@@ -237,6 +237,48 @@ mod tests {
         assert_eq!(transaction_of_users(&[2, 4], 3), [1, 1, 0]);
     }
 
+    /// goose itself gives user k (its `weighted_users_index`, which picks the user's node) the
+    /// transaction [`transaction_of_users`] says: a goose attack whose transactions only note
+    /// which user ran them.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn goose_launches_its_users_as_transaction_of_users_says() {
+        use goose::config::GooseConfiguration;
+        use goose::prelude::*;
+        use std::sync::{Arc, Mutex};
+        let weights = [3, 5, 1, 1];
+        let users = 12;
+        let seen: Arc<Mutex<std::collections::BTreeMap<usize, usize>>> = Default::default();
+        let mut config = GooseConfiguration::default();
+        config.host = Some("http://127.0.0.1:9".into());
+        config.users = Some(users);
+        config.increase_rate = Some("200".into());
+        config.run_time = Some("1".into());
+        config.no_telnet = true;
+        config.no_print_metrics = true;
+        config.quiet = 1;
+        let mut attack = GooseAttack::initialize_with_config(config).unwrap();
+        for (t, &w) in weights.iter().enumerate() {
+            let seen = seen.clone();
+            let note: TransactionFunction = Arc::new(move |user: &mut GooseUser| {
+                seen.lock().unwrap().insert(user.weighted_users_index, t);
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    Ok(())
+                })
+            });
+            attack = attack.register_scenario(
+                Scenario::new(&format!("s{t}"))
+                    .set_weight(w)
+                    .unwrap()
+                    .register_transaction(Transaction::new(note)),
+            );
+        }
+        attack.execute().await.unwrap();
+        let seen = seen.lock().unwrap();
+        let got: Vec<usize> = (0..users).map(|k| seen[&k]).collect();
+        assert_eq!(got, transaction_of_users(&weights, users));
+    }
+
     fn mixed() -> LoadProfile {
         LoadProfile::from_file(Path::new(concat!(
             env!("CARGO_MANIFEST_DIR"),
