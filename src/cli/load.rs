@@ -1,17 +1,23 @@
-//! `revspec load`: from arguments to a load plan, the run, the summary and its reports, the
-//! verdict on stderr and the exit code.
+//! `revspec load` and `revspec load merge`: from arguments to a load plan (whole or one shard),
+//! the run, the summary and its reports (plus, for a shard, `shard.json` and its histograms),
+//! or the shards' folders merged into one summary; the verdict on stderr and the exit code.
 
 use super::exit::Exit;
-use super::LoadArgs;
+use super::{LoadArgs, LoadCommand, LoadMergeArgs};
+use crate::load::shard::{self, ShardPlan};
 use crate::load::verdict::{verdict, LoadVerdict};
-use crate::load::{profile::LoadProfile, run_plan, LoadError, LoadPlan};
+use crate::load::{profile::LoadProfile, LoadError, LoadPlan};
 use crate::record::load::LoadSummary;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// `revspec load`.
-pub async fn run(args: LoadArgs) -> Exit {
-    match load(args).await {
+/// `revspec load` (or `revspec load merge`).
+pub async fn run(mut args: LoadArgs) -> Exit {
+    let result = match args.command.take() {
+        Some(LoadCommand::Merge(merge_args)) => merge(merge_args),
+        None => load(args).await,
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", crate::text::visible(&e.to_string()));
@@ -31,9 +37,17 @@ fn default_report_dir(name: &str, at: std::time::SystemTime) -> PathBuf {
         .join(stamp)
 }
 
+fn create(dir: &Path) -> Result<(), LoadError> {
+    std::fs::create_dir_all(dir).map_err(|e| LoadError::Usage(format!("{}: {e}", dir.display())))
+}
+
 async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
     let usage = LoadError::Usage;
-    let mut profile = LoadProfile::from_file(&args.profile).map_err(usage)?;
+    let path = args
+        .profile
+        .clone()
+        .ok_or_else(|| usage("--profile is required".into()))?;
+    let mut profile = LoadProfile::from_file(&path).map_err(usage)?;
     if let Some(users) = args.users {
         profile.users = users;
     }
@@ -43,7 +57,32 @@ async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
     }
     profile
         .validate()
-        .map_err(|e| LoadError::Usage(format!("{}: {e}", args.profile.display())))?;
+        .map_err(|e| LoadError::Usage(format!("{}: {e}", path.display())))?;
+    let shard = match args.shard {
+        Some(id) => {
+            if args.baseline.is_some() {
+                return Err(usage(
+                    "--baseline compares a whole run: give it to `revspec load merge`, not to one shard".into(),
+                ));
+            }
+            if let Some(at) = args.start_at {
+                shard::check_start_at(at, std::time::SystemTime::now()).map_err(usage)?;
+            }
+            // A shard without users is refused before anything starts.
+            shard::slice(&profile, id).map_err(usage)?;
+            if args.target.is_none() {
+                return Err(usage(format!(
+                    "--shard {id} needs --target: without it each shard would start a reference server of its own, and the shards would not load one target"
+                )));
+            }
+            Some(ShardPlan {
+                id,
+                start_at: args.start_at,
+                profile: shard::profile_identity(&path, &profile).map_err(usage)?,
+            })
+        }
+        None => None,
+    };
     let baseline = args
         .baseline
         .as_deref()
@@ -58,8 +97,7 @@ async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
         .report_dir
         .clone()
         .unwrap_or_else(|| default_report_dir(&profile.name, std::time::SystemTime::now()));
-    std::fs::create_dir_all(&report_dir)
-        .map_err(|e| LoadError::Usage(format!("{}: {e}", report_dir.display())))?;
+    create(&report_dir)?;
     let plan = LoadPlan {
         target,
         profile,
@@ -68,18 +106,67 @@ async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
         progress: Some(Arc::new(super::progress::LoadLine)),
         record_acks: args.record_acks.clone(),
     };
-    let result = run_plan(plan).await;
+    let result = crate::load::run(plan, shard).await;
     if let Some(s) = server {
         s.shutdown().await;
     }
-    let summary = result?;
+    let run = result?;
+    let written = |e: std::io::Error| LoadError::Usage(format!("{}: {e}", report_dir.display()));
+    crate::report::load::write(&run.summary, &report_dir).map_err(written)?;
+    let Some(part) = run.shard else {
+        return Ok(finish(&run.summary, baseline.as_ref()));
+    };
+    part.write(&report_dir).map_err(written)?;
+    for w in &run.summary.warnings {
+        eprintln!("warning: {}", crate::text::visible(w));
+    }
+    super::print_out(&run.summary.render(None));
+    if let LoadVerdict::Unusable(why) = verdict(&run.summary) {
+        eprintln!("error: target unusable: {}", crate::text::visible(&why));
+        return Ok(Exit::TargetUnusable);
+    }
+    eprintln!(
+        "shard {} written to {}; merge all {} shards with `revspec load merge DIR...`",
+        part.header.shard,
+        crate::text::visible(&report_dir.display().to_string()),
+        part.header.shard.count
+    );
+    Ok(Exit::Ok)
+}
+
+/// `revspec load merge DIR...`.
+fn merge(args: LoadMergeArgs) -> Result<Exit, LoadError> {
+    let usage = LoadError::Usage;
+    let baseline = args
+        .baseline
+        .as_deref()
+        .map(LoadSummary::read)
+        .transpose()
+        .map_err(usage)?;
+    let parts = crate::load::merge::read(&args.dirs).map_err(usage)?;
+    let name = parts
+        .first()
+        .map(|(_, p)| p.header.profile.name.clone())
+        .unwrap_or_default();
+    let report_dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| default_report_dir(&name, std::time::SystemTime::now()));
+    let summary =
+        crate::load::merge::merge(&parts, &report_dir.display().to_string()).map_err(usage)?;
+    create(&report_dir)?;
     crate::report::load::write(&summary, &report_dir)
         .map_err(|e| LoadError::Usage(format!("{}: {e}", report_dir.display())))?;
+    Ok(finish(&summary, baseline.as_ref()))
+}
+
+/// Prints the summary and the verdict of a whole run (single or merged); its exit code.
+fn finish(summary: &LoadSummary, baseline: Option<&LoadSummary>) -> Exit {
     for w in &summary.warnings {
         eprintln!("warning: {}", crate::text::visible(w));
     }
-    super::print_out(&summary.render(baseline.as_ref()));
-    Ok(match verdict(&summary) {
+    super::print_out(&summary.render(baseline));
+    match verdict(summary) {
         LoadVerdict::Passed => Exit::Ok,
         LoadVerdict::Unusable(why) => {
             eprintln!("error: target unusable: {}", crate::text::visible(&why));
@@ -91,7 +178,7 @@ async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
             }
             Exit::Failures
         }
-    })
+    }
 }
 
 #[cfg(test)]

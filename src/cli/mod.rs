@@ -281,13 +281,24 @@ pub struct ListArgs {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct LoadArgs {
+    #[command(subcommand)]
+    pub command: Option<LoadCommand>,
     /// Target profile (TOML). Without it, the reference server is started in-process.
     #[arg(long)]
     pub target: Option<PathBuf>,
     /// Load profile (loadtests/NAME.toml).
-    #[arg(long)]
-    pub profile: PathBuf,
+    #[arg(long, required = true)]
+    pub profile: Option<PathBuf>,
+    /// Run only shard I of N (1-based) of the profile: its slice of the users and its share of
+    /// every rate; writes shard.json and raw latency histograms for `revspec load merge`.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard)]
+    pub shard: Option<crate::record::shard::ShardId>,
+    /// With --shard: start the users at this shared time (RFC 3339, e.g. 2026-05-01T12:00:00Z,
+    /// or a Unix time in seconds); without it, start now.
+    #[arg(long, value_name = "TIME", requires = "shard", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
     /// Override the profile's number of users.
     #[arg(long)]
     pub users: Option<usize>,
@@ -297,7 +308,7 @@ pub struct LoadArgs {
     /// Where the reports go (default reports/load/<profile>/<timestamp>/).
     #[arg(long)]
     pub report_dir: Option<PathBuf>,
-    /// An earlier goose JSON report to compare with.
+    /// An earlier summary.json (of a single run or a merge) to compare with.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
     /// With no --target: start the reference server with this fault.
@@ -308,6 +319,34 @@ pub struct LoadArgs {
     /// live tokens: for crash tests on loopback.
     #[arg(long, value_name = "FILE")]
     pub record_acks: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoadCommand {
+    /// Merge the report folders of the shards of one run (`revspec load --shard I/N`) into the
+    /// summary a single run would have written, judging thresholds and correctness once.
+    Merge(LoadMergeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LoadMergeArgs {
+    /// The report folders of the shards (each holding shard.json), all N of them.
+    #[arg(required = true, value_name = "DIR")]
+    pub dirs: Vec<PathBuf>,
+    /// Where the merged reports go (default reports/load/<profile>/<timestamp>/).
+    #[arg(long)]
+    pub report_dir: Option<PathBuf>,
+    /// An earlier summary.json (of a single run or a merge) to compare with.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+}
+
+fn parse_shard(text: &str) -> Result<crate::record::shard::ShardId, String> {
+    text.parse()
+}
+
+fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
+    crate::load::shard::parse_start_at(text)
 }
 
 /// Runs a parsed command line; returns the exit code.

@@ -44,7 +44,12 @@ impl Request {
         }
     }
 
-    /// The request a metrics key names (goose prefixes the method: `POST revoke (...)`).
+    /// Its key in goose's metrics and in `summary.json`: the method, then the name.
+    pub fn key(self) -> String {
+        format!("POST {}", self.name())
+    }
+
+    /// The request a metrics or summary key names (the method first: `POST revoke (...)`).
     pub fn from_key(key: &str) -> Option<Request> {
         let name = key.split_once(' ').map_or(key, |(method, rest)| {
             if method.chars().all(|c| c.is_ascii_uppercase()) {
@@ -81,7 +86,7 @@ mod tests {
     fn names_are_unique_and_found_again_from_metrics_keys() {
         for r in Request::ALL {
             assert_eq!(Request::from_key(r.name()), Some(r));
-            assert_eq!(Request::from_key(&format!("POST {}", r.name())), Some(r));
+            assert_eq!(Request::from_key(&r.key()), Some(r));
         }
         assert_eq!(Request::from_key("POST nothing"), None);
         assert!(!Request::RevokeUnknown.revokes_issued_tokens());

@@ -7,10 +7,14 @@
 //! Requests go through a client bounded by the target profile's connect and request timeouts
 //! (not goose's 60 s default), every answer is read to its end (within the body cap), and the
 //! latency recorded is to the end of the body: a 200 cut off by a reset or a timeout is an
-//! error, not a success.
+//! error, not a success. Each request is recorded twice: in goose's metrics (for goose's
+//! reports) and in revspec's own measurements (an HDR histogram and counts per request, within
+//! the measured window), which the summary is made of. A shard's users keep their place among
+//! the whole run's users ([`UserSlice`]), so they revoke through the same nodes.
 
 use super::profile::{Correctness, LoadProfile, TransactionKind};
 use super::request::Request;
+use crate::record::shard::{Measurements, Sample, SampleOutcome};
 use crate::sut::http::RequestSpec;
 use crate::sut::{Credentials, Role, Target, TokenState, TokenType};
 use goose::config::GooseConfiguration;
@@ -19,7 +23,8 @@ use goose::GooseAttack;
 use serde_json::Value;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// Shared by every goose user.
 pub struct LoadState {
@@ -38,12 +43,33 @@ pub struct LoadState {
     pub sampled: AtomicU64,
     pub not_held: AtomicU64,
     pub probe_errors: AtomicU64,
-    /// How long sampled revocations took to be seen (ms), for the propagation percentiles.
-    pub delays_ms: Mutex<Vec<f64>>,
-    /// A few examples of revocations that did not hold (kind only; tokens never shown).
-    pub examples: Mutex<Vec<String>>,
+    /// What the run measured: every request answered within the measured window (its latency
+    /// and whether it failed), and every sampled revocation with its outcome (tokens never
+    /// kept).
+    measured: Mutex<Measurements>,
+    /// The measured window: from the end of the ramp-up for the run time (as goose resets its
+    /// metrics when every user has started); unset, nothing is counted.
+    window: OnceLock<(Instant, Instant)>,
+    /// Which users of the whole run these are (a shard's slice of the users; for a whole run,
+    /// local user `j` is user `j`).
+    users: UserSlice,
     /// The record of acknowledged operations (`--record-acks`), if asked for.
     acks: Option<AckRecord>,
+}
+
+/// Which users of a whole run a load run's users are (see [`LoadState::with_users`]): local
+/// user `j` (goose's `weighted_users_index`, the order users are launched in) is user
+/// `global[j]` of the whole run; empty for a whole run (user `j` is user `j`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserSlice {
+    pub global: Vec<usize>,
+}
+
+impl UserSlice {
+    /// The index in the whole run of local user `j`.
+    pub fn global(&self, j: usize) -> usize {
+        self.global.get(j).copied().unwrap_or(j)
+    }
 }
 
 /// `--record-acks FILE`: one JSON line per operation the target acknowledged, written (one
@@ -101,25 +127,70 @@ impl LoadState {
             sampled: AtomicU64::new(0),
             not_held: AtomicU64::new(0),
             probe_errors: AtomicU64::new(0),
-            delays_ms: Mutex::new(Vec::new()),
-            examples: Mutex::new(Vec::new()),
+            measured: Mutex::new(Measurements::default()),
+            window: OnceLock::new(),
+            users: UserSlice::default(),
             acks,
         })
     }
 
-    /// Why the target looks unusable: revocations were sent and none got a complete answer.
-    pub fn unusable(&self) -> Option<String> {
-        let failed = self.transport_failures.load(Ordering::Relaxed);
-        (failed > 0 && self.complete_answers.load(Ordering::Relaxed) == 0).then(|| {
-            format!(
-                "no revocation request got a complete answer ({failed} failed at the transport level; the last: {})",
-                self.last_failure
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .clone()
-                    .unwrap_or_default()
-            )
-        })
+    /// These users are the slice `users` of a whole run's (their nodes are the whole run's).
+    pub fn with_users(mut self, users: UserSlice) -> Self {
+        self.users = users;
+        self
+    }
+
+    /// Counts requests answered from `from` until `to` (once; later calls change nothing).
+    pub fn measure_between(&self, from: Instant, to: Instant) {
+        let _ = self.window.set((from, to));
+    }
+
+    /// What the run measured, with the revocation and transport counts.
+    pub fn measurements(&self) -> Measurements {
+        let mut m = self
+            .measured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        m.revocations = self.revocations.load(Ordering::Relaxed);
+        m.cross_node = self.target.nodes.len() > 1;
+        m.transport_failures = self.transport_failures.load(Ordering::Relaxed);
+        m.complete_answers = self.complete_answers.load(Ordering::Relaxed);
+        m.last_failure = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        m
+    }
+
+    /// Records one request answered (or failed) at `done` after `latency`, when `done` falls
+    /// in the measured window.
+    fn measure(&self, request: Request, done: Instant, latency: Duration, failed: bool) {
+        let Some(&(from, to)) = self.window.get() else {
+            return;
+        };
+        if done < from || done >= to {
+            return;
+        }
+        let mut m = self.measured.lock().unwrap_or_else(|p| p.into_inner());
+        let r = m.request_mut(
+            &request.key(),
+            request.is_revocation(),
+            request.revokes_issued_tokens(),
+        );
+        r.latency.record(latency);
+        if failed {
+            r.fails += 1;
+        }
+    }
+
+    fn sample(&self, sample: Sample) {
+        self.measured
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .samples
+            .push(sample);
     }
 
     /// Counts a revocation and observes it when it is in the sample: polled until inactive
@@ -148,30 +219,34 @@ impl LoadState {
                 other => break other,
             }
         };
+        let mut sample = Sample {
+            revocation: n,
+            token_type: kind.to_string(),
+            outcome: SampleOutcome::Held,
+            delay_ms: None,
+            detail: None,
+        };
         match state {
             Ok(TokenState::Inactive) => {
-                self.delays_ms
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .push(started.elapsed().as_secs_f64() * 1000.0);
+                sample.delay_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             }
             Ok(TokenState::Active) => {
                 self.not_held.fetch_add(1, Ordering::Relaxed);
-                let mut ex = self.examples.lock().unwrap_or_else(|p| p.into_inner());
-                if ex.len() < 5 {
-                    let node = observing_node(revoking_node, target.nodes.len())
-                        .map(|i| format!(" on {}", target.nodes[i].base))
-                        .unwrap_or_default();
-                    ex.push(format!(
-                        "revocation #{n}: the {kind} token was still active{node} {} ms after the 200",
-                        window.as_millis()
-                    ));
-                }
+                let node = observing_node(revoking_node, target.nodes.len())
+                    .map(|i| format!(" on {}", target.nodes[i].base))
+                    .unwrap_or_default();
+                sample.outcome = SampleOutcome::NotHeld;
+                sample.detail = Some(format!(
+                    "revocation #{n}: the {kind} token was still active{node} {} ms after the 200",
+                    window.as_millis()
+                ));
             }
             Err(_) => {
                 self.probe_errors.fetch_add(1, Ordering::Relaxed);
+                sample.outcome = SampleOutcome::ProbeError;
             }
         }
+        self.sample(sample);
     }
 }
 
@@ -206,6 +281,7 @@ async fn post(
 ) -> TResult<Option<Value>> {
     let name = request.name();
     let Ok(parsed) = url::Url::parse(url) else {
+        state.measure(request, Instant::now(), Duration::ZERO, true);
         user.record_custom_request_duration(
             "POST",
             name,
@@ -259,6 +335,7 @@ async fn post(
                 *state.last_failure.lock().unwrap_or_else(|p| p.into_inner()) =
                     Some(format!("{url}: {why}"));
             }
+            state.measure(request, started + elapsed, elapsed, true);
             user.record_custom_request_duration("POST", name, elapsed, false, status, Some(&why))
                 .await?;
             return Ok(None);
@@ -272,6 +349,7 @@ async fn post(
         serde_json::from_slice::<Value>(&body).map_err(|e| format!("the answer is not JSON: {e}"))
     };
     let error = value.as_ref().err().cloned();
+    state.measure(request, started + elapsed, elapsed, error.is_some());
     user.record_custom_request_duration(
         "POST",
         name,
@@ -310,11 +388,12 @@ fn revoke_url(state: &LoadState, user: &GooseUser) -> (String, usize) {
     if nodes.is_empty() {
         return (state.target.endpoints.revocation.to_string(), 0);
     }
-    let i = node_of_user(user.weighted_users_index, nodes.len());
+    let i = node_of_user(state.users.global(user.weighted_users_index), nodes.len());
     (nodes[i].endpoints.revocation.to_string(), i)
 }
 
-/// The node a user revokes through: users are dealt over the nodes in turn.
+/// The node a user revokes through: the users of the whole run are dealt over the nodes in
+/// turn (a shard's users keep the nodes they have in the whole run).
 fn node_of_user(users_index: usize, nodes: usize) -> usize {
     users_index % nodes.max(1)
 }

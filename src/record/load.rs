@@ -1,6 +1,7 @@
 //! The summary of a load run (`summary.json`): requests/s and p50/p95/p99 per named request,
-//! errors, the correctness count, the thresholds, and what they make of the run. Views are in
-//! `report::load`.
+//! errors, the correctness count, the thresholds, and what they make of the run; for a sharded
+//! run, which shard or which shards were merged. It is made from what the run measured
+//! (`record::shard::Measurements`). Views are in `report::load`.
 
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -13,7 +14,7 @@ fn schema_v1() -> u32 {
 }
 
 /// The thresholds a load profile set, as the summary keeps them.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
 pub struct ThresholdsView {
     pub revoke_p99_ms: Option<f64>,
     pub error_rate_percent: Option<f64>,
@@ -78,6 +79,29 @@ pub struct LoadSummary {
     /// Problems that are not the run's verdict (a setting that could not be restored).
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// For one shard's own summary: which shard (`2/3`); its thresholds and correctness are
+    /// judged by the merge.
+    #[serde(default)]
+    pub shard: Option<String>,
+    /// For a merge of shards: the shards it was made of, in order.
+    #[serde(default)]
+    pub merged_from: Vec<MergedShard>,
+    /// What a reader should know about how the summary was made.
+    #[serde(default)]
+    pub notes: Vec<String>,
+}
+
+/// One shard of a merged summary.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct MergedShard {
+    /// `I/N`.
+    pub shard: String,
+    /// Its report folder, as given to the merge.
+    pub dir: String,
+    /// When it started its users (RFC 3339).
+    pub started: String,
+    pub users: usize,
+    pub requests: usize,
 }
 
 impl LoadSummary {
@@ -219,6 +243,9 @@ pub(crate) mod fixtures {
             transport_failures: 0,
             unusable: None,
             warnings: vec![],
+            shard: None,
+            merged_from: vec![],
+            notes: vec![],
         }
     }
 }

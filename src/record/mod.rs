@@ -1,13 +1,17 @@
-//! The run record, the one canonical result of a check run (`run.json`), and the load
-//! summary (`summary.json`, `load`): their types, a schema version, and pure aggregation
-//! (rule verdicts, PARTIAL, counts, delays). Every view (`report`) is built from these types;
-//! nothing here prints, reads the environment or knows a view. A failure is a rule the target
-//! broke; an error is a scenario that could not be run to a verdict; a skip names why.
+//! The run record, the one canonical result of a check run (`run.json`), the load summary
+//! (`summary.json`, `load`), what a load run measured and one shard's part of a sharded load
+//! run (`shard.json`, `shard`) with its latency histograms (`latency`): their types, a schema
+//! version, and pure aggregation (rule verdicts, PARTIAL, counts, delays, histogram merges).
+//! Every view (`report`) is built from these types; nothing here prints, reads the environment
+//! or knows a view. A failure is a rule the target broke; an error is a scenario that could not
+//! be run to a verdict; a skip names why.
 
 mod calibration;
 mod exchange;
+pub mod latency;
 pub mod load;
 mod setting;
+pub mod shard;
 pub mod stats;
 mod verdict;
 

@@ -1,6 +1,7 @@
 //! The views of a load summary (`record::load`): the console/Markdown text with deltas against
 //! a baseline (`summary.md`), and `summary.html` with the look of the check report, linking
-//! goose's own `report.html`.
+//! goose's own `report.html` (for a merge of shards, which has none, naming the shards whose
+//! folders keep theirs).
 
 use crate::record::load::{CorrectnessCount, LoadSummary, RequestStats};
 use crate::text::one_line;
@@ -23,6 +24,21 @@ impl LoadSummary {
         let passed = self.missed_thresholds().is_empty() && c.not_held == 0 && c.probe_errors == 0;
         LoadPage {
             profile: one_line(&self.profile),
+            shard: self.shard.as_deref().map(one_line),
+            merged_from: self
+                .merged_from
+                .iter()
+                .map(|m| {
+                    (
+                        one_line(&m.shard),
+                        one_line(&m.dir),
+                        one_line(&m.started),
+                        m.users,
+                        m.requests,
+                    )
+                })
+                .collect(),
+            notes: self.notes.iter().map(|n| one_line(n)).collect(),
             users: self.users,
             duration_s: self.duration_s,
             passed,
@@ -55,8 +71,13 @@ impl LoadSummary {
 
     /// The console/Markdown view, with deltas when a baseline is given.
     pub fn render(&self, baseline: Option<&LoadSummary>) -> String {
+        let part = match (&self.shard, self.merged_from.len()) {
+            (Some(shard), _) => format!(", shard {shard}"),
+            (None, 0) => String::new(),
+            (None, n) => format!(", merged from {n} shards"),
+        };
         let mut out = format!(
-            "\nrevspec load: {} ({} users, {:.0} s)\n\n| request | count | fails | req/s | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n",
+            "\nrevspec load: {}{part} ({} users, {:.0} s)\n\n| request | count | fails | req/s | p50 ms | p95 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|---:|\n",
             self.profile, self.users, self.duration_s
         );
         for r in &self.requests {
@@ -106,15 +127,38 @@ impl LoadSummary {
             ));
         }
         let missed = self.missed_thresholds();
-        out.push_str(&if missed.is_empty() {
+        out.push_str(&if let Some(shard) = &self.shard {
+            format!("thresholds and correctness: judged once, on all the shards, by `revspec load merge` (this is shard {shard})\n")
+        } else if missed.is_empty() {
             "thresholds: all met\n".to_owned()
         } else {
             format!("thresholds missed: {}\n", missed.join("; "))
         });
-        out.push_str(&format!(
-            "reports: {}/summary.html, report.html (goose), report.json, report.md, summary.json\n",
-            self.report_dir
-        ));
+        for m in &self.merged_from {
+            out.push_str(&format!(
+                "shard {}: {} ({} users, {} requests, started {})\n",
+                m.shard, m.dir, m.users, m.requests, m.started
+            ));
+        }
+        for n in &self.notes {
+            out.push_str(&format!("note: {n}\n"));
+        }
+        out.push_str(&if self.shard.is_some() {
+            format!(
+                "reports: {}/shard.json and histograms/ (for the merge), summary.html, report.html (goose), report.json, report.md, summary.json\n",
+                self.report_dir
+            )
+        } else if self.merged_from.is_empty() {
+            format!(
+                "reports: {}/summary.html, report.html (goose), report.json, report.md, summary.json\n",
+                self.report_dir
+            )
+        } else {
+            format!(
+                "reports: {}/summary.html, summary.md, summary.json (goose's reports stay in each shard's folder)\n",
+                self.report_dir
+            )
+        });
         out
     }
 }
@@ -122,10 +166,16 @@ impl LoadSummary {
 /// A request's row: name, is a revocation, count, fails, req/s, p50, p95, p99.
 type RequestRow = (String, bool, usize, usize, String, String, String, String);
 
+/// A merged shard's row: shard, folder, started, users, requests.
+type ShardRow = (String, String, String, usize, usize);
+
 #[derive(askama::Template)]
 #[template(path = "load.html")]
 struct LoadPage {
     profile: String,
+    shard: Option<String>,
+    merged_from: Vec<ShardRow>,
+    notes: Vec<String>,
     users: usize,
     duration_s: f64,
     passed: bool,
@@ -189,6 +239,61 @@ mod tests {
         assert_eq!(s.missed_thresholds().len(), 2);
         s.requests.retain(|r| !r.revocation);
         assert!(s.missed_thresholds()[0].contains("no revocation request"));
+    }
+
+    #[test]
+    fn a_merged_summary_names_its_shards_and_says_goose_reports_stay_with_them() {
+        let mut s = summary();
+        s.merged_from = vec![crate::record::load::MergedShard {
+            shard: "1/2".into(),
+            dir: "out/s1".into(),
+            started: "2026-05-01T12:00:00.000Z".into(),
+            users: 3,
+            requests: 100,
+        }];
+        s.notes = vec!["goose's own reports cannot be merged".into()];
+        let text = s.render(None);
+        assert!(
+            text.contains("revspec load: p, merged from 1 shards (1 users"),
+            "{text}"
+        );
+        assert!(
+            text.contains("shard 1/2: out/s1 (3 users, 100 requests"),
+            "{text}"
+        );
+        assert!(
+            text.contains("note: goose's own reports cannot be merged"),
+            "{text}"
+        );
+        assert!(
+            text.contains("goose's reports stay in each shard's folder"),
+            "{text}"
+        );
+        let html = s.render_html();
+        assert!(!html.contains("href=\"report.html\""), "{html}");
+        assert!(html.contains("<td>1/2</td><td>out/s1</td>"), "{html}");
+        assert!(html.contains("cannot be merged"), "{html}");
+        let mut s = summary();
+        s.shard = Some("2/3".into());
+        assert!(s
+            .render(None)
+            .contains("revspec load: p, shard 2/3 (1 users"));
+        let html = s.render_html();
+        assert!(
+            html.contains("<dt>Shard</dt><dd>2/3: thresholds and correctness are judged once"),
+            "{html}"
+        );
+        assert!(!html.contains("badge v-fail\">FAIL"), "{html}");
+        // A shard's thresholds are left to the merge: not "the profile sets none".
+        s.thresholds = Default::default();
+        let html = s.render_html();
+        assert!(
+            html.contains(
+                "thresholds are judged once, on all the shards, by <code>revspec load merge</code>"
+            ),
+            "{html}"
+        );
+        assert!(!html.contains("sets no threshold"), "{html}");
     }
 
     #[test]

@@ -8,6 +8,9 @@ use std::time::Duration;
 /// The `revspec` binary run with a clean environment.
 #[allow(dead_code)]
 pub mod cli;
+/// The reference server as a three-node cluster on Redis.
+#[allow(dead_code)] // only the crates that load a cluster use it
+pub mod cluster;
 /// Golden files and the normalisation of console text.
 #[allow(dead_code)]
 pub mod golden;
