@@ -128,7 +128,7 @@ pub async fn discover(issuer: &str) -> Result<Discovered, (Exit, String)> {
             format!("--issuer '{issuer}' is not an http(s) URL"),
         ));
     }
-    let http = HttpClient::new(&url, &Timeouts::default(), vec![])
+    let http = HttpClient::new(&url, &Timeouts::default(), vec![], Default::default())
         .map_err(|e| (Exit::TargetUnusable, e.to_string()))?;
     let first = openid_url(issuer).map_err(|e| (Exit::Usage, format!("--issuer: {e}")))?;
     let discovery =

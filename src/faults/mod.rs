@@ -151,9 +151,52 @@ faults! {
         ["jans-all-public-client"];
     ForeignToken200 = "foreign-token-200", "another client's token is answered 200 (silently not revoked) instead of 400 invalid_request",
         ["jans-cross-client-default"];
+    ClientSecretJwtRefused = "client-secret-jwt-refused", "client_secret_jwt is published, but the revocation endpoint refuses every such assertion (the token endpoint takes them)",
+        ["rfc7523-assertion-revokes", "rfc8414-auth-methods", "rfc8414-2-auth-signing-algs", "jans-cross-client-allowed", "jans-cross-client-no-scope", "jans-cross-client-scope-only"];
+    AssertionAudienceIgnored = "assertion-audience-ignored", "a client assertion's aud is not checked",
+        ["rfc7523-3-audience"];
+    AssertionExpiredAccepted = "assertion-expired-accepted", "a client assertion's exp is not checked: an expired one authenticates",
+        ["rfc7523-3-expired"];
+    AssertionAlgNoneAccepted = "assertion-alg-none-accepted", "an unsigned client assertion (alg none) authenticates the client its iss names",
+        ["rfc7523-3-signature"];
+    AssertionSubjectTrusted = "assertion-subject-trusted", "the client is taken from the assertion's sub, while the signature is checked with the key of its iss",
+        ["rfc7523-3-subject"];
+    AssertionTypeIgnored = "assertion-type-ignored", "a client_assertion is accepted without client_assertion_type or with a wrong one",
+        ["rfc7521-4.2-assertion-type"];
+    AssertionReplayAccepted = "assertion-replay-accepted", "no jti replay cache: the same assertion authenticates again and again",
+        ["oidc-9-assertion-once"];
+    SigningAlgsListNone = "signing-algs-list-none", "revocation_endpoint_auth_signing_alg_values_supported lists none",
+        ["rfc8414-2-auth-signing-algs"];
+    SelfSignedCertRefused = "self-signed-cert-refused", "self_signed_tls_client_auth is published, but the revocation endpoint refuses every self-signed client certificate",
+        ["rfc8705-2-mtls-revokes", "rfc8414-auth-methods"];
+    AnyClientCertAccepted = "any-client-cert-accepted", "tls_client_auth checks only that the certificate chains to the client CA, not that its subject is the client's",
+        ["rfc8705-2-wrong-certificate"];
+    MtlsAliasWithoutClientAuth = "mtls-alias-without-client-auth", "mtls_endpoint_aliases point at a listener that never asks for a client certificate",
+        ["rfc8705-5-endpoint-alias"];
+    BearerRevokedAccepted = "bearer-revoked-accepted", "a revoked access token still authenticates its client as Authorization: Bearer",
+        ["jans-bearer-client-auth"];
+    ForwardedCertTrusted = "forwarded-cert-trusted", "a forwarded client certificate header is honoured from any peer, not only the configured proxies",
+        ["jans-forwarded-cert-untrusted"];
 @cluster
     StaleNode = "stale-node", "this node answers token lookups from a cache of its own whose entries live 3 s, so a revocation made through another node is seen here only up to 3 s later (its own revocations leave the cache at once)",
         ["cluster-propagation", "rfc7009-2.1-immediate"];
+}
+
+impl Fault {
+    /// Whether the fault breaks client authentication with JWT assertions or certificates:
+    /// it shows only on a target that has such clients (the reference server over TLS with
+    /// `targets/reference-tls.toml`), so that is where it is tested.
+    pub fn needs_hardened_clients(self) -> bool {
+        self.rules().iter().any(|r| {
+            r.starts_with("rfc7523")
+                || r.starts_with("rfc7521")
+                || r.starts_with("rfc8705")
+                || r.starts_with("oidc-9")
+                || *r == "rfc8414-2-auth-signing-algs"
+                || *r == "jans-bearer-client-auth"
+                || *r == "jans-forwarded-cert-untrusted"
+        })
+    }
 }
 
 /// How long the `stale-node` fault's cache entries live: longer than any propagation window

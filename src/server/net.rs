@@ -1,16 +1,21 @@
-//! Connection governance: the accept loop of a server run.
+//! Connection governance: the accept loop of a server run, over plain TCP or TLS.
 //!
 //! HTTP/1.1 through hyper with a timer, so that a client must finish sending a request's
 //! headers (or its next request on a kept-alive connection) within the header-read timeout;
 //! at most `max_connections` connections are served at once, and one beyond the cap is closed
 //! as soon as it is accepted, so a flood of idle or slow connections cannot take every file
 //! descriptor. Stopping ends the accept loop, then shuts the open connections down gracefully
-//! (in-flight requests finish), bounded.
+//! (in-flight requests finish), bounded. Over TLS the handshake runs in the connection's own
+//! task under the header-read timeout, so a slow handshake holds one slot, never the loop.
+//! Every request carries its connection's facts ([`ConnInfo`]): the peer's address and, on a
+//! listener that asks for one, the client's certificate chain.
 
 use super::limits::Limits;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::CertificateDer;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -20,11 +25,31 @@ use tokio::task::JoinSet;
 /// The largest request head (and read buffer) per connection.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
+/// What a request's connection says about its client, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The peer's address (a TLS terminator's, behind one).
+    pub peer: SocketAddr,
+    /// The client's certificate chain, leaf first, when it presented one.
+    pub client_chain: Option<Arc<Vec<CertificateDer<'static>>>>,
+    /// Whether the connection came in on the mTLS listener.
+    pub mtls_listener: bool,
+}
+
+/// How a listener speaks: plain HTTP, or TLS with this acceptor (`mtls`: the listener that
+/// asks for client certificates).
+#[derive(Clone)]
+pub struct Tls {
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    pub mtls: bool,
+}
+
 /// Serves `app` on `listener` until `stop` turns true or its sender is dropped.
 pub async fn serve<S>(
     listener: TcpListener,
     app: S,
     limits: &Limits,
+    tls: Option<Tls>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) where
@@ -56,8 +81,8 @@ pub async fn serve<S>(
             }
             accepted = listener.accept() => accepted,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => stream,
+        let (stream, peer) = match accepted {
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of descriptors or a connection reset before accept: wait a moment
                 // rather than spin.
@@ -72,14 +97,77 @@ pub async fn serve<S>(
             continue;
         };
         while connections.try_join_next().is_some() {}
-        let service = TowerToHyperService::new(app.clone());
-        let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-        connections.spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!("connection ended: {e}");
+        let with_info = |info: ConnInfo| {
+            TowerToHyperService::new(tower::ServiceExt::map_request(
+                app.clone(),
+                move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                    r.extensions_mut().insert(info.clone());
+                    r
+                },
+            ))
+        };
+        match &tls {
+            None => {
+                let service = with_info(ConnInfo {
+                    peer,
+                    client_chain: None,
+                    mtls_listener: false,
+                });
+                let connection =
+                    graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                connections.spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                    drop(slot);
+                });
             }
-            drop(slot);
-        });
+            Some(tls) => {
+                let (acceptor, mtls) = (tls.acceptor.clone(), tls.mtls);
+                let handshake_deadline = limits.header_read_timeout;
+                let watcher = graceful.watcher();
+                let builder = builder.clone();
+                let app = app.clone();
+                connections.spawn(async move {
+                    let stream =
+                        match tokio::time::timeout(handshake_deadline, acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(stream)) => stream,
+                            Ok(Err(e)) => {
+                                tracing::debug!("TLS handshake with {peer} failed: {e}");
+                                drop(slot);
+                                return;
+                            }
+                            Err(_) => {
+                                tracing::debug!("TLS handshake with {peer} timed out");
+                                drop(slot);
+                                return;
+                            }
+                        };
+                    let client_chain = stream.get_ref().1.peer_certificates().map(|c| {
+                        Arc::new(c.iter().map(|c| c.clone().into_owned()).collect::<Vec<_>>())
+                    });
+                    let info = ConnInfo {
+                        peer,
+                        client_chain,
+                        mtls_listener: mtls,
+                    };
+                    let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+                        app,
+                        move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                            r.extensions_mut().insert(info.clone());
+                            r
+                        },
+                    ));
+                    let connection = builder.serve_connection(TokioIo::new(stream), service);
+                    if let Err(e) = watcher.watch(connection).await {
+                        tracing::debug!("connection ended: {e}");
+                    }
+                    drop(slot);
+                });
+            }
+        }
     }
     drop(listener);
     if tokio::time::timeout(grace, graceful.shutdown())

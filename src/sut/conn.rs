@@ -30,6 +30,8 @@ pub struct Conn {
     pub clients: HashMap<Role, Credentials>,
     pub user: Option<UserCredentials>,
     pub http: HttpClient,
+    /// The published `mtls_endpoint_aliases`: (endpoint, alias) pairs.
+    pub mtls_aliases: Vec<(Url, Url)>,
 }
 
 impl Conn {

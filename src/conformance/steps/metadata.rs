@@ -171,14 +171,21 @@ async fn each_method(w: &mut RevWorld) {
         .unwrap_or_else(|| vec!["client_secret_basic".to_owned()]);
     for method in listed {
         let public_ok = ctx.target.profile.capabilities.public_client;
-        let holder = [Role::Primary, Role::Other, Role::RevokeAny, Role::Public]
-            .into_iter()
-            .filter(|r| *r != Role::Public || public_ok)
-            .find(|r| {
-                ctx.target
-                    .credentials(*r)
-                    .is_some_and(|c| c.auth.as_str() == method)
-            });
+        let holder = [
+            Role::Primary,
+            Role::Other,
+            Role::RevokeAny,
+            Role::Public,
+            Role::Introspector,
+            Role::Admin,
+        ]
+        .into_iter()
+        .filter(|r| *r != Role::Public || public_ok)
+        .find(|r| {
+            ctx.target
+                .credentials(*r)
+                .is_some_and(|c| c.auth.as_str() == method)
+        });
         let Some(role) = holder else {
             w.outcome.observe(format!(
                 "{method}: no client of the profile uses it, not performed"

@@ -5,6 +5,7 @@
 use super::params::Token;
 use super::{guard, role, tokref};
 use crate::conformance::world::RevWorld;
+use crate::sut::client;
 use crate::sut::http::RequestSpec;
 use crate::sut::{ClientAuth, Role};
 use cucumber::when;
@@ -95,15 +96,9 @@ fn header_pair(text: &str) -> (String, String) {
     (n.trim().to_owned(), v.trim().to_owned())
 }
 
-fn credentials_pairs(id: &str, secret: Option<&String>) -> Vec<(String, String)> {
-    let mut pairs = vec![("client_id".to_owned(), id.to_owned())];
-    if let Some(s) = secret {
-        pairs.push(("client_secret".into(), s.clone()));
-    }
-    pairs
-}
-
-/// Builds a revocation request of a client, shaped as asked.
+/// Builds a revocation request of a client, shaped as asked. "Credentials" are whatever the
+/// client authenticates with as registered: a secret, a fresh assertion, or `client_id` with
+/// its certificate on the connection (which goes to the mTLS alias whatever the shape).
 pub(super) fn revocation(
     w: &mut RevWorld,
     role: Role,
@@ -122,18 +117,48 @@ pub(super) fn revocation(
                 w.outcome.skip("a public client has no secret to get wrong");
                 return None;
             }
-            let mut wrong = client.clone();
-            wrong.secret = Some(format!("{}-wrong", wrong.secret.unwrap_or_default()));
+            let mut wrong = match client::with_wrong_credentials(&client) {
+                Ok(wrong) => wrong,
+                Err(e) => {
+                    w.outcome.error(format!(
+                        "cannot make wrong credentials for the {} client: {e}",
+                        role.name()
+                    ));
+                    return None;
+                }
+            };
             if shape == Shape::WrongSecretBasic {
                 wrong.auth = ClientAuth::ClientSecretBasic;
+                wrong.secret = Some(format!(
+                    "{}-wrong",
+                    client.secret.clone().unwrap_or_default()
+                ));
+            } else if client.auth.is_jwt() || client.auth.is_mtls() {
+                w.outcome.observe(format!(
+                    "the wrong credentials of this {} client: {}",
+                    client.auth.as_str(),
+                    if client.auth.is_mtls() {
+                        "a certificate it did not register"
+                    } else {
+                        "an assertion signed with a key it did not register"
+                    }
+                ));
             }
             target.authenticate(&mut spec, &wrong);
         }
         Shape::BothMethods => {
-            let secret = client.secret.clone().unwrap_or_default();
+            let secret = client.secret.clone().unwrap_or_else(|| "secret".into());
             spec.basic = Some((client.id.clone(), secret.clone()));
-            spec.form.push(("client_id".into(), client.id.clone()));
-            spec.form.push(("client_secret".into(), secret));
+            match client.auth {
+                ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt => {
+                    spec.form.extend(client::body_credentials(&client));
+                }
+                _ => {
+                    spec.form.push(("client_id".into(), client.id.clone()));
+                    spec.form.push(("client_secret".into(), secret));
+                }
+            }
+            client::present_certificate(&mut spec, &client);
         }
         Shape::TokenInQuery => {
             let params = std::mem::take(&mut spec.form);
@@ -146,7 +171,8 @@ pub(super) fn revocation(
         Shape::CredentialsInQuery => {
             spec.url
                 .query_pairs_mut()
-                .extend_pairs(credentials_pairs(&client.id, client.secret.as_ref()));
+                .extend_pairs(client::body_credentials(&client));
+            client::present_certificate(&mut spec, &client);
         }
         Shape::Get => {
             let mut params = std::mem::take(&mut spec.form);
@@ -154,7 +180,8 @@ pub(super) fn revocation(
             if client.auth == ClientAuth::ClientSecretBasic {
                 target.authenticate(&mut spec, &client);
             } else {
-                params.extend(credentials_pairs(&client.id, client.secret.as_ref()));
+                params.extend(client::body_credentials(&client));
+                client::present_certificate(&mut spec, &client);
             }
             spec.url.query_pairs_mut().extend_pairs(&params);
         }
@@ -170,11 +197,12 @@ pub(super) fn revocation(
                         Some((client.id.clone(), client.secret.clone().unwrap_or_default()))
                 }
                 _ => {
-                    for (k, v) in credentials_pairs(&client.id, client.secret.as_ref()) {
+                    for (k, v) in client::body_credentials(&client) {
                         obj.insert(k, Value::String(v));
                     }
                 }
             }
+            client::present_certificate(&mut spec, &client);
             spec.raw_body = Some((
                 "application/json".into(),
                 Value::Object(obj).to_string().into_bytes(),

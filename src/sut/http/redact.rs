@@ -19,6 +19,7 @@ const SENSITIVE_JSON_KEYS: &[&str] = &[
     "token",
     "client_secret",
     "password",
+    "client_assertion",
 ];
 
 pub(crate) fn redact_json_members(mut map: serde_json::Map<String, Value>) -> String {

@@ -218,6 +218,22 @@ impl RedisStore {
         self.transactions.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records a one-time key (a client assertion's `jti`) until `until_unix_ms`: `true` the
+    /// first time, `false` when any node of the cluster recorded it before (`SET NX PXAT`).
+    pub async fn first_use(&self, key: &str, until_unix_ms: u64) -> Result<bool, StoreError> {
+        let mut conn = self.conn.clone();
+        let set: Option<String> = redis::cmd("SET")
+            .arg(format!("{}j:{key}", self.prefix))
+            .arg(1)
+            .arg("NX")
+            .arg("PXAT")
+            .arg(until_unix_ms)
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| self.error(e))?;
+        Ok(set.is_some())
+    }
+
     /// Follows the other nodes' Config API changes until `stop` says so: `apply` gets each
     /// announcement, and [`Change::Resync`] after every (re)subscription; `apply` answers
     /// whether it could take the change in, and a resync that could not is tried again every
