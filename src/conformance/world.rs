@@ -160,6 +160,8 @@ pub struct RevWorld {
     last_at: Option<Instant>,
     /// Whether that request authenticated with the Authorization header (Basic).
     pub last_sent_basic: bool,
+    /// The last client assertion a request of this scenario carried (for a replay).
+    pub last_assertion: Option<String>,
     pub remembered: HashMap<String, HttpResponse>,
     /// The metadata document fetched by the scenario.
     pub metadata: Option<crate::sut::discovery::Document>,

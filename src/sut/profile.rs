@@ -108,9 +108,11 @@ impl<'de> Deserialize<'de> for AssertionAudience {
             url if url.starts_with("https://") || url.starts_with("http://") => {
                 AssertionAudience::Url(url.to_owned())
             }
-            other => return Err(serde::de::Error::custom(format!(
+            other => {
+                return Err(serde::de::Error::custom(format!(
                 "'{other}' is not token_endpoint, issuer, revocation_endpoint or an absolute URL"
-            ))),
+            )))
+            }
         })
     }
 }
@@ -361,6 +363,8 @@ impl Capabilities {
             "fault-injection" => self.unavailable_header.is_some(),
             "nodes" => !profile.nodes.is_empty(),
             "bearer-client-auth" => self.bearer_client_auth,
+            "jwt-client" => profile.client_roles().iter().any(|(_, c)| c.auth.is_jwt()),
+            "mtls-client" => profile.client_roles().iter().any(|(_, c)| c.auth.is_mtls()),
             "forwarded-cert" => self.forwarded_cert_header.is_some(),
             _ => return None,
         })

@@ -4,7 +4,7 @@
 
 use super::params::Token;
 use super::{guard, role, tokref};
-use crate::conformance::world::RevWorld;
+use crate::conformance::world::{RevWorld, TokenRef};
 use crate::sut::client;
 use crate::sut::http::RequestSpec;
 use crate::sut::{ClientAuth, Role};
@@ -49,6 +49,9 @@ pub(super) async fn send(w: &mut RevWorld, mut spec: RequestSpec) {
     }
     let url = spec.url.clone();
     w.last_sent_basic = spec.basic.is_some();
+    if let Some((_, a)) = spec.form.iter().find(|(k, _)| k == "client_assertion") {
+        w.last_assertion = Some(a.clone());
+    }
     let simulated_unavailable = ctx
         .target
         .profile
@@ -212,6 +215,26 @@ pub(super) fn revocation(
     Some(spec)
 }
 
+/// The form of a plain revocation of a token: `token`, and the hint when this server is known
+/// to revoke the token's type only with it (learned in calibration), unless the hint is the
+/// rule's subject (`@request-shape`), so the rule is judged on its subject.
+pub(super) fn token_form(w: &mut RevWorld, r: TokenRef, value: String) -> Vec<(String, String)> {
+    let mut form = vec![("token".to_owned(), value)];
+    if !w.meta.request_shape {
+        let learned = w.ctx().target.learned().shape(r.kind);
+        if learned == crate::sut::learned::Shape::Hinted {
+            let h = crate::sut::learned::hint(r.kind);
+            w.outcome.observe(format!(
+                "sent {} with token_type_hint={h}: this server revokes {} tokens only with the hint (learned in calibration)",
+                r.label(),
+                r.kind
+            ));
+            form.push(("token_type_hint".into(), h.to_owned()));
+        }
+    }
+    form
+}
+
 async fn revoke_with(
     w: &mut RevWorld,
     client: &str,
@@ -225,25 +248,13 @@ async fn revoke_with(
         return;
     };
     w.asked_to_revoke(r);
-    let mut form = vec![("token".to_owned(), value)];
-    match hint {
-        Some(h) => form.push(("token_type_hint".into(), h.to_owned())),
-        // Unless the hint is the rule's subject, a plain request takes the shape the server
-        // is known to honour (learned in calibration), so the rule is judged on its subject.
-        None if !w.meta.request_shape => {
-            let learned = w.ctx().target.learned().shape(r.kind);
-            if learned == crate::sut::learned::Shape::Hinted {
-                let h = crate::sut::learned::hint(r.kind);
-                w.outcome.observe(format!(
-                    "sent {} with token_type_hint={h}: this server revokes {} tokens only with the hint (learned in calibration)",
-                    r.label(),
-                    r.kind
-                ));
-                form.push(("token_type_hint".into(), h.to_owned()));
-            }
-        }
-        None => {}
-    }
+    let form = match hint {
+        Some(h) => vec![
+            ("token".to_owned(), value),
+            ("token_type_hint".into(), h.to_owned()),
+        ],
+        None => token_form(w, r, value),
+    };
     let Some(mut spec) = revocation(w, role, form, shape) else {
         return;
     };

@@ -243,6 +243,25 @@ pub fn assertion_of(client: &Credentials, defect: &Defect) -> Result<String, Str
     assertion::sign(key, None, &client.id, &client.audience, defect)
 }
 
+/// A fresh, valid assertion of a JWT client signed with `alg` (one its key can make).
+pub fn assertion_with_alg(
+    client: &Credentials,
+    alg: jsonwebtoken::Algorithm,
+) -> Result<String, String> {
+    let key = client
+        .signer
+        .as_ref()
+        .ok_or_else(|| format!("the {} client does not sign assertions", client.id))?;
+    if !key.family.algorithms().contains(&alg) {
+        return Err(format!(
+            "the {} client's key cannot sign {}",
+            client.id,
+            keys::alg_name(alg)
+        ));
+    }
+    assertion::sign(key, Some(alg), &client.id, &client.audience, &Defect::None)
+}
+
 /// The body credentials of a client as registered: `client_id` and `client_secret`, or
 /// `client_id` with a fresh assertion, or `client_id` alone (a public or an mTLS client).
 pub fn body_credentials(client: &Credentials) -> Vec<(String, String)> {
