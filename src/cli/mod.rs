@@ -81,6 +81,10 @@ pub struct InitArgs {
     /// Overwrite --out if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Trust the target's certificate through this CA bundle (PEM; a private CA), and write it
+    /// into the profile's [tls] ca_file.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]

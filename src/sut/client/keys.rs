@@ -130,6 +130,17 @@ impl SigningKey {
         })
     }
 
+    /// The RFC 7638 thumbprint of the public key (None for an HMAC key).
+    pub fn thumbprint(&self) -> Option<String> {
+        if self.family == Family::Hmac {
+            return None;
+        }
+        jsonwebtoken::jwk::Jwk::from_encoding_key(&self.key, self.alg)
+            .ok()?
+            .thumbprint(jsonwebtoken::jwk::ThumbprintHash::SHA256)
+            .ok()
+    }
+
     /// Signs a JWS with the key's algorithm, or another of its family.
     pub fn sign(
         &self,
