@@ -21,6 +21,7 @@ Feature: Client authentication with the client's own access token (Janssen)
     And an access token and a refresh token from a second grant of the primary client
     When the primary client revokes the second access token
     Then the response status is 200
+    And the second access token is inactive
     When the primary client revokes the refresh token authenticating with the second access token as a bearer token
     Then the response status is 401
     And the refresh token is still active

@@ -361,12 +361,17 @@ impl ServerConfig {
                     client("client-mtls", None, AuthMethod::TlsClientAuth, user_scopes),
                     "CN=client-mtls, O=revspec",
                 ),
+                // The Config API's admin in targets/reference-tls.toml.
                 with_subject(
                     client(
                         "client-mtls-2",
                         None,
                         AuthMethod::TlsClientAuth,
-                        user_scopes,
+                        &[
+                            PROPERTIES_WRITE_SCOPE,
+                            PROPERTIES_READ_SCOPE,
+                            CLIENTS_WRITE_SCOPE,
+                        ],
                     ),
                     "CN=client-mtls-2, O=revspec",
                 ),

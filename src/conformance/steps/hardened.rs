@@ -133,7 +133,9 @@ async fn presenting(w: &mut RevWorld, client: String, token: Token, certificate:
             }
         },
         "another client's certificate" => {
-            let another = [
+            // One of the same method first: for tls_client_auth, a certificate of the same CA
+            // that only its subject tells apart.
+            let candidates: Vec<_> = [
                 Role::Primary,
                 Role::Other,
                 Role::RevokeAny,
@@ -142,7 +144,13 @@ async fn presenting(w: &mut RevWorld, client: String, token: Token, certificate:
             ]
             .into_iter()
             .filter_map(|r| ctx.target.credentials(r))
-            .find(|c| c.id != creds.id && c.identity.is_some());
+            .filter(|c| c.id != creds.id && c.identity.is_some())
+            .collect();
+            let another = candidates
+                .iter()
+                .find(|c| c.auth == creds.auth)
+                .or(candidates.first())
+                .copied();
             match another {
                 Some(c) => {
                     w.outcome

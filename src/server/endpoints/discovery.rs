@@ -83,7 +83,13 @@ fn metadata(state: &AppState, for_oidc: bool) -> Value {
         let alias = |path| Value::String(state.mtls_url(path).unwrap_or_default());
         aliases.insert("token_endpoint".into(), alias(paths::TOKEN));
         if doc.get("revocation_endpoint").is_some() {
-            aliases.insert("revocation_endpoint".into(), alias(paths::REVOKE));
+            // The fault publishes the main listener, which never asks for a certificate.
+            let revocation = if state.has_fault(Fault::MtlsAliasWithoutClientAuth) {
+                Value::String(state.url(paths::REVOKE))
+            } else {
+                alias(paths::REVOKE)
+            };
+            aliases.insert("revocation_endpoint".into(), revocation);
         }
         if doc.get("introspection_endpoint").is_some() {
             aliases.insert("introspection_endpoint".into(), alias(paths::INTROSPECTION));
