@@ -36,12 +36,23 @@ pub fn one_line(text: &str) -> String {
 }
 
 /// Server-sourced text in Markdown prose: made [`visible`], with `<`, `>` and `&` as
-/// entities so a Markdown renderer never takes a server byte for HTML.
+/// entities so a Markdown renderer never takes a server byte for HTML, and the characters
+/// that start a link, an image, emphasis or code escaped, so it never takes one for those.
 pub fn markdown(s: &str) -> String {
-    visible(s)
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    let mut out = String::with_capacity(s.len());
+    for c in visible(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '[' | ']' | '*' | '_' | '`' | '~' | '!' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Server-sourced text in a Markdown table cell: [`markdown`] on one line, `|` escaped.
@@ -49,11 +60,30 @@ pub fn markdown_cell(s: &str) -> String {
     markdown(&one_line(s)).replace('|', "\\|")
 }
 
-/// Text in XML character data or an attribute value: control characters dropped (XML 1.0
-/// forbids them), the five markup characters as entities.
+/// Server-sourced text as a Markdown code span: shown literally (no link, image or emphasis can
+/// come out of it), on one line, fenced with more backticks than it holds.
+pub fn markdown_code(s: &str) -> String {
+    let shown = one_line(s);
+    let longest = shown.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if shown.starts_with('`') || shown.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{shown}{pad}{fence}")
+}
+
+/// Whether a character may appear in an XML 1.0 document (its Char production).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
+}
+
+/// Text in XML character data or an attribute value: characters XML 1.0 forbids (controls,
+/// U+FFFE, U+FFFF) dropped, the five markup characters as entities.
 pub fn xml(s: &str) -> String {
     s.chars()
-        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .filter(|c| *c == '\n' || *c == '\t' || (xml_char(*c) && !c.is_control()))
         .collect::<String>()
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -63,6 +93,27 @@ pub fn xml(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 23 H6: nothing a server sends makes a Markdown link or image, or ill-formed XML.
+    #[test]
+    fn markdown_code_spans_and_xml_hold_whatever_the_server_sends() {
+        let evil = "https://r.example/revoke?)**Action:** [login](https://evil.example) ![](https://evil.example/p.png) `x`";
+        let code = super::markdown_code(evil);
+        assert!(code.starts_with("``") && code.ends_with("``"), "{code}");
+        assert_eq!(
+            code.matches("``").count(),
+            2,
+            "the fence is longer than any run inside: {code}"
+        );
+        let xml = super::xml("a\u{FFFF}b\u{FFFE}c\u{0}d\u{1b}e<f");
+        assert_eq!(xml, "abcde&lt;f");
+        let prose = super::markdown("see [login](https://evil.example) ![](x) **now**");
+        assert!(
+            !prose.contains("[login]") && !prose.contains("**now"),
+            "{prose}"
+        );
+        assert!(prose.contains("\\[login\\]"), "{prose}");
+    }
+
     use super::*;
 
     #[test]

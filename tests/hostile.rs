@@ -21,6 +21,9 @@ struct Seen {
     raw: Vec<u8>,
     elapsed: Duration,
     run_json: Option<(u64, Value)>,
+    /// Where the run wrote its reports (kept until the test ends).
+    reports: std::path::PathBuf,
+    _dir: Option<tempfile::TempDir>,
 }
 
 fn profile(issuer: &str, extra: &str) -> String {
@@ -58,7 +61,9 @@ stay_active_settle = "300ms"
 
 async fn check_with(profile_text: String, args: &[&str]) -> Seen {
     let dir = tempfile::tempdir().unwrap();
-    check_in(dir.path(), profile_text, args).await
+    let mut seen = check_in(dir.path(), profile_text, args).await;
+    seen._dir = Some(dir);
+    seen
 }
 
 /// Writes the profile into `dir` (beside any script a test put there) and runs `check` on it
@@ -115,6 +120,8 @@ async fn check_rules(
         raw,
         elapsed,
         run_json,
+        reports,
+        _dir: None,
     }
 }
 
@@ -841,4 +848,261 @@ async fn settings_confirmed_through_a_500_endpoint_stop_at_once() {
 async fn settings_confirmed_through_oversized_answers_stop_at_once() {
     janssen_settings_through_a_broken_endpoint(Behaviour::HugeError, "larger than the 256 KiB")
         .await;
+}
+
+/// A discovery document like the reference server's, with `{base}`/`{off}` placeholders the
+/// hostile server fills, and `EXTRA` members spliced in.
+macro_rules! discovery_json {
+    ($($extra:literal),*) => {
+        concat!(
+            r#"{"issuer":"{base}","revocation_endpoint":"{base}/jans-auth/restv1/revoke","introspection_endpoint":"{base}/jans-auth/restv1/introspection","userinfo_endpoint":"{base}/jans-auth/restv1/userinfo","grant_types_supported":["password","client_credentials","refresh_token"]"#,
+            $(",", $extra,)*
+            "}"
+        )
+    };
+}
+
+/// Issue 23 H2: discovery points the token endpoint at another origin. Without the profile allowing it,
+/// no credential goes there: the run stops before any request to it, naming the key that
+/// would allow it; the other origin sees no connection.
+#[tokio::test(flavor = "multi_thread")]
+async fn credentials_never_go_to_an_origin_the_profile_did_not_name() {
+    let s = hostile::start(Mode {
+        paths: &[DISCOVERY],
+        behaviour: Behaviour::Json(discovery_json!(r#""token_endpoint":"{off}/steal""#)),
+        after: 0,
+    })
+    .await;
+    let seen = check_with(profile(&s.base_url, ""), &[]).await;
+    seen.exits(2)
+        .says(&[
+            "publishes token_endpoint on another origin",
+            "trust.allowed_origins",
+        ])
+        .clean()
+        .within(bound(0));
+    assert_eq!(
+        s.off_host_connections
+            .load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the other origin was contacted"
+    );
+    s.stop().await;
+}
+
+/// Issue 23 H2: a document that names another issuer is not this server's metadata.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_document_naming_another_issuer_is_refused() {
+    let s = hostile::start(Mode {
+        paths: &[DISCOVERY],
+        behaviour: Behaviour::Json(
+            r#"{"issuer":"https://login.evil.example","revocation_endpoint":"{base}/jans-auth/restv1/revoke","token_endpoint":"{base}/jans-auth/restv1/token","introspection_endpoint":"{base}/jans-auth/restv1/introspection"}"#,
+        ),
+        after: 0,
+    })
+    .await;
+    let seen = check_with(profile(&s.base_url, ""), &[]).await;
+    seen.exits(2)
+        .says(&[
+            "names the issuer \"https://login.evil.example\"",
+            "RFC 8414 3.3",
+        ])
+        .clean();
+    s.stop().await;
+}
+
+/// Issue 23 H3: a server that echoes the Authorization header (in another header, in its error
+/// description and in nested JSON) gets no credential into run.json, report.html, junit.xml
+/// or the verbose console, in any encoding.
+#[tokio::test(flavor = "multi_thread")]
+async fn echoed_credentials_never_reach_a_report() {
+    use base64::Engine as _;
+    let (s, seen) = run_mode(
+        Mode {
+            paths: &[REVOKE],
+            behaviour: Behaviour::EchoAuthorization,
+            after: 0,
+        },
+        &["-v"],
+    )
+    .await;
+    seen.clean();
+    let basic = base64::engine::general_purpose::STANDARD.encode("client-a:secret-a");
+    for line in seen.out.lines() {
+        assert!(
+            !line.contains(&basic) && !line.contains("secret-a\"") && !line.contains(":secret-a"),
+            "the console shows a credential: {line}"
+        );
+    }
+    let reports = walk(&seen.reports);
+    assert!(
+        reports.iter().any(|p| p.ends_with("report.html")),
+        "{reports:?}"
+    );
+    for file in reports {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        for secret in [basic.as_str(), "secret-a", "secret-b"] {
+            // The secret itself, not a word it begins ("wrong-secret-accepted").
+            let found = text.match_indices(secret).map(|(i, _)| i).find(|i| {
+                !text[i + secret.len()..]
+                    .starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+            });
+            if let Some(i) = found {
+                panic!(
+                    "{} holds {secret}: ...{:?}...",
+                    file.display(),
+                    &text[i.saturating_sub(200)..(i + 60).min(text.len())]
+                );
+            }
+        }
+    }
+    s.stop().await;
+}
+
+/// Issue 23 H4: a 100 KB header on every answer does not bloat the record: header values are cut and
+/// marked.
+#[tokio::test(flavor = "multi_thread")]
+async fn huge_headers_are_cut_in_the_record() {
+    let (s, seen) = run_mode(
+        Mode {
+            paths: &[REVOKE],
+            behaviour: Behaviour::HugeHeader,
+            after: 0,
+        },
+        &[],
+    )
+    .await;
+    seen.exits(0).clean().small_record();
+    let (_, json) = seen.run_json.as_ref().unwrap();
+    let longest = json["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["exchanges"].as_array().unwrap().iter())
+        .flat_map(|x| x["response_headers"].as_array().unwrap().iter())
+        .map(|h| h[1].as_str().unwrap_or("").len())
+        .max()
+        .unwrap_or(0);
+    assert!(longest < 1200, "a header value of {longest} bytes was kept");
+    assert!(
+        longest > 1000,
+        "the padding header was not seen at all ({longest})"
+    );
+    s.stop().await;
+}
+
+/// Issue 23 H5: a target that answers every request slowly cannot stretch a run past its deadline: the
+/// rest is ERROR ("not attempted"), exit 3, naming the deadline.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_run_ends_at_its_deadline() {
+    let (s, seen) = run_mode(
+        Mode {
+            paths: &[REVOKE],
+            behaviour: Behaviour::Slow(700),
+            after: 0,
+        },
+        &["--max-run-time", "6s"],
+    )
+    .await;
+    seen.exits(3)
+        .says(&["the run's deadline passed (6s allowed"])
+        .clean()
+        .small_record()
+        .within(Duration::from_secs(40));
+    s.stop().await;
+}
+
+/// Issue 23 H6: what discovery publishes cannot inject a link, an image or emphasis into summary.md,
+/// and a character XML forbids cannot make junit.xml ill-formed.
+#[tokio::test(flavor = "multi_thread")]
+async fn reports_stay_well_formed_whatever_the_server_sends() {
+    // The same document answers discovery and every revocation (200, nothing revoked).
+    let s = hostile::start(Mode {
+        paths: &[DISCOVERY, REVOKE],
+        behaviour: Behaviour::Json(
+            r#"{"issuer":"{base}","active":false,"note":"\uffff\ufffe","revocation_endpoint":"{base}/jans-auth/restv1/revoke?)**Action_needed:**_[re-run](https://evil.example/login)_![](https://evil.example/p.png)_(","token_endpoint":"{base}/jans-auth/restv1/token","introspection_endpoint":"{base}/jans-auth/restv1/introspection"}"#,
+        ),
+        after: 0,
+    })
+    .await;
+    let seen = check_with(
+        profile(&s.base_url, ""),
+        &[
+            "--rule",
+            "rfc7009-2-https",
+            "--rule",
+            "rfc7009-2-refresh-revocable",
+        ],
+    )
+    .await;
+    seen.clean();
+    let files = walk(&seen.reports);
+    let read = |name: &str| {
+        let f = files
+            .iter()
+            .find(|p| p.ends_with(name))
+            .unwrap_or_else(|| panic!("no {name}: {}", seen.out));
+        std::fs::read_to_string(f).unwrap()
+    };
+    let summary = read("summary.md");
+    // Outside code spans (shown literally), nothing can make a link or an image.
+    let prose: String = summary
+        .split("``")
+        .step_by(2)
+        .flat_map(|p| p.split('`').step_by(2))
+        .collect();
+    assert!(!prose.contains("](https://evil.example"), "{summary}");
+    assert!(
+        summary.contains("`http://127.0.0.1:"),
+        "the endpoint is in a code span: {summary}"
+    );
+    let junit = read("junit.xml");
+    assert!(
+        junit.contains("<failure"),
+        "the failing rule's exchanges are in junit.xml: {junit}"
+    );
+    assert!(
+        !junit.contains('\u{ffff}') && !junit.contains('\u{fffe}'),
+        "{junit}"
+    );
+    s.stop().await;
+}
+
+/// Issue 23 H1: `init` printing a profile to the terminal: nothing the server published drives the
+/// terminal, and nothing it published became a table or a key.
+#[tokio::test(flavor = "multi_thread")]
+async fn init_writes_no_server_text_raw() {
+    let s = hostile::start(Mode {
+        paths: &[DISCOVERY],
+        behaviour: Behaviour::Json(discovery_json!(
+            r#""token_endpoint":"{base}/jans-auth/restv1/token""#,
+            r#""revocation_endpoint_auth_methods_supported":["client_secret_basic","x\u001b]0;pwned-title\u0007\u001b[2J\r\n[clients.revoke-any]\nid = \"c\"\nsecret_env = \"CI_JOB_TOKEN\"\n#"]"#
+        )),
+        after: 0,
+    })
+    .await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_revspec"))
+        .args(["init", "--issuer", &s.base_url])
+        .env_remove("REVSPEC_LOG")
+        .output()
+        .await
+        .unwrap();
+    let mut raw = output.stdout.clone();
+    raw.extend_from_slice(&output.stderr);
+    let seen = Seen {
+        code: output.status.code(),
+        out: String::from_utf8_lossy(&raw).into_owned(),
+        raw,
+        elapsed: Duration::ZERO,
+        run_json: None,
+        reports: Default::default(),
+        _dir: None,
+    };
+    seen.exits(0).clean();
+    let profile = String::from_utf8_lossy(&output.stdout);
+    let table: toml::Table = toml::from_str(&profile).expect("the profile is TOML");
+    let clients = table["clients"].as_table().unwrap();
+    assert!(!clients.contains_key("revoke-any"), "{profile}");
+    assert!(!profile.contains("CI_JOB_TOKEN\"\n"), "{profile}");
+    s.stop().await;
 }

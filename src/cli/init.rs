@@ -145,7 +145,7 @@ pub async fn discover(
             }
         }
     };
-    let http = HttpClient::new(&url, &Timeouts::default(), vec![], trust)
+    let http = HttpClient::new(&Timeouts::default(), &Default::default(), trust)
         .map_err(|e| (Exit::TargetUnusable, e.to_string()))?;
     let first = openid_url(issuer).map_err(|e| (Exit::Usage, format!("--issuer: {e}")))?;
     let discovery =
@@ -688,7 +688,7 @@ mod tests {
         TargetProfile::from_toml(&text, "t.toml").unwrap();
     }
 
-    /// H1: a published value with newlines and quotes cannot add a table or a key, whatever
+    /// Issue 23 H1: a published value with newlines and quotes cannot add a table or a key, whatever
     /// member carries it; the terminal never gets a control character.
     #[test]
     fn nothing_a_server_publishes_becomes_toml() {

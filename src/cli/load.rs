@@ -20,6 +20,17 @@ pub async fn run(args: LoadArgs) -> Exit {
     }
 }
 
+/// `reports/load/<name>/<time>/`: the load profile's name made one safe path component, so a
+/// shared profile's name cannot write elsewhere (`../..`).
+fn default_report_dir(name: &str, at: std::time::SystemTime) -> PathBuf {
+    let stamp = humantime::format_rfc3339_seconds(at)
+        .to_string()
+        .replace(':', "-");
+    PathBuf::from("reports/load")
+        .join(super::check::sanitize(name))
+        .join(stamp)
+}
+
 async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
     let usage = LoadError::Usage;
     let mut profile = LoadProfile::from_file(&args.profile).map_err(usage)?;
@@ -43,14 +54,10 @@ async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
     let (target, server) = super::resolve::target(args.target.as_deref(), args.fault.as_deref())
         .await
         .map_err(usage)?;
-    let stamp = humantime::format_rfc3339_seconds(std::time::SystemTime::now())
-        .to_string()
-        .replace(':', "-");
-    let report_dir = args.report_dir.clone().unwrap_or_else(|| {
-        PathBuf::from("reports/load")
-            .join(super::check::sanitize(&profile.name))
-            .join(stamp)
-    });
+    let report_dir = args
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| default_report_dir(&profile.name, std::time::SystemTime::now()));
     std::fs::create_dir_all(&report_dir)
         .map_err(|e| LoadError::Usage(format!("{}: {e}", report_dir.display())))?;
     let plan = LoadPlan {
@@ -85,4 +92,25 @@ async fn load(args: LoadArgs) -> Result<Exit, LoadError> {
             Exit::Failures
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 23 H7: the load profile's name is sanitized into one path component, as `check` does.
+    #[test]
+    fn a_load_profile_name_cannot_leave_the_reports_folder() {
+        let dir = super::default_report_dir(
+            "../../../../tmp/escaped-load",
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        assert_eq!(
+            dir,
+            std::path::PathBuf::from(
+                "reports/load/____________tmp_escaped-load/1970-01-01T00-00-00Z"
+            )
+        );
+        assert!(dir
+            .components()
+            .all(|c| c != std::path::Component::ParentDir));
+    }
 }

@@ -267,6 +267,10 @@ pub struct CheckArgs {
     /// Progress on stderr: `auto` (when stderr is a terminal), `always` or `never`.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub progress: String,
+    /// The whole run's deadline (e.g. 10m; default the profile's timeouts.run, 15m): past it
+    /// the remaining scenarios are not attempted and the run exits 3.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub max_run_time: Option<std::time::Duration>,
 }
 
 #[derive(Debug, clap::Args)]

@@ -63,11 +63,19 @@ pub fn progress_wanted(flag: &str) -> bool {
 /// The plan of a `check`, from its arguments and its resolved target.
 pub fn check_plan(
     args: &CheckArgs,
-    profile: TargetProfile,
+    mut profile: TargetProfile,
     built_in: bool,
     progress: Option<Arc<dyn Progress>>,
 ) -> Result<RunPlan, CheckError> {
     let usage = CheckError::Usage;
+    if let Some(limit) = args.max_run_time {
+        if limit.is_zero() {
+            return Err(usage(
+                "--max-run-time: 0 would end the run before its first request".into(),
+            ));
+        }
+        profile.timeouts.run = limit;
+    }
     let ledger = args
         .expectations
         .as_ref()

@@ -15,7 +15,7 @@ use std::time::Instant;
 impl From<PreflightError> for CheckError {
     fn from(e: PreflightError) -> Self {
         match e {
-            PreflightError::Profile(m) => CheckError::Usage(m),
+            PreflightError::Profile(m) | PreflightError::Untrusted(m) => CheckError::Usage(m),
             PreflightError::Unusable(m) => CheckError::Unusable(m),
         }
     }

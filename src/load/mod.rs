@@ -53,7 +53,7 @@ pub enum LoadError {
 impl From<PreflightError> for LoadError {
     fn from(e: PreflightError) -> Self {
         match e {
-            PreflightError::Profile(m) => LoadError::Usage(m),
+            PreflightError::Profile(m) | PreflightError::Untrusted(m) => LoadError::Usage(m),
             PreflightError::Unusable(m) => LoadError::Unreachable(m),
         }
     }

@@ -16,10 +16,10 @@ fn render_raw(record: &RunRecord) -> String {
     let r = &record.run;
     let s = record.summary();
     let mut out = format!(
-        "# revspec check: {}\n\nTarget `{}` ({}), profile `{}`{}, revspec {}, started {}.\n\n{} scenarios: {} passed, {} failed, {} warnings, {} info, {} skipped, {} errors, {} expected deviations, {} unmet expectations.\n\n| rule | level | verdict | note |\n|---|---|---|---|\n",
-        r.target,
-        r.target,
-        r.revocation_endpoint,
+        "# revspec check: {}\n\nTarget {} ({}), profile `{}`{}, revspec {}, started {}.\n\n{} scenarios: {} passed, {} failed, {} warnings, {} info, {} skipped, {} errors, {} expected deviations, {} unmet expectations.\n\n| rule | level | verdict | note |\n|---|---|---|---|\n",
+        text(&r.target),
+        crate::text::markdown_code(&r.target),
+        crate::text::markdown_code(&r.revocation_endpoint),
         r.profile,
         if r.strict { " (strict)" } else { "" },
         r.version,
@@ -111,7 +111,8 @@ mod tests {
         failing.reason = Some("<script>x</script>\u{1b}[2J".into());
         let text = render(&record(vec![failing]));
         assert!(
-            text.contains("Reason: &lt;script&gt;x&lt;/script&gt;\\x1b[2J"),
+            // Rendered, `\\\\` shows a backslash and `\\[` a bracket: "\x1b[2J", no link.
+            text.contains("Reason: &lt;script&gt;x&lt;/script&gt;\\\\x1b\\[2J"),
             "{text}"
         );
         assert!(

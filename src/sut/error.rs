@@ -13,4 +13,8 @@ pub enum TargetError {
     /// A token could not be obtained.
     #[error("token minting failed: {0}")]
     Minting(String),
+    /// Discovery points somewhere the profile does not trust with secrets (another origin,
+    /// plain http off loopback, another issuer's document): nothing was sent there.
+    #[error("{0}")]
+    Untrusted(String),
 }

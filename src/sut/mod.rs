@@ -25,6 +25,7 @@ pub mod probe;
 pub mod profile;
 pub mod settings;
 pub mod target;
+pub mod trust;
 pub mod unmet;
 
 pub use crate::catalogue::{Role, TokenType};

@@ -18,12 +18,17 @@ pub enum PreflightError {
     /// The target: unreachable, broken answers, minting failed, a probe that cannot be believed.
     #[error("{0}")]
     Unusable(String),
+    /// Discovery points where the profile does not trust with secrets; nothing was sent there.
+    /// The profile's to settle (allow the origin, or name the endpoint), so it counts as usage.
+    #[error("{0}")]
+    Untrusted(String),
 }
 
 impl From<TargetError> for PreflightError {
     fn from(e: TargetError) -> Self {
         match e {
             TargetError::Profile(m) => PreflightError::Profile(m),
+            TargetError::Untrusted(m) => PreflightError::Untrusted(m),
             TargetError::Unreachable(m) | TargetError::Minting(m) => PreflightError::Unusable(m),
         }
     }

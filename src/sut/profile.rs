@@ -329,6 +329,20 @@ impl SettingsProfile {
     }
 }
 
+/// Where secrets may go beyond the issuer's origin (see `sut::trust`).
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Trust {
+    /// Origins (`https://auth.example`) other than the issuer's that discovery may point
+    /// endpoints at, and that then get credentials.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Send credentials and tokens over plain http to hosts off loopback (anyone on the path
+    /// can read them).
+    #[serde(default)]
+    pub plain_http: bool,
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Capabilities {
@@ -394,6 +408,10 @@ pub struct Timeouts {
     /// For the external token command.
     #[serde(with = "humantime_serde")]
     pub token_command: Duration,
+    /// The whole run's deadline: past it no request is sent, the remaining scenarios are
+    /// ERRORs ("not attempted") and the run exits 3. `--max-run-time` overrides it.
+    #[serde(with = "humantime_serde")]
+    pub run: Duration,
 }
 
 impl Default for Timeouts {
@@ -405,6 +423,7 @@ impl Default for Timeouts {
             revocation_patience: Duration::from_secs(5),
             stay_active_settle: Duration::from_secs(1),
             token_command: Duration::from_secs(60),
+            run: Duration::from_secs(15 * 60),
         }
     }
 }
@@ -446,6 +465,8 @@ pub struct TargetProfile {
     pub settings: SettingsProfile,
     #[serde(default)]
     pub capabilities: Capabilities,
+    #[serde(default)]
+    pub trust: Trust,
     #[serde(default)]
     pub timeouts: Timeouts,
     #[serde(default)]
@@ -523,6 +544,18 @@ impl TargetProfile {
                     ));
                 }
             }
+        }
+        for origin in &self.trust.allowed_origins {
+            let url = http_url("trust.allowed_origins", origin)?;
+            if url.path() != "/" || url.query().is_some() {
+                return Err(format!(
+                    "key `trust.allowed_origins`: '{}' is not an origin; write it as SCHEME://HOST[:PORT]",
+                    crate::text::one_line(origin)
+                ));
+            }
+        }
+        if self.timeouts.run.is_zero() {
+            return Err("key `timeouts.run`: 0 would end the run before its first request; give the longest a run may take (default 15m)".into());
         }
         if let Some(stray) = self.node_endpoints.keys().find(|k| !self.nodes.contains(k)) {
             return Err(format!(

@@ -7,10 +7,11 @@ use super::cluster::{node_in_turn, Node};
 use super::conn::Conn;
 use super::discovery::{metadata_url, openid_url, Discovery, Endpoints, MetadataFallback};
 use super::error::TargetError;
-use super::http::{Exchange, HttpClient};
+use super::http::{Exchange, HttpClient, Secrets};
 use super::learned::Learned;
 use super::probe::{self, Probe, TokenState};
 use super::profile::{self, TargetProfile};
+use super::trust;
 use crate::catalogue::{Role, TokenType};
 use serde_json::Value;
 use url::Url;
@@ -122,11 +123,18 @@ impl Target {
         let (mut clients, user) = client::resolve(&profile)?;
         let issuer =
             Url::parse(&profile.issuer).map_err(|e| TargetError::Profile(e.to_string()))?;
-        let mut secrets: Vec<String> = clients.values().filter_map(|c| c.secret.clone()).collect();
-        if let Some((_, p)) = &user {
-            secrets.push(p.clone());
+        let mut secrets = Secrets::default();
+        for c in clients.values() {
+            if let Some(s) = &c.secret {
+                secrets.values.push(s.clone());
+                secrets.pairs.push((c.id.clone(), s.clone()));
+            }
         }
-        let http = HttpClient::new(&issuer, &profile.timeouts, secrets, trust(&profile)?)?;
+        if let Some((_, p)) = &user {
+            secrets.values.push(p.clone());
+        }
+        let http = HttpClient::new(&profile.timeouts, &secrets, trust(&profile)?)?;
+        http.set_deadline(profile.timeouts.run);
         let first_url = match &profile.discovery {
             Some(d) => Url::parse(d).map_err(|e| TargetError::Profile(e.to_string()))?,
             None => openid_url(&profile.issuer).map_err(TargetError::Profile)?,
@@ -159,7 +167,9 @@ impl Target {
             discovery: first_url,
             metadata: discovery.metadata_url.clone(),
         };
+        trust::check(&profile, &issuer, &discovery, &overrides, &endpoints)?;
         let mtls_aliases = mtls_aliases(&discovery, &endpoints)?;
+        trust::check_aliases(&profile, &issuer, &mtls_aliases)?;
         client::bind(
             &mut clients,
             &client::Binding {

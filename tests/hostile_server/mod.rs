@@ -56,6 +56,16 @@ pub enum Behaviour {
     Truncated,
     /// 404 `text/plain`: the path does not exist (a server without metadata documents).
     NotFound,
+    /// 200 JSON: this text, with `{base}` replaced by the server's own base URL and `{off}` by
+    /// the off-host listener's (127.0.0.2, another origin).
+    Json(&'static str),
+    /// 400 JSON that echoes the request's Authorization header: in a header of another name,
+    /// in the error description, and in a nested member (as a debug page or WAF might).
+    EchoAuthorization,
+    /// The upstream's answer with a 100 KB header added.
+    HugeHeader,
+    /// The upstream's answer, after a pause of this many milliseconds.
+    Slow(u64),
 }
 
 /// Which path misbehaves, how, and after how many well-behaved requests to it.
@@ -208,6 +218,17 @@ async fn serve(
     if !hostile {
         return forward(stream, &head, &body, upstream).await;
     }
+    match mode.behaviour {
+        Behaviour::Slow(ms) => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            return forward(stream, &head, &body, upstream).await;
+        }
+        Behaviour::HugeHeader => {
+            let padding = format!("X-Padding: {}", "p".repeat(100 * 1024));
+            return forward_with_header(stream, &head, &body, upstream, &padding).await;
+        }
+        _ => {}
+    }
     let huge = "x".repeat(1024 * 1024);
     let answer: Vec<u8> = match mode.behaviour {
         Behaviour::Hang => {
@@ -251,6 +272,35 @@ async fn serve(
         }
         Behaviour::NotJson => response("200 OK", "text/html", "", b"<html><body>maintenance</body></html>"),
         Behaviour::NotFound => response("404 Not Found", "text/plain", "", b"not found"),
+        Behaviour::Json(text) => response(
+            "200 OK",
+            "application/json",
+            "",
+            text.replace("{base}", &format!("http://127.0.0.1:{port}"))
+                .replace("{off}", &format!("http://127.0.0.2:{port}"))
+                .as_bytes(),
+        ),
+        Behaviour::EchoAuthorization => {
+            let auth = head
+                .lines()
+                .find_map(|l| {
+                    let (n, v) = l.split_once(':')?;
+                    n.trim().eq_ignore_ascii_case("authorization").then(|| v.trim().to_owned())
+                })
+                .unwrap_or_default();
+            let body = serde_json::json!({
+                "error": "invalid_request",
+                "error_description": format!("bad request {auth}"),
+                "debug": {"Authorization": auth, "echo": [auth.clone()]}
+            });
+            response(
+                "400 Bad Request",
+                "application/json",
+                &format!("X-Debug-Auth: {auth}\r\n"),
+                body.to_string().as_bytes(),
+            )
+        }
+        Behaviour::HugeHeader | Behaviour::Slow(_) => unreachable!("forwarded above"),
         Behaviour::WrongTypes => response(
             "200 OK",
             "application/json",
@@ -284,6 +334,35 @@ async fn serve(
     stream.write_all(&answer).await?;
     stream.flush().await?;
     Ok(())
+}
+
+/// Forwards, then sends the upstream's answer with one more header.
+async fn forward_with_header(
+    mut stream: TcpStream,
+    head: &str,
+    body: &[u8],
+    upstream: std::net::SocketAddr,
+    extra: &str,
+) -> std::io::Result<()> {
+    let mut up = TcpStream::connect(upstream).await?;
+    let mut lines = head.trim_end_matches("\r\n").split("\r\n");
+    let mut out = format!("{}\r\n", lines.next().unwrap_or(""));
+    for line in lines.filter(|l| !l.to_ascii_lowercase().starts_with("connection:")) {
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str("Connection: close\r\n\r\n");
+    up.write_all(out.as_bytes()).await?;
+    up.write_all(body).await?;
+    let mut answer = Vec::new();
+    up.read_to_end(&mut answer).await?;
+    let split = answer.windows(2).position(|w| w == b"\r\n").unwrap_or(0);
+    let mut sent = answer[..split + 2].to_vec();
+    sent.extend_from_slice(extra.as_bytes());
+    sent.extend_from_slice(b"\r\n");
+    sent.extend_from_slice(&answer[split + 2..]);
+    stream.write_all(&sent).await?;
+    stream.shutdown().await
 }
 
 async fn forward(

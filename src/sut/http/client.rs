@@ -40,6 +40,50 @@ pub fn request(client: &reqwest::Client, spec: &RequestSpec) -> reqwest::Request
     builder
 }
 
+/// The most bytes of one header value an exchange keeps.
+pub const HEADER_VALUE_CAP: usize = 1024;
+/// The most bytes of headers (names and values) an exchange keeps.
+pub const HEADERS_CAP: usize = 8 * 1024;
+
+/// Headers as an exchange keeps them: each value cut at [`HEADER_VALUE_CAP`], all of them at
+/// [`HEADERS_CAP`], each cut marked, so a server padding its headers cannot bloat the record.
+fn capped_headers(headers: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    let mut left_out = 0;
+    for (name, value) in headers {
+        if left_out > 0 || used + name.len() > HEADERS_CAP {
+            left_out += 1;
+            continue;
+        }
+        let value = if value.len() > HEADER_VALUE_CAP {
+            let mut cut = HEADER_VALUE_CAP;
+            while !value.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            format!(
+                "{} [... {} more bytes not kept]",
+                &value[..cut],
+                value.len() - cut
+            )
+        } else {
+            value
+        };
+        used += name.len() + value.len();
+        out.push((name, value));
+    }
+    if left_out > 0 {
+        out.push((
+            "x-revspec-note".into(),
+            format!(
+                "{left_out} more headers not kept (over the {} KiB kept per exchange)",
+                HEADERS_CAP / 1024
+            ),
+        ));
+    }
+    out
+}
+
 /// A reqwest client builder bounded by the profile's timeouts, following no redirect.
 pub fn builder(timeouts: &Timeouts, user_agent: &str) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
@@ -61,16 +105,20 @@ pub struct HttpClient {
     health: Arc<Mutex<Health>>,
 }
 
+/// What the client must never show: secret values, and the `(client id, secret)` pairs that
+/// make Basic credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    pub values: Vec<String>,
+    pub pairs: Vec<(String, String)>,
+}
+
 const USER_AGENT: &str = concat!("revspec/", env!("CARGO_PKG_VERSION"));
 
 impl HttpClient {
-    /// A client bounded by `timeouts`, trusting the target's certificates as `trust` says.
-    pub fn new(
-        _origin: &Url,
-        timeouts: &Timeouts,
-        secrets: Vec<String>,
-        trust: Trust,
-    ) -> Result<Self, TargetError> {
+    /// A client bounded by `timeouts`, never showing `secrets`, trusting the target's
+    /// certificates as `trust` says.
+    pub fn new(timeouts: &Timeouts, secrets: &Secrets, trust: Trust) -> Result<Self, TargetError> {
         let client = trust
             .apply(builder(timeouts, USER_AGENT))
             .build()
@@ -79,9 +127,7 @@ impl HttpClient {
             client,
             with_identity: Arc::default(),
             trust,
-            redactor: Redactor {
-                secrets: secrets.into_iter().filter(|s| s.len() >= 3).collect(),
-            },
+            redactor: Redactor::new(&secrets.values, &secrets.pairs),
             timeouts: timeouts.clone(),
             health: Arc::default(),
         })
@@ -107,14 +153,22 @@ impl HttpClient {
         Ok(client)
     }
 
-    /// Why the client stopped sending, once an endpoint failed at the transport level
-    /// [`BREAKER_THRESHOLD`] times in a row: "URL unusable (cause)".
+    /// Why the client stopped sending: an endpoint failed at the transport level
+    /// [`BREAKER_THRESHOLD`] times in a row ("URL unusable (cause)"), or the run's deadline
+    /// passed.
     pub fn unusable(&self) -> Option<String> {
         self.health
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .tripped
-            .clone()
+            .unusable()
+    }
+
+    /// From now on, no request is sent after `allowed` has passed (the run's deadline).
+    pub fn set_deadline(&self, allowed: std::time::Duration) {
+        self.health
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_deadline(allowed);
     }
 
     fn note_outcome(&self, url: &Url, failure: Option<&str>) {
@@ -219,14 +273,25 @@ impl HttpClient {
         .await;
         exchange.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         let result = match result {
-            Ok(r) => {
+            Ok(mut r) => {
                 self.note_outcome(&spec.url, None);
+                // What the harness reads back never holds its own secrets: a server that
+                // echoes them cannot get them into a message, a check or a record.
+                if let Ok(text) = std::str::from_utf8(&r.body) {
+                    let scrubbed = self.redactor.scrub(text);
+                    if scrubbed != text {
+                        r.body = scrubbed.into_bytes();
+                    }
+                }
+                for (_, v) in r.headers.iter_mut() {
+                    *v = self.redactor.scrub(v);
+                }
                 exchange.status = Some(r.status);
-                exchange.response_headers = r
-                    .headers
-                    .iter()
-                    .map(|(n, v)| (n.clone(), self.redactor.redact_header(n, v)))
-                    .collect();
+                exchange.response_headers = capped_headers(
+                    r.headers
+                        .iter()
+                        .map(|(n, v)| (n.clone(), self.redactor.redact_header(n, v))),
+                );
                 exchange.response_body = excerpt(
                     &self.redactor.redact_json(&String::from_utf8_lossy(&r.body)),
                     r.truncated,

@@ -11,7 +11,7 @@ mod redact;
 
 pub use crate::record::Exchange;
 use crate::text as escape;
-pub use client::{builder, describe, request, HttpClient};
+pub use client::{builder, describe, request, HttpClient, Secrets, HEADERS_CAP, HEADER_VALUE_CAP};
 use redact::redact_json_members;
 use serde_json::Value;
 use url::Url;
@@ -172,9 +172,11 @@ mod tests {
 
     fn client() -> HttpClient {
         HttpClient::new(
-            &Url::parse("http://127.0.0.1").unwrap(),
             &Timeouts::default(),
-            vec!["s3cret-value".into()],
+            &Secrets {
+                values: vec!["s3cret-value".into()],
+                pairs: vec![],
+            },
             Default::default(),
         )
         .unwrap()
