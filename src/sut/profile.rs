@@ -918,6 +918,82 @@ password = "p"
     }
 
     #[test]
+    fn each_method_needs_its_material_and_names_the_key() {
+        let with = |block: &str| {
+            TargetProfile::from_toml(
+                &MINIMAL.replace("auth = \"client_secret_basic\"\nsecret = \"s\"\n", block),
+                "t.toml",
+            )
+        };
+        let e = with("auth = \"private_key_jwt\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("clients.primary.key_file") && e.contains("private key"),
+            "{e}"
+        );
+        let e = with("auth = \"tls_client_auth\"\nkey_file = \"k.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.primary.cert_file"), "{e}");
+        let e = with("auth = \"client_secret_jwt\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.primary.secret_env"), "{e}");
+        let e = with("auth = \"private_key_jwt\"\nkey_file = \"k.pem\"\nalg = \"HS256\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("clients.primary.alg") && e.contains("ES256"),
+            "{e}"
+        );
+        let e = with("auth = \"client_secret_basic\"\nsecret = \"s\"\nalg = \"RS256\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.primary.alg"), "{e}");
+        let e =
+            with("auth = \"private_key_jwt\"\nkey_file = \"k.pem\"\naudience = \"elsewhere\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("audience") || e.contains("elsewhere"), "{e}");
+        let ok = with("auth = \"private_key_jwt\"\nkey_file = \"k.pem\"\naudience = \"issuer\"\n")
+            .unwrap();
+        assert_eq!(ok.clients.primary.audience, Some(AssertionAudience::Issuer));
+    }
+
+    #[test]
+    fn literal_keys_and_an_accept_anything_switch_need_loopback() {
+        let remote = MINIMAL
+            .replace("http://127.0.0.1:9", "https://auth.example.com")
+            .replace("secret = \"s\"\n", "secret_env = \"S\"\n")
+            .replace("password = \"p\"", "password_env = \"P\"");
+        assert!(TargetProfile::from_toml(&remote, "t.toml").is_ok());
+        let literal_key = remote.replace(
+            "auth = \"client_secret_basic\"\nsecret_env = \"S\"\n",
+            "auth = \"private_key_jwt\"\nkey = \"-----BEGIN PRIVATE KEY-----\"\n",
+        );
+        let e = TargetProfile::from_toml(&literal_key, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("clients.primary.key") && e.contains("loopback"),
+            "{e}"
+        );
+        let e = TargetProfile::from_toml(
+            &format!("{remote}\n[tls]\naccept_invalid_certs = true\n"),
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tls.accept_invalid_certs"), "{e}");
+        assert!(TargetProfile::from_toml(
+            &format!("{MINIMAL}\n[tls]\naccept_invalid_certs = true\n"),
+            "t.toml"
+        )
+        .is_ok());
+    }
+
+    #[test]
     fn confidential_client_needs_a_secret_source() {
         let text = MINIMAL.replace("secret = \"s\"\n", "");
         let e = TargetProfile::from_toml(&text, "t.toml")
