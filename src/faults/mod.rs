@@ -172,7 +172,7 @@ faults! {
     AnyClientCertAccepted = "any-client-cert-accepted", "tls_client_auth checks only that the certificate chains to the client CA, not that its subject is the client's",
         ["rfc8705-2-wrong-certificate"];
     MtlsAliasWithoutClientAuth = "mtls-alias-without-client-auth", "mtls_endpoint_aliases.revocation_endpoint points at a listener that never asks for a client certificate",
-        ["rfc8705-5-endpoint-alias"];
+        ["rfc8705-5-endpoint-alias", "rfc8705-2-mtls-revokes", "rfc8705-2-wrong-certificate", "rfc8414-auth-methods", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-wrong-secret", "rfc6749-2.3.1-no-query-credentials", "rfc7523-3-subject", "jans-forwarded-cert-untrusted", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only"];
     BearerRevokedAccepted = "bearer-revoked-accepted", "a revoked access token still authenticates its client as Authorization: Bearer",
         ["jans-bearer-client-auth"];
     ForwardedCertTrusted = "forwarded-cert-trusted", "a forwarded client certificate header is honoured from any peer, not only the configured proxies",
@@ -185,7 +185,8 @@ faults! {
 impl Fault {
     /// Whether the fault breaks client authentication with JWT assertions or certificates:
     /// it shows only on a target that has such clients (the reference server over TLS with
-    /// `targets/reference-tls.toml`), so that is where it is tested.
+    /// `targets/reference-tls.toml`), so that is where it is tested. (Bearer client
+    /// authentication needs no such client: `targets/reference.toml` has it.)
     pub fn needs_hardened_clients(self) -> bool {
         self.rules().iter().any(|r| {
             r.starts_with("rfc7523")
@@ -193,7 +194,6 @@ impl Fault {
                 || r.starts_with("rfc8705")
                 || r.starts_with("oidc-9")
                 || *r == "rfc8414-2-auth-signing-algs"
-                || *r == "jans-bearer-client-auth"
                 || *r == "jans-forwarded-cert-untrusted"
         })
     }

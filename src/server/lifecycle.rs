@@ -159,20 +159,13 @@ pub async fn spawn(addr: SocketAddr, options: &ServeOptions) -> Result<RunningSe
     let base_url = format!("{scheme}://{addr}");
     let mut state = AppState::connect(options, base_url.clone()).await?;
     let mtls_base_url = tls.as_ref().map(|t| format!("https://{}", t.mtls_addr));
-    state.mtls_base = match (&mtls_base_url, options.fault) {
-        // The fault publishes the main listener, which never asks for a certificate.
-        (Some(_), Some(crate::faults::Fault::MtlsAliasWithoutClientAuth)) => {
-            Some(state.issuer.clone())
+    state.mtls_base = mtls_base_url.as_ref().map(|mtls| {
+        match options.config.as_ref().and_then(|c| c.issuer.clone()) {
+            // A configured issuer keeps its host; the alias is on the mTLS port.
+            Some(issuer) => with_port(&issuer, tls.as_ref().map_or(0, |t| t.mtls_addr.port())),
+            None => mtls.clone(),
         }
-        (Some(mtls), _) => Some(
-            match &options.config.as_ref().and_then(|c| c.issuer.clone()) {
-                // A configured issuer keeps its host; the alias is on the mTLS port.
-                Some(issuer) => with_port(issuer, tls.as_ref().map_or(0, |t| t.mtls_addr.port())),
-                None => mtls.clone(),
-            },
-        ),
-        (None, _) => None,
-    };
+    });
     let state = Arc::new(state);
     let app = Gate::new(state.clone());
     let (stop, stopped) = watch::channel(false);
