@@ -147,6 +147,11 @@ pub struct ServeArgs {
     /// docs/cluster.md).
     #[arg(long, value_name = "URL", conflicts_with = "data_dir")]
     pub store: Option<String>,
+    /// Accept a Redis whose maxmemory-policy is volatile-* (it may evict tokens and their
+    /// indexes, which then read as revoked); without it only noeviction is accepted, and
+    /// allkeys-* never is (docs/security.md).
+    #[arg(long, requires = "store")]
+    pub accept_redis_eviction: bool,
     /// Start N nodes sharing --store, on consecutive ports from --bind's; the issuer is the
     /// first node. A cluster fault (see --list-faults) takes effect on the last node only.
     #[arg(long, value_name = "N", requires = "store",
@@ -178,6 +183,12 @@ pub struct ServeArgs {
     /// How many connections are served at once (more are closed at once).
     #[arg(long, default_value_t = 512)]
     pub max_connections: usize,
+    /// How many of them one peer address may hold (more from it are closed at once).
+    #[arg(long, default_value_t = 64)]
+    pub max_connections_per_peer: usize,
+    /// How long a new connection may take to send its first byte before it is closed.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    pub first_byte_timeout: std::time::Duration,
     /// The most operations in one Config API JSON Patch.
     #[arg(long, default_value_t = 32)]
     pub max_patch_operations: usize,
@@ -187,6 +198,10 @@ pub struct ServeArgs {
     /// The most tokens one grant holds (beyond it a refresh drops the oldest access tokens).
     #[arg(long, default_value_t = 100)]
     pub max_tokens_per_grant: usize,
+    /// The most live grants one client may hold (beyond it a new grant is refused with 503 until
+    /// some expire or are revoked; existing grants are never touched).
+    #[arg(long, default_value_t = 1_000_000)]
+    pub max_grants_per_client: usize,
     /// The most space-separated tokens in one revocation request.
     #[arg(long, default_value_t = 20)]
     pub max_tokens_per_request: usize,
@@ -220,6 +235,9 @@ pub struct ServeArgs {
     /// Where the mTLS listener binds (default: --bind's IP, a free port).
     #[arg(long, value_name = "ADDR")]
     pub mtls_bind: Option<std::net::SocketAddr>,
+    /// The longest one revoke script call may run, wall clock (then it has failed).
+    #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
+    pub script_timeout: std::time::Duration,
     /// Print every fault with the rule IDs it breaks, and exit.
     #[arg(long)]
     pub list_faults: bool,

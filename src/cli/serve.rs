@@ -32,7 +32,9 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
         .as_deref()
         .map(|url| {
             if url.starts_with("redis://") {
-                Ok(SharedStore::redis(url))
+                let mut store = SharedStore::redis(url);
+                store.options.accept_eviction = args.accept_redis_eviction;
+                Ok(store)
             } else {
                 Err(format!(
                     "--store: '{}' is not a redis://HOST:PORT[/DB] URL",
@@ -57,15 +59,19 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
         header_read_timeout: args.header_read_timeout,
         request_timeout: args.request_timeout,
         max_connections: args.max_connections,
+        max_connections_per_peer: args.max_connections_per_peer,
+        first_byte_timeout: args.first_byte_timeout,
         max_patch_operations: args.max_patch_operations,
         max_patch_document_bytes: args.max_patch_bytes,
         max_tokens_per_grant: args.max_tokens_per_grant,
+        max_grants_per_client: args.max_grants_per_client,
         max_tokens_per_request: args.max_tokens_per_request,
         sweep_interval: args.sweep_interval,
         script_max_operations: args.script_max_operations,
         script_max_array: args.script_max_array,
         script_max_map: args.script_max_map,
         script_max_string: args.script_max_string,
+        script_timeout: args.script_timeout,
     };
     limits.validate()?;
     let tls = match (&args.tls, &args.tls_cert, &args.tls_key) {
@@ -99,6 +105,8 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
         revoke_script: args.revoke_script.clone(),
         script_source: None,
         refresh_pause: None,
+        follow_pause: None,
+        follow_delay: None,
     })
 }
 
@@ -389,12 +397,18 @@ mod tests {
                 "4s",
                 "--max-connections",
                 "5",
+                "--max-connections-per-peer",
+                "3",
+                "--first-byte-timeout",
+                "1500ms",
                 "--max-patch-operations",
                 "6",
                 "--max-patch-bytes",
                 "7000",
                 "--max-tokens-per-grant",
                 "8",
+                "--max-grants-per-client",
+                "15",
                 "--max-tokens-per-request",
                 "9",
                 "--sweep-interval",
@@ -407,6 +421,8 @@ mod tests {
                 "12",
                 "--script-max-string",
                 "13",
+                "--script-timeout",
+                "14ms",
                 "--script-failure",
                 "unavailable",
             ]),
@@ -421,15 +437,19 @@ mod tests {
                 header_read_timeout: Duration::from_secs(3),
                 request_timeout: Duration::from_secs(4),
                 max_connections: 5,
+                max_connections_per_peer: 3,
+                first_byte_timeout: Duration::from_millis(1500),
                 max_patch_operations: 6,
                 max_patch_document_bytes: 7000,
                 max_tokens_per_grant: 8,
+                max_grants_per_client: 15,
                 max_tokens_per_request: 9,
                 sweep_interval: Duration::from_secs(10),
                 script_max_operations: 1000,
                 script_max_array: 11,
                 script_max_map: 12,
                 script_max_string: 13,
+                script_timeout: Duration::from_millis(14),
             }
         );
         assert_eq!(
@@ -470,6 +490,15 @@ mod tests {
             Some(SharedStore::redis("redis://127.0.0.1:6379/2"))
         );
         assert_eq!(o.store.as_ref().unwrap().prefix, "revspec:");
+        assert!(!o.store.as_ref().unwrap().options.accept_eviction);
+        let accepting = options(
+            &serve_args(&["--store", "redis://h", "--accept-redis-eviction"]),
+            None,
+        )
+        .unwrap();
+        assert!(accepting.store.unwrap().options.accept_eviction);
+        // Only with a store.
+        assert!(Cli::try_parse_from(["revspec", "serve", "--accept-redis-eviction"]).is_err());
         assert_eq!(o.cluster_quirks, vec![ClusterQuirk::CrossNodeDelay]);
         assert_eq!(o.quirks, vec![Quirk::TwoChallenges]);
         assert_eq!(o.fault, Some(Fault::StaleNode));

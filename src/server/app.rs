@@ -6,9 +6,10 @@
 //! table names for them, so the answer is the same, without the router's lookup and its
 //! per-request extensions (`docs/performance.md`). CORS applies only to the revocation
 //! endpoint, and only to a cross-origin request or its preflight; the other revocation answers
-//! get the layer's `Vary` by hand. The [`Gate`] wraps every request once: the request timeout,
-//! then the answer-reshaping faults and quirks (only when one is configured), so a request pays
-//! for one wrapper, not one per layer.
+//! get the layer's `Vary` by hand. The [`Gate`] wraps every request once: with a shared store,
+//! a node that may not know the latest Config API changes answers 503 (see
+//! `store::redis::STALE_AFTER`); then the request timeout, then the answer-reshaping faults and
+//! quirks (only when one is configured), so a request pays for one wrapper, not one per layer.
 
 use super::endpoints::{config_api, discovery, health, introspect, revoke, token, userinfo};
 use super::error::OAuthError;
@@ -175,6 +176,10 @@ where
         );
         Box::pin(async move {
             let state = &gate.state;
+            // A node that may not know of a removed scope or a disabled flag acts on nothing.
+            if state.store.shared().is_some_and(|s| !s.config_fresh()) {
+                return Ok(OAuthError::temporarily_unavailable(1).into_response());
+            }
             let answer = gate.answer(route, req);
             let mut response =
                 match tokio::time::timeout(state.limits.request_timeout, answer).await {

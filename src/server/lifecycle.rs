@@ -92,12 +92,14 @@ async fn follow_other_nodes(state: Arc<AppState>, stop: watch::Receiver<bool>) {
             async move {
                 match change {
                     Change::Resync => state.follow_stored(None, std::time::Instant::now()).await,
-                    Change::Meta { key, stored_at_ms } => {
-                        // When the other node stored it, on this node's clock.
+                    Change::Doc {
+                        doc, stored_at_ms, ..
+                    } => {
+                        // When it was stored (Redis's clock), on this node's clock.
                         let ago = now_ms().saturating_sub(stored_at_ms);
                         let now = std::time::Instant::now();
                         let at = now.checked_sub(Duration::from_millis(ago)).unwrap_or(now);
-                        state.follow_stored(Some(&key), at).await
+                        state.follow_stored(Some(&doc), at).await
                     }
                 }
             }

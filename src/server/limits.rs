@@ -15,6 +15,12 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// How many connections are served at once; a connection beyond it is closed at once.
     pub max_connections: usize,
+    /// How many of them one peer address may hold; one beyond it is closed at once, so idle
+    /// sockets from one address cannot lock everyone else out.
+    pub max_connections_per_peer: usize,
+    /// How long a new connection may take to send its first byte before it is closed (shorter
+    /// than the header-read timeout: a connection that sent nothing costs a slot for nothing).
+    pub first_byte_timeout: Duration,
     /// The most operations one Config API JSON Patch may hold.
     pub max_patch_operations: usize,
     /// The largest document (serialized JSON bytes) a JSON Patch may produce, checked after
@@ -23,6 +29,10 @@ pub struct Limits {
     /// The most tokens one grant holds: a refresh grant beyond it drops the grant's oldest
     /// access tokens (the refresh token is never dropped).
     pub max_tokens_per_grant: usize,
+    /// The most live grants one client may hold: a new grant beyond it is refused (503
+    /// `temporarily_unavailable`, Retry-After) until some expire or are revoked; the client's
+    /// existing grants (and their refreshes) are never touched.
+    pub max_grants_per_client: usize,
     /// The most space-separated tokens one revocation request may name.
     pub max_tokens_per_request: usize,
     /// How often expired tokens are removed from the store.
@@ -36,6 +46,9 @@ pub struct Limits {
     pub script_max_map: usize,
     /// The longest string (bytes) a revoke script may build.
     pub script_max_string: usize,
+    /// The longest one revoke script call may run (wall clock): one operation can cost
+    /// microseconds, so the operation limit alone does not bound the time.
+    pub script_timeout: Duration,
 }
 
 impl Default for Limits {
@@ -44,15 +57,19 @@ impl Default for Limits {
             header_read_timeout: Duration::from_secs(10),
             request_timeout: Duration::from_secs(30),
             max_connections: 512,
+            max_connections_per_peer: 64,
+            first_byte_timeout: Duration::from_secs(2),
             max_patch_operations: 32,
             max_patch_document_bytes: 16 * 1024,
             max_tokens_per_grant: 100,
+            max_grants_per_client: 1_000_000,
             max_tokens_per_request: 20,
             sweep_interval: Duration::from_secs(60),
             script_max_operations: 20_000,
             script_max_array: 1024,
             script_max_map: 1024,
             script_max_string: 8 * 1024,
+            script_timeout: Duration::from_millis(50),
         }
     }
 }
@@ -63,17 +80,25 @@ impl Limits {
         let durations = [
             ("--header-read-timeout", self.header_read_timeout),
             ("--request-timeout", self.request_timeout),
+            ("--first-byte-timeout", self.first_byte_timeout),
             ("--sweep-interval", self.sweep_interval),
+            ("--script-timeout", self.script_timeout),
         ];
         if let Some((flag, _)) = durations.iter().find(|(_, d)| d.is_zero()) {
             return Err(format!("{flag} must be longer than 0"));
         }
         let counts = [
             ("--max-connections", self.max_connections, 1),
+            (
+                "--max-connections-per-peer",
+                self.max_connections_per_peer,
+                1,
+            ),
             ("--max-patch-operations", self.max_patch_operations, 1),
             ("--max-patch-bytes", self.max_patch_document_bytes, 1024),
             // One refresh token and at least one access token.
             ("--max-tokens-per-grant", self.max_tokens_per_grant, 2),
+            ("--max-grants-per-client", self.max_grants_per_client, 1),
             ("--max-tokens-per-request", self.max_tokens_per_request, 1),
             (
                 "--script-max-operations",
@@ -106,6 +131,30 @@ mod tests {
             .validate()
             .unwrap_err()
             .contains("--request-timeout"));
+        let no_first_byte = Limits {
+            first_byte_timeout: Duration::ZERO,
+            ..Limits::default()
+        };
+        assert!(no_first_byte
+            .validate()
+            .unwrap_err()
+            .contains("--first-byte-timeout"));
+        let no_peer = Limits {
+            max_connections_per_peer: 0,
+            ..Limits::default()
+        };
+        assert!(no_peer
+            .validate()
+            .unwrap_err()
+            .contains("--max-connections-per-peer"));
+        let no_script_time = Limits {
+            script_timeout: Duration::ZERO,
+            ..Limits::default()
+        };
+        assert!(no_script_time
+            .validate()
+            .unwrap_err()
+            .contains("--script-timeout"));
         let one_token_grant = Limits {
             max_tokens_per_grant: 1,
             ..Limits::default()

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod net;
 pub mod options;
 pub mod paths;
+pub mod peers;
 pub mod reload;
 pub mod script;
 pub mod secret;

@@ -2,15 +2,19 @@
 //!
 //! HTTP/1.1 through hyper with a timer, so that a client must finish sending a request's
 //! headers (or its next request on a kept-alive connection) within the header-read timeout;
-//! at most `max_connections` connections are served at once, and one beyond the cap is closed
-//! as soon as it is accepted, so a flood of idle or slow connections cannot take every file
-//! descriptor. Stopping ends the accept loop, then shuts the open connections down gracefully
-//! (in-flight requests finish), bounded. Over TLS the handshake runs in the connection's own
-//! task under the header-read timeout, so a slow handshake holds one slot, never the loop.
-//! Every request carries its connection's facts ([`ConnInfo`]): the peer's address and, on a
-//! listener that asks for one, the client's certificate chain.
+//! at most `max_connections` connections are served at once, and at most
+//! `max_connections_per_peer` from one address (`peers`); one beyond either cap is closed as
+//! soon as it is accepted, so a flood of idle or slow connections cannot take every file
+//! descriptor, nor one address every slot. A connection that sends nothing within the
+//! first-byte timeout is closed. Stopping ends the accept loop, then shuts the open connections
+//! down gracefully (in-flight requests finish), bounded. Over TLS the handshake runs in the
+//! connection's own task (after the first byte) under the header-read timeout, so a slow
+//! handshake holds one slot, never the loop. Every request carries its connection's facts
+//! ([`ConnInfo`]): the peer's address and, on a listener that asks for one, the client's
+//! certificate chain.
 
 use super::limits::Limits;
+use super::peers::{first_byte, PeerSlots};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
@@ -63,6 +67,8 @@ pub async fn serve<S>(
     S::Future: Send + 'static,
 {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let peers = PeerSlots::new(limits.max_connections_per_peer);
+    let first_byte_timeout = limits.first_byte_timeout;
     let graceful = GracefulShutdown::new();
     let mut connections = JoinSet::new();
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -91,83 +97,77 @@ pub async fn serve<S>(
                 continue;
             }
         };
+        let Some(peer_slot) = peers.try_acquire(peer.ip()) else {
+            tracing::debug!("connection cap of {} reached; connection closed", peer.ip());
+            drop(stream);
+            continue;
+        };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             tracing::debug!("connection cap reached; connection closed");
             drop(stream);
             continue;
         };
         while connections.try_join_next().is_some() {}
-        let with_info = |info: ConnInfo| {
-            TowerToHyperService::new(tower::ServiceExt::map_request(
-                app.clone(),
-                move |mut r: axum::http::Request<hyper::body::Incoming>| {
-                    r.extensions_mut().insert(info.clone());
-                    r
-                },
-            ))
-        };
-        match &tls {
-            None => {
-                let service = with_info(ConnInfo {
-                    peer,
-                    client_chain: None,
-                    mtls_listener: false,
-                });
-                let connection =
-                    graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
-                connections.spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!("connection ended: {e}");
-                    }
-                    drop(slot);
-                });
-            }
-            Some(tls) => {
-                let (acceptor, mtls) = (tls.acceptor.clone(), tls.mtls);
-                let handshake_deadline = limits.header_read_timeout;
-                let watcher = graceful.watcher();
-                let builder = builder.clone();
-                let app = app.clone();
-                connections.spawn(async move {
-                    let stream =
-                        match tokio::time::timeout(handshake_deadline, acceptor.accept(stream))
-                            .await
-                        {
-                            Ok(Ok(stream)) => stream,
-                            Ok(Err(e)) => {
-                                tracing::debug!("TLS handshake with {peer} failed: {e}");
-                                drop(slot);
-                                return;
-                            }
-                            Err(_) => {
-                                tracing::debug!("TLS handshake with {peer} timed out");
-                                drop(slot);
-                                return;
-                            }
-                        };
-                    let client_chain = stream.get_ref().1.peer_certificates().map(|c| {
-                        Arc::new(c.iter().map(|c| c.clone().into_owned()).collect::<Vec<_>>())
-                    });
-                    let info = ConnInfo {
-                        peer,
-                        client_chain,
-                        mtls_listener: mtls,
-                    };
-                    let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let app = app.clone();
+        let tls = tls.clone();
+        let handshake_deadline = limits.header_read_timeout;
+        connections.spawn(async move {
+            if first_byte(&stream, first_byte_timeout).await {
+                let with_info = |info: ConnInfo| {
+                    TowerToHyperService::new(tower::ServiceExt::map_request(
                         app,
                         move |mut r: axum::http::Request<hyper::body::Incoming>| {
                             r.extensions_mut().insert(info.clone());
                             r
                         },
-                    ));
-                    let connection = builder.serve_connection(TokioIo::new(stream), service);
-                    if let Err(e) = watcher.watch(connection).await {
-                        tracing::debug!("connection ended: {e}");
+                    ))
+                };
+                match tls {
+                    None => {
+                        let service = with_info(ConnInfo {
+                            peer,
+                            client_chain: None,
+                            mtls_listener: false,
+                        });
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        if let Err(e) = watcher.watch(connection).await {
+                            tracing::debug!("connection ended: {e}");
+                        }
                     }
-                    drop(slot);
-                });
+                    Some(tls) => {
+                        match tokio::time::timeout(handshake_deadline, tls.acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(stream)) => {
+                                let client_chain =
+                                    stream.get_ref().1.peer_certificates().map(|c| {
+                                        Arc::new(
+                                            c.iter()
+                                                .map(|c| c.clone().into_owned())
+                                                .collect::<Vec<_>>(),
+                                        )
+                                    });
+                                let service = with_info(ConnInfo {
+                                    peer,
+                                    client_chain,
+                                    mtls_listener: tls.mtls,
+                                });
+                                let connection =
+                                    builder.serve_connection(TokioIo::new(stream), service);
+                                if let Err(e) = watcher.watch(connection).await {
+                                    tracing::debug!("connection ended: {e}");
+                                }
+                            }
+                            Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                            Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
+                        }
+                    }
+                }
             }
-        }
+            drop((slot, peer_slot));
+        });
     }
     drop(listener);
     if tokio::time::timeout(grace, graceful.shutdown())

@@ -5,7 +5,7 @@ use super::config::ServerConfig;
 use super::jobs::PausePoint;
 use super::limits::Limits;
 use super::script::ScriptFailure;
-use super::store::redis::DEFAULT_PREFIX;
+use super::store::redis::{RedisOptions, DEFAULT_PREFIX};
 use crate::faults::quirks::{ClusterQuirk, Quirk};
 use crate::faults::Fault;
 use std::path::PathBuf;
@@ -40,6 +40,16 @@ pub struct ServeOptions {
     /// test can make a revocation land in exactly that window. `revspec serve` never sets it.
     #[doc(hidden)]
     pub refresh_pause: Option<PausePoint>,
+    /// TEST-ONLY: with a shared store, the follower of other nodes' Config API changes waits
+    /// here between reading an announced value and taking it in, so that a test can make a
+    /// local write land in exactly that window. `revspec serve` never sets it.
+    #[doc(hidden)]
+    pub follow_pause: Option<PausePoint>,
+    /// TEST-ONLY: with a shared store, the follower takes in an announced value only this long
+    /// after it was stored (it reads it at once), as a node far from Redis would. `revspec
+    /// serve` never sets it.
+    #[doc(hidden)]
+    pub follow_delay: Option<std::time::Duration>,
 }
 
 /// Where the nodes of a cluster keep their tokens and settings (`--store redis://...`).
@@ -49,6 +59,8 @@ pub struct SharedStore {
     pub url: String,
     /// The prefix of every key (one prefix, one server; `revspec:` from the command line).
     pub prefix: String,
+    /// How the node connects to it.
+    pub options: RedisOptions,
 }
 
 impl SharedStore {
@@ -57,6 +69,7 @@ impl SharedStore {
         Self {
             url: url.into(),
             prefix: DEFAULT_PREFIX.to_owned(),
+            options: RedisOptions::default(),
         }
     }
 }

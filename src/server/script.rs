@@ -7,16 +7,37 @@
 //! revoked. A script that fails (throws, returns something else, or runs past a limit) is
 //! logged and handled as [`ScriptFailure`] says. `print()` in a script logs through `tracing`.
 //!
-//! Every run is bounded: operations, call depth, and the size of every string, array and map
-//! it builds ([`crate::server::limits::Limits`]), and the endpoint runs it on tokio's blocking
-//! pool, never on an async worker. Rhai does not check a map's size when an entry is added by
-//! index assignment (`m[key] = v`); that growth is bounded by the operation and string limits
-//! instead (at most a few thousand entries of at most `script_max_string` bytes each).
+//! Every run is bounded: operations, call depth, the size of every string, array and map it
+//! builds, and its wall-clock time ([`crate::server::limits::Limits`]: one operation can cost
+//! microseconds, so the operation limit alone does not bound a call's time), and the endpoint
+//! runs it on tokio's blocking pool, never on an async worker. Rhai does not check a map's size
+//! when an entry is added by index assignment (`m[key] = v`); that growth is bounded by the
+//! operation and string limits instead (at most a few thousand entries of at most
+//! `script_max_string` bytes each).
+//!
+//! The script is sandboxed: `eval` is disabled (a script using it does not compile), `import`
+//! resolves no module (no file is read at run time), and the context's `headers` never carry
+//! the request's credentials (`authorization`, `proxy-authorization`, `cookie`), so a
+//! `print(context)` cannot put a secret in the logs.
 
 use super::limits::Limits;
 use axum::http::HeaderMap;
 use rhai::{Dynamic, Engine, Map, Scope, AST};
+use std::cell::Cell;
 use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// Request headers the script never sees: they carry credentials.
+const HIDDEN_HEADERS: [&str; 3] = ["authorization", "proxy-authorization", "cookie"];
+
+/// How many operations run between two looks at the clock (a look costs a few tens of ns).
+const CLOCK_EVERY: u64 = 64;
+
+thread_local! {
+    /// When the call running on this thread must stop (set around each call: a script runs on
+    /// one blocking thread from start to end).
+    static DEADLINE: Cell<Option<Instant>> = const { Cell::new(None) };
+}
 
 /// What the revocation endpoint does when the script fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,6 +76,7 @@ pub struct RevokeScript {
     engine: Engine,
     ast: AST,
     origin: String,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for RevokeScript {
@@ -65,6 +87,16 @@ impl std::fmt::Debug for RevokeScript {
 
 fn engine(limits: &Limits, origin: &str) -> Engine {
     let mut engine = Engine::new();
+    // No code from strings, no code from files.
+    engine.disable_symbol("eval");
+    engine.set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
+    engine.on_progress(|operations| {
+        if operations % CLOCK_EVERY != 0 {
+            return None;
+        }
+        let deadline = DEADLINE.with(Cell::get)?;
+        (Instant::now() >= deadline).then(|| Dynamic::from("the wall-clock limit"))
+    });
     engine.set_max_operations(limits.script_max_operations);
     engine.set_max_call_levels(32);
     engine.set_max_expr_depths(64, 32);
@@ -101,6 +133,7 @@ impl RevokeScript {
             engine,
             ast,
             origin: origin.to_owned(),
+            timeout: limits.script_timeout,
         })
     }
 
@@ -115,6 +148,9 @@ impl RevokeScript {
     ) -> Result<Decision, String> {
         let mut header_map = Map::new();
         for (name, value) in headers {
+            if HIDDEN_HEADERS.contains(&name.as_str()) {
+                continue;
+            }
             if let Ok(v) = value.to_str() {
                 header_map.insert(name.as_str().into(), Dynamic::from(v.to_owned()));
             }
@@ -127,12 +163,14 @@ impl RevokeScript {
             hint.map_or(Dynamic::UNIT, |h| Dynamic::from(h.to_owned())),
         );
         context.insert("headers".into(), Dynamic::from_map(header_map));
+        DEADLINE.with(|d| d.set(Some(Instant::now() + self.timeout)));
         let result = self.engine.call_fn::<Dynamic>(
             &mut Scope::new(),
             &self.ast,
             "revoke",
             (Dynamic::from_map(context),),
         );
+        DEADLINE.with(|d| d.set(None));
         let outcome = result
             .map_err(|e| format!("failed: {e}"))
             .and_then(|value| interpret(value).map_err(|why| format!("returned {why}")));
@@ -175,8 +213,17 @@ mod tests {
 
     const EXAMPLE: &str = include_str!("../../scripts/revoke.rhai");
 
+    /// Compiled with the default limits but a far wall-clock limit, so that a test of another
+    /// limit meets that one even in a debug build on a busy machine.
     fn compile(source: &str) -> RevokeScript {
-        RevokeScript::compile(source, "t", &Limits::default()).unwrap()
+        RevokeScript::compile(source, "t", &far_clock()).unwrap()
+    }
+
+    fn far_clock() -> Limits {
+        Limits {
+            script_timeout: Duration::from_secs(600),
+            ..Limits::default()
+        }
     }
 
     #[test]
@@ -228,7 +275,8 @@ mod tests {
             assert!(err.contains("too large") || err.contains("size"), "{source}: {err}");
         }
         // Growth through map index assignment (which Rhai does not size-check) is stopped by
-        // the operation limit, with keys no longer than the string limit.
+        // the operation limit, with keys no longer than the string limit (the wall-clock
+        // limit set far off, so that the operation limit is the one met, even in a debug build).
         let keys = compile(
             "fn revoke(c) { let s = \"x\"; while s.len() < 4096 { s += s; } let m = #{}; for i in 0..100000 { m[`${s}${i}`] = i; } true }",
         );
@@ -240,7 +288,7 @@ mod tests {
         assert!(small.decide("a", "t", None, &h).unwrap().allow);
         let tight = Limits {
             script_max_array: 16,
-            ..Limits::default()
+            ..far_clock()
         };
         // Rhai checks `a += a` before appending, so an array can reach twice the limit once
         // before the next operation fails: 64 elements against a limit of 16.
@@ -251,6 +299,85 @@ mod tests {
         )
         .unwrap();
         assert!(limited.decide("a", "t", None, &h).is_err());
+    }
+
+    /// Issue 23, S6: `eval` does not compile, and `import` reads no file (here one that
+    /// exists, named by its absolute path, which the default resolver would load).
+    #[test]
+    fn eval_and_import_are_not_available() {
+        let err = RevokeScript::compile(
+            "fn revoke(c) { eval(\"40 + 2\") == 42 }",
+            "e.rhai",
+            &Limits::default(),
+        )
+        .expect_err("a script using eval compiles");
+        assert!(err.contains("e.rhai") && err.contains("eval"), "{err}");
+        let dir = tempfile::tempdir().unwrap();
+        let helper = dir.path().join("helper");
+        std::fs::write(helper.with_extension("rhai"), "fn answer() { 42 }").unwrap();
+        let source = format!(
+            "import \"{}\" as h; fn revoke(c) {{ h::answer() == 42 }}",
+            helper.display()
+        );
+        let h = HeaderMap::new();
+        match RevokeScript::compile(&source, "i.rhai", &Limits::default()) {
+            Err(err) => assert!(err.contains("i.rhai"), "{err}"),
+            Ok(script) => {
+                let outcome = script.decide("a", "t", None, &h);
+                assert!(outcome.is_err(), "the module was loaded: {outcome:?}");
+            }
+        }
+    }
+
+    /// Issue 23, S6: the request's credentials never reach the script's context.
+    #[test]
+    fn credentials_never_reach_the_script() {
+        let script = compile(
+            "fn revoke(c) { #{ allow: true, headers: #{ \"X-Seen\": `${c.headers.authorization}|${c.headers.cookie}|${c.headers[\"proxy-authorization\"]}|${c.headers[\"x-other\"]}` } } }",
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert("authorization", HeaderValue::from_static("Basic c2VjcmV0"));
+        headers.insert("cookie", HeaderValue::from_static("session=secret"));
+        headers.insert(
+            "proxy-authorization",
+            HeaderValue::from_static("Basic c2VjcmV0"),
+        );
+        headers.insert("x-other", HeaderValue::from_static("kept"));
+        let decision = script.decide("a", "t", None, &headers).unwrap();
+        assert_eq!(
+            decision.headers,
+            vec![("X-Seen".to_owned(), "|||kept".to_owned())]
+        );
+    }
+
+    /// Issue 23, S6: one call stops at the wall-clock limit, however many operations it may
+    /// still take (here string work that would run for seconds within its operation limit).
+    #[test]
+    fn a_call_is_bounded_in_wall_clock_time() {
+        let limits = Limits {
+            script_max_operations: 50_000_000,
+            script_timeout: Duration::from_millis(50),
+            ..Limits::default()
+        };
+        let slow = RevokeScript::compile(
+            "fn revoke(c) { let s = \"ab,\"; while s.len() < 1000 { s += \"ab,\"; } let n = 0; for i in 0..10000000 { n += s.split(\",\").len(); } true }",
+            "slow.rhai",
+            &limits,
+        )
+        .unwrap();
+        let started = Instant::now();
+        let outcome = slow.decide("a", "t", None, &HeaderMap::new());
+        let took = started.elapsed();
+        let err = outcome.expect_err("the slow script finished");
+        assert!(err.to_lowercase().contains("terminated"), "{err}");
+        assert!(took < Duration::from_secs(2), "stopped only after {took:?}");
+        // The limit is per call: the next call of a quick script on this thread runs.
+        assert!(
+            compile("fn revoke(c) { true }")
+                .decide("a", "t", None, &HeaderMap::new())
+                .unwrap()
+                .allow
+        );
     }
 
     #[test]

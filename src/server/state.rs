@@ -3,7 +3,11 @@
 //!
 //! What the Config API stores (settings, client scopes) outlives a run with a data directory,
 //! and with a shared store reaches every node: a node takes in what another stored
-//! ([`AppState::follow_stored`]) as if it had been stored here.
+//! ([`AppState::follow_stored`]) as if it had been stored here. Each document (the settings,
+//! one client's scopes) is held at the version it was stored at: a write is a compare-and-set
+//! on that version ([`AppState::update_settings`], [`AppState::update_client_scopes`]), retried
+//! on a newer one, and nothing older than what a node holds is ever taken in, so no write
+//! undoes another.
 
 use super::clock::now;
 use super::config::{Client, ServerConfig, Settings};
@@ -14,12 +18,13 @@ use super::options::ServeOptions;
 use super::reload::LiveSettings;
 use super::script::{RevokeScript, ScriptFailure};
 use super::store::redis::shown_url;
-use super::store::{hash_token, Store, StoreError, TokenHash, TokenRecord};
+use super::store::{hash_token, Doc, Saved, Store, StoreError, TokenHash, TokenRecord, Versioned};
 use crate::faults::quirks::{ClusterQuirk, Quirk};
 use crate::faults::Fault;
 use rustc_hash::FxHashMap;
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Instant;
 
 /// The state shared by every handler.
 pub struct AppState {
@@ -44,7 +49,12 @@ pub struct AppState {
     pub jobs: Jobs,
     /// Serializes Config API writes (read, patch a copy, store) without blocking readers.
     pub(crate) config_write: tokio::sync::Mutex<()>,
+    /// The version of each Config API document this node holds; taken with the document's
+    /// value changed under it, so that the two always agree.
+    versions: Mutex<DocVersions>,
     pub(crate) refresh_pause: Option<PausePoint>,
+    follow_pause: Option<PausePoint>,
+    follow_delay: Option<std::time::Duration>,
     /// Hashes of revoked tokens, kept only for the `revoked-token-400` fault.
     tombstones: std::sync::Mutex<std::collections::HashSet<TokenHash>>,
     /// Revoked access tokens and their clients, kept only for the `bearer-revoked-accepted`
@@ -60,44 +70,81 @@ pub struct AppState {
     jti_seen: std::sync::Mutex<HashMap<String, u64>>,
 }
 
-/// The key of the persisted settings in the data directory.
-const SETTINGS_KEY: &str = "settings";
-/// The key of the persisted client scopes (a JSON map client id -> scopes).
-const CLIENT_SCOPES_KEY: &str = "client_scopes";
+/// The version of each Config API document a node holds (0: as configured, never stored).
+#[derive(Debug, Default)]
+struct DocVersions {
+    settings: u64,
+    scopes: HashMap<String, u64>,
+}
+
+impl DocVersions {
+    fn of(&self, doc: &Doc) -> u64 {
+        match doc {
+            Doc::Settings => self.settings,
+            Doc::ClientScopes(client) => self.scopes.get(client).copied().unwrap_or(0),
+        }
+    }
+
+    /// The documents held at a stored version.
+    fn stored(&self) -> Vec<Doc> {
+        let settings = (self.settings > 0).then_some(Doc::Settings);
+        let scopes = self
+            .scopes
+            .iter()
+            .filter(|(_, v)| **v > 0)
+            .map(|(client, _)| Doc::ClientScopes(client.clone()));
+        settings.into_iter().chain(scopes).collect()
+    }
+}
+
+/// How many times a Config API write is made again after another write came first.
+const WRITE_TRIES: usize = 8;
+
+/// Why a Config API write was not stored.
+#[derive(Debug)]
+pub enum WriteError<E> {
+    /// The change itself was refused (the caller's reason).
+    Refused(E),
+    /// The store failed (or could not be reached).
+    Store(StoreError),
+    /// Other writes came first every time ([`WRITE_TRIES`] tries).
+    Contended,
+}
 
 /// What the Config API stored in an earlier run (or on another node of a cluster).
 struct StoredMeta {
-    settings: Option<Settings>,
-    client_scopes: HashMap<String, Vec<String>>,
+    settings: Option<(Settings, u64)>,
+    client_scopes: Vec<(String, Vec<String>, u64)>,
+}
+
+/// A stored document's JSON, read.
+fn parse_doc<T: serde::de::DeserializeOwned>(doc: &Doc, value: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(value).map_err(|e| match doc {
+        Doc::Settings => format!("stored settings: {e}"),
+        Doc::ClientScopes(client) => format!("stored client scopes of {client}: {e}"),
+    })
 }
 
 impl StoredMeta {
     async fn load(store: &Store) -> Result<Self, String> {
-        let corrupt = |what: &str, e: &dyn std::fmt::Display| format!("stored {what}: {e}");
-        let settings = match store
-            .load_meta(SETTINGS_KEY)
+        let docs = store
+            .load_docs()
             .await
-            .map_err(|e| corrupt("settings", &e))?
-        {
-            Some(bytes) => {
-                Some(serde_json::from_slice(&bytes).map_err(|e| corrupt("settings", &e))?)
-            }
-            None => None,
+            .map_err(|e| format!("stored configuration: {e}"))?;
+        let mut meta = Self {
+            settings: None,
+            client_scopes: Vec::new(),
         };
-        let client_scopes = match store
-            .load_meta(CLIENT_SCOPES_KEY)
-            .await
-            .map_err(|e| corrupt("client scopes", &e))?
-        {
-            Some(bytes) => {
-                serde_json::from_slice(&bytes).map_err(|e| corrupt("client scopes", &e))?
+        for (doc, Versioned { version, value }) in docs {
+            match &doc {
+                Doc::Settings => meta.settings = Some((parse_doc(&doc, &value)?, version)),
+                Doc::ClientScopes(client) => {
+                    let scopes = parse_doc(&doc, &value)?;
+                    meta.client_scopes.push((client.clone(), scopes, version));
+                }
             }
-            None => HashMap::new(),
-        };
-        Ok(Self {
-            settings,
-            client_scopes,
-        })
+        }
+        Ok(meta)
     }
 }
 
@@ -124,7 +171,7 @@ impl AppState {
         if options.data_dir.is_some() {
             return Err("--data-dir and --store cannot be used together".into());
         }
-        let store = Store::connect_redis(&shared.url, &shared.prefix)
+        let store = Store::connect_redis_with(&shared.url, &shared.prefix, &shared.options)
             .await
             .map_err(|e| format!("--store {}: {e}", shown_url(&shared.url)))?;
         let meta = StoredMeta::load(&store)
@@ -148,6 +195,7 @@ impl AppState {
     ) -> Result<Self, String> {
         options.limits.validate()?;
         let config = options.config.clone().unwrap_or_else(ServerConfig::demo);
+        store.limit_grants_per_client(options.limits.max_grants_per_client);
         if options.fault == Some(Fault::StaleNode) {
             store.cache_token_state(crate::faults::STALE_NODE_CACHE);
         }
@@ -168,17 +216,25 @@ impl AppState {
         };
         // What an earlier run (or another node) stored through the Config API wins over the
         // configuration.
-        let settings = meta.settings.unwrap_or_else(|| config.settings.clone());
+        let mut versions = DocVersions::default();
+        let settings = match meta.settings {
+            Some((settings, version)) => {
+                versions.settings = version;
+                settings
+            }
+            None => config.settings.clone(),
+        };
         let mut clients: HashMap<String, Client> = config
             .clients
             .iter()
             .map(|c| (c.id.clone(), c.clone().prepared()))
             .collect();
         prepare_dummy_digest();
-        for (id, scopes) in meta.client_scopes {
+        for (id, scopes, version) in meta.client_scopes {
             if let Some(client) = clients.get_mut(&id) {
                 client.scopes = scopes;
             }
+            versions.scopes.insert(id, version);
         }
         let mut reload_delay = options.config_reload_delay;
         if options.quirks.contains(&Quirk::ConfigReloadDelay) {
@@ -218,7 +274,10 @@ impl AppState {
             simulate_unavailable_header: config.simulate_unavailable_header,
             jobs: Jobs::default(),
             config_write: tokio::sync::Mutex::new(()),
+            versions: Mutex::new(versions),
             refresh_pause: options.refresh_pause.clone(),
+            follow_pause: options.follow_pause.clone(),
+            follow_delay: options.follow_delay,
             tombstones: Default::default(),
             revoked_access: Default::default(),
             mtls_base: None,
@@ -233,36 +292,121 @@ impl AppState {
         })
     }
 
-    /// Takes in what another node stored through the Config API (`key`, or every value
-    /// after a resubscription), as if stored here at `stored_at`: settings go through this
-    /// node's periodic reload like a local change, client scopes apply at once. `false` when
-    /// the store could not be read (the caller tries again).
-    pub async fn follow_stored(&self, key: Option<&str>, stored_at: std::time::Instant) -> bool {
-        let meta = match StoredMeta::load(&self.store).await {
-            Ok(meta) => meta,
+    fn lock_versions(&self) -> std::sync::MutexGuard<'_, DocVersions> {
+        self.versions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Takes in a stored document if its version is newer than the one this node holds (as if
+    /// stored here at `stored_at`: settings go through this node's periodic reload, client
+    /// scopes apply at once); an older or the same version changes nothing.
+    fn take_in(&self, doc: &Doc, stored: &Versioned, stored_at: Instant) -> Result<(), String> {
+        let mut versions = self.lock_versions();
+        if stored.version <= versions.of(doc) {
+            return Ok(());
+        }
+        match doc {
+            Doc::Settings => {
+                let settings: Settings = parse_doc(doc, &stored.value)?;
+                if settings != self.settings.stored() {
+                    self.settings.store_at(settings, stored_at);
+                }
+                versions.settings = stored.version;
+            }
+            Doc::ClientScopes(id) => {
+                let scopes: Vec<String> = parse_doc(doc, &stored.value)?;
+                let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
+                if let Some(client) = clients.get_mut(id) {
+                    if client.scopes != scopes {
+                        Arc::make_mut(client).scopes = scopes;
+                    }
+                }
+                versions.scopes.insert(id.clone(), stored.version);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads one document from the store again and takes it in if it is newer.
+    async fn reload(&self, doc: &Doc) -> Result<(), StoreError> {
+        if let Some(stored) = self.store.load_doc(doc).await? {
+            self.take_in(doc, &stored, Instant::now())
+                .map_err(StoreError::failed)?;
+        }
+        Ok(())
+    }
+
+    /// Takes in what was stored through the Config API, here or on another node: the announced
+    /// document (`Some`), or every document after a (re)subscription, stored at `stored_at`;
+    /// only what is newer than what this node holds. After a resubscription a document this
+    /// node holds at a stored version but the store lacks (a Redis that lost its data) is
+    /// stored again, loudly. `false` when the store could not be read (the caller tries again).
+    pub async fn follow_stored(&self, doc: Option<&Doc>, stored_at: Instant) -> bool {
+        let loaded = match doc {
+            Some(doc) => self
+                .store
+                .load_doc(doc)
+                .await
+                .map(|found| found.map(|v| vec![(doc.clone(), v)]).unwrap_or_default()),
+            None => self.store.load_docs().await,
+        };
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
             Err(e) => {
                 tracing::warn!("cannot reload what another node stored: {e}");
                 return false;
             }
         };
-        if key.is_none_or(|k| k == SETTINGS_KEY) {
-            if let Some(settings) = meta.settings {
-                if settings != self.settings.stored() {
-                    self.settings.store_at(settings, stored_at);
-                }
+        if let (Some(pause), Some(_)) = (&self.follow_pause, doc) {
+            pause.pause().await;
+        }
+        if let (Some(delay), Some(_)) = (self.follow_delay, doc) {
+            tokio::time::sleep_until((stored_at + delay).into()).await;
+        }
+        for (doc, stored) in &loaded {
+            if let Err(e) = self.take_in(doc, stored, stored_at) {
+                tracing::error!("cannot take in what another node stored: {e}");
             }
         }
-        if key.is_none_or(|k| k == CLIENT_SCOPES_KEY) {
-            let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
-            for (id, scopes) in meta.client_scopes {
-                if let Some(client) = clients.get_mut(&id) {
-                    if client.scopes != scopes {
-                        Arc::make_mut(client).scopes = scopes;
-                    }
+        if doc.is_none() {
+            let missing: Vec<Doc> = self
+                .lock_versions()
+                .stored()
+                .into_iter()
+                .filter(|held| !loaded.iter().any(|(d, _)| d == held))
+                .collect();
+            for doc in missing {
+                if !self.store_again(&doc).await {
+                    return false;
                 }
             }
         }
         true
+    }
+
+    /// Stores again a document this node holds but the store lost.
+    async fn store_again(&self, doc: &Doc) -> bool {
+        let value = match doc {
+            Doc::Settings => serde_json::to_vec(&self.settings.stored()),
+            Doc::ClientScopes(id) => match self.client(id) {
+                Some(client) => serde_json::to_vec(&client.scopes),
+                None => return true,
+            },
+        }
+        .unwrap_or_default();
+        tracing::error!(
+            "the store lost the Config API's {} (a Redis restarted without its data, or \
+             flushed); this node stores its copy again",
+            doc.name()
+        );
+        match self.store.save_doc(doc, 0, &value).await {
+            Ok(Saved::Stored(_)) => true,
+            // Another node stored it meanwhile: take that in.
+            Ok(Saved::Conflict(_)) => self.reload(doc).await.is_ok(),
+            Err(e) => {
+                tracing::warn!("cannot store the Config API's {} again: {e}", doc.name());
+                false
+            }
+        }
     }
 
     pub fn has_fault(&self, fault: Fault) -> bool {
@@ -296,42 +440,67 @@ impl AppState {
         self.settings.effective_shared()
     }
 
-    /// Stores new settings (persisted with a data directory); they apply on the next reload.
-    pub async fn store_settings(&self, settings: Settings) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(&settings).unwrap_or_default();
-        self.store.save_meta(SETTINGS_KEY, &bytes).await?;
-        self.settings.store(settings);
-        Ok(())
+    /// Changes the stored settings with `edit` (given the settings this node holds) and stores
+    /// the result as a compare-and-set on their version; when another write came first, takes
+    /// it in and edits again (up to [`WRITE_TRIES`] times). The result applies on the next
+    /// reload. Persisted (with a data directory or a shared store) before memory changes.
+    pub async fn update_settings<E>(
+        &self,
+        edit: impl Fn(&Settings) -> Result<Settings, E>,
+    ) -> Result<Settings, WriteError<E>> {
+        let doc = Doc::Settings;
+        for _ in 0..WRITE_TRIES {
+            let (current, based_on) = {
+                let versions = self.lock_versions();
+                (self.settings.stored(), versions.settings)
+            };
+            let updated = edit(&current).map_err(WriteError::Refused)?;
+            let value = serde_json::to_vec(&updated).unwrap_or_default();
+            match self.store.save_doc(&doc, based_on, &value).await {
+                Ok(Saved::Stored(version)) => {
+                    let stored = Versioned { version, value };
+                    self.take_in(&doc, &stored, Instant::now())
+                        .map_err(|e| WriteError::Store(StoreError::failed(e)))?;
+                    return Ok(updated);
+                }
+                Ok(Saved::Conflict(_)) => self.reload(&doc).await.map_err(WriteError::Store)?,
+                Err(e) => return Err(WriteError::Store(e)),
+            }
+        }
+        Err(WriteError::Contended)
     }
 
-    /// Sets a client's scopes (persisted first with a data directory, so memory never holds a
-    /// change the disk lost); `false` if there is no such client. Callers serialize writes.
-    pub async fn set_client_scopes(
+    /// Changes one client's scopes with `edit` (given the scopes this node holds), stored as
+    /// a compare-and-set on that client's version alone (as [`AppState::update_settings`]);
+    /// `None` if there is no such client.
+    pub async fn update_client_scopes<E>(
         &self,
         id: &str,
-        scopes: Vec<String>,
-    ) -> Result<bool, StoreError> {
-        let mut all: HashMap<String, Vec<String>> = {
-            let clients = self.clients.read().unwrap_or_else(|p| p.into_inner());
-            if !clients.contains_key(id) {
-                return Ok(false);
+        edit: impl Fn(&[String]) -> Result<Vec<String>, E>,
+    ) -> Result<Option<Vec<String>>, WriteError<E>> {
+        let doc = Doc::ClientScopes(id.to_owned());
+        for _ in 0..WRITE_TRIES {
+            let (current, based_on) = {
+                let versions = self.lock_versions();
+                match self.client(id) {
+                    Some(client) => (client.scopes.clone(), versions.of(&doc)),
+                    None => return Ok(None),
+                }
+            };
+            let scopes = edit(&current).map_err(WriteError::Refused)?;
+            let value = serde_json::to_vec(&scopes).unwrap_or_default();
+            match self.store.save_doc(&doc, based_on, &value).await {
+                Ok(Saved::Stored(version)) => {
+                    let stored = Versioned { version, value };
+                    self.take_in(&doc, &stored, Instant::now())
+                        .map_err(|e| WriteError::Store(StoreError::failed(e)))?;
+                    return Ok(Some(scopes));
+                }
+                Ok(Saved::Conflict(_)) => self.reload(&doc).await.map_err(WriteError::Store)?,
+                Err(e) => return Err(WriteError::Store(e)),
             }
-            clients
-                .values()
-                .map(|c| (c.id.clone(), c.scopes.clone()))
-                .collect()
-        };
-        all.insert(id.to_owned(), scopes.clone());
-        let bytes = serde_json::to_vec(&all).unwrap_or_default();
-        self.store.save_meta(CLIENT_SCOPES_KEY, &bytes).await?;
-        let mut clients = self.clients.write().unwrap_or_else(|p| p.into_inner());
-        Ok(match clients.get_mut(id) {
-            Some(client) => {
-                Arc::make_mut(client).scopes = scopes;
-                true
-            }
-            None => false,
-        })
+        }
+        Err(WriteError::Contended)
     }
 
     pub fn client(&self, id: &str) -> Option<Arc<Client>> {

@@ -421,3 +421,45 @@ async fn config_reload_delay_applies_stored_settings_on_the_timer() {
         "the stored change was never applied"
     );
 }
+
+/// Issue 23, S4: a client holds at most `max_grants_per_client` live grants. A new grant beyond
+/// it is refused with 503 `temporarily_unavailable` and `Retry-After` (whatever its grant type),
+/// the client's existing grants keep working (a refresh adds to its grant, it is not a new
+/// one), other clients are not affected, and a revoked grant frees its place.
+#[tokio::test]
+async fn a_client_holds_at_most_its_cap_of_live_grants() {
+    let s = Server::with(ServeOptions {
+        limits: Limits {
+            max_grants_per_client: 2,
+            ..Limits::default()
+        },
+        ..Default::default()
+    });
+    let pair = s.mint("client-a").await;
+    let cc = s
+        .token("client-a", &[("grant_type", "client_credentials")])
+        .await;
+    assert_eq!(cc.status, StatusCode::OK, "{}", cc.text());
+    for grant in [
+        vec![("grant_type", "client_credentials")],
+        vec![
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-pass"),
+        ],
+    ] {
+        let refused = s.token("client-a", &grant).await;
+        refused.assert_error(503, "temporarily_unavailable");
+        assert_eq!(refused.header("retry-after"), Some("1"));
+    }
+    assert_eq!(
+        s.refresh("client-a", &pair.refresh).await.status,
+        StatusCode::OK
+    );
+    assert!(s.active(&pair.access).await);
+    s.mint("client-b").await;
+    s.revoke_as("client-a", &pair.refresh)
+        .await
+        .assert_revoke_ok();
+    s.mint("client-a").await;
+}

@@ -1,5 +1,5 @@
 //! Secure by default over a real socket (issue 13): header and request timeouts, the
-//! connection cap, the sweep of expired tokens, the data directory's settings and modes, and
+//! connection caps (global and per peer, issue 23), the first-byte timeout, the sweep of expired tokens, the data directory's settings and modes, and
 //! the refusals of unusable limits and configurations.
 
 use crate::helpers::*;
@@ -145,6 +145,115 @@ async fn connections_beyond_the_cap_are_closed() {
     }
     assert!(served, "the freed slot was never reused");
     drop(held);
+    server.shutdown().await;
+}
+
+/// A `GET /health` over a new connection from `source` (a loopback address): the answer's
+/// first line, or `None` when the server closed the connection without one.
+async fn health_from(server: &revspec::server::RunningServer, source: &str) -> Option<String> {
+    use tokio::io::AsyncWriteExt as _;
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{source}:0").parse().unwrap()).unwrap();
+    let mut c = socket.connect(server.addr).await.unwrap();
+    let close = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        paths::HEALTH
+    );
+    let _ = c.write_all(close.as_bytes()).await;
+    let answer = read_until_closed(&mut c)
+        .await
+        .expect("closed within the bound");
+    String::from_utf8_lossy(&answer)
+        .lines()
+        .next()
+        .map(str::to_owned)
+}
+
+/// Issue 23, S5: idle sockets from one address cannot lock everyone out. One peer
+/// (127.0.0.1) opens as many idle connections as the global cap; the server keeps only its
+/// per-peer share of them, and another peer (127.0.0.2) is still served.
+#[tokio::test]
+async fn idle_sockets_from_one_peer_cannot_lock_everyone_out() {
+    let server = spawn_with(ServeOptions {
+        limits: Limits {
+            max_connections: 8,
+            max_connections_per_peer: 4,
+            // Long enough that only the caps decide here.
+            first_byte_timeout: Duration::from_secs(30),
+            header_read_timeout: Duration::from_secs(30),
+            ..Limits::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let mut idle = Vec::new();
+    for _ in 0..8 {
+        idle.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    // The peer's fifth connection on is closed at once; the others stay open.
+    let mut closed = 0;
+    for c in &mut idle {
+        use tokio::io::AsyncReadExt as _;
+        let mut buf = [0u8; 16];
+        if let Ok(Ok(0)) = tokio::time::timeout(Duration::from_millis(300), c.read(&mut buf)).await
+        {
+            closed += 1;
+        }
+    }
+    assert_eq!(
+        closed, 4,
+        "the server should keep 4 of the peer's 8 idle sockets"
+    );
+    let answer = health_from(&server, "127.0.0.2").await;
+    assert_eq!(
+        answer.as_deref(),
+        Some("HTTP/1.1 200 OK"),
+        "another peer was locked out"
+    );
+    // The peer that holds its share gets nothing more.
+    assert_eq!(health_from(&server, "127.0.0.1").await, None);
+    drop(idle);
+    server.shutdown().await;
+}
+
+/// Issue 23, S5: a connection that sends nothing is closed at the first-byte timeout, long
+/// before the header-read timeout; one that sends its request in time is served.
+#[tokio::test]
+async fn a_connection_that_sends_nothing_is_closed_at_the_first_byte_timeout() {
+    use tokio::io::AsyncWriteExt as _;
+    let server = spawn_with(ServeOptions {
+        limits: Limits {
+            first_byte_timeout: Duration::from_millis(300),
+            header_read_timeout: Duration::from_secs(15),
+            ..Limits::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let mut silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let answer = read_until_closed(&mut silent)
+        .await
+        .expect("closed within the bound");
+    let took = started.elapsed();
+    assert!(answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    assert!(
+        took < Duration::from_secs(5),
+        "closed only after {took:?} (header-read timeout 15 s)"
+    );
+    let mut prompt = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let close = format!(
+        "GET {} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        paths::HEALTH
+    );
+    prompt.write_all(close.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut prompt).await.expect("answered");
+    assert!(
+        String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&answer)
+    );
     server.shutdown().await;
 }
 
@@ -379,6 +488,34 @@ fn unusable_limits_are_refused_naming_the_flag() {
             },
             "--max-patch-bytes",
         ),
+        (
+            Limits {
+                max_connections_per_peer: 0,
+                ..defaults.clone()
+            },
+            "--max-connections-per-peer",
+        ),
+        (
+            Limits {
+                first_byte_timeout: Duration::ZERO,
+                ..defaults.clone()
+            },
+            "--first-byte-timeout",
+        ),
+        (
+            Limits {
+                max_grants_per_client: 0,
+                ..defaults.clone()
+            },
+            "--max-grants-per-client",
+        ),
+        (
+            Limits {
+                script_timeout: Duration::ZERO,
+                ..defaults.clone()
+            },
+            "--script-timeout",
+        ),
     ] {
         let err = with(limits).unwrap_err();
         assert!(err.contains(flag), "{flag}: {err}");
@@ -389,6 +526,8 @@ fn unusable_limits_are_refused_naming_the_flag() {
             max_connections: 1,
             max_patch_document_bytes: 1024,
             max_tokens_per_request: 1,
+            max_connections_per_peer: 1,
+            max_grants_per_client: 1,
             ..defaults
         }),
         Ok(())

@@ -11,6 +11,9 @@ pub mod cli;
 /// Golden files and the normalisation of console text.
 #[allow(dead_code)]
 pub mod golden;
+/// A TCP proxy in front of Redis that can turn into a black hole.
+#[allow(dead_code)] // only the cluster tests use it
+pub mod proxy;
 /// A `redis-server` of the test's own, or the one `REVSPEC_REDIS_URL` names.
 #[allow(dead_code)] // the crates without Redis tests use none of it
 pub mod redis;

@@ -1,7 +1,9 @@
 //! A throwaway `redis-server` on a free loopback port, for the tests that need Redis (the
 //! cluster and the Redis backend): append-only with `appendfsync always`, in its own temporary
 //! folder, so [`LocalRedis::restart`] keeps every acknowledged change; killed when dropped.
-//! Moved here from the library (`revspec serve` never starts a Redis).
+//! [`LocalRedis::start_with`] adds settings (a memory limit, an eviction policy) for the tests
+//! that need a Redis of their own. Moved here from the library (`revspec serve` never starts a
+//! Redis).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -74,8 +76,9 @@ fn ping(port: u16) -> bool {
     s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut answer).is_ok() && &answer == b"+PONG"
 }
 
-/// Starts `redis-server` on `port` with its data in `dir`; the child once it answers PING.
-fn launch(port: u16, dir: &Dir) -> Option<Child> {
+/// Starts `redis-server` on `port` with its data in `dir` and `extra` settings (`--name
+/// value` pairs); the child once it answers PING.
+fn launch(port: u16, dir: &Dir, extra: &[String]) -> Option<Child> {
     let mut child = Command::new(binary()?)
         .args(["--port", &port.to_string()])
         .args(["--bind", "127.0.0.1", "--protected-mode", "yes"])
@@ -90,6 +93,7 @@ fn launch(port: u16, dir: &Dir) -> Option<Child> {
         .arg("--dir")
         .arg(&dir.0)
         .args(["--loglevel", "warning", "--daemonize", "no"])
+        .args(extra)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -114,13 +118,21 @@ fn launch(port: u16, dir: &Dir) -> Option<Child> {
 pub struct LocalRedis {
     port: u16,
     dir: Dir,
+    extra: Vec<String>,
     child: Option<Child>,
 }
 
 impl LocalRedis {
     /// Starts one; `None` when there is no `redis-server` (see [`skip_reason`]).
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts one with these settings besides the usual ones, e.g.
+    /// `["--maxmemory", "4mb", "--maxmemory-policy", "allkeys-lru"]`.
+    pub fn start_with(extra: &[&str]) -> Option<Self> {
         binary()?;
+        let extra: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         let dir = Dir::new();
         // A port found free may be taken before redis binds it: a few tries.
         for _ in 0..5 {
@@ -128,15 +140,21 @@ impl LocalRedis {
                 .and_then(|l| l.local_addr())
                 .expect("a free port")
                 .port();
-            if let Some(child) = launch(port, &dir) {
+            if let Some(child) = launch(port, &dir, &extra) {
                 return Some(Self {
                     port,
                     dir,
+                    extra,
                     child: Some(child),
                 });
             }
         }
         panic!("redis-server did not start on a free loopback port in 5 tries");
+    }
+
+    /// The port it listens on (127.0.0.1).
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// `redis://127.0.0.1:PORT/DB`.
@@ -155,7 +173,8 @@ impl LocalRedis {
     /// Starts it again on the same port with the same data.
     pub fn restart(&mut self) {
         self.kill();
-        self.child = Some(launch(self.port, &self.dir).expect("redis-server restarts"));
+        self.child =
+            Some(launch(self.port, &self.dir, &self.extra).expect("redis-server restarts"));
     }
 }
 

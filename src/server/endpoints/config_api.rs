@@ -8,7 +8,10 @@
 //! the properties scope (or the clients scope for clients) and whose client still holds it.
 //!
 //! A patch is bounded (operations, size of the document after every operation, no `copy` or
-//! `move` from the root) and applied to a copy outside every lock; only the result is stored.
+//! `move` from the root) and applied to a copy outside every lock; only the result is stored,
+//! as a compare-and-set on the version the patch was applied to. When another write (through
+//! another node) came first, the patch is applied again to what it stored, so a write never
+//! undoes another; a client's scopes are stored apart from every other client's.
 
 use crate::server::config::{
     Client, Settings, CLIENTS_WRITE_SCOPE, PROPERTIES_READ_SCOPE, PROPERTIES_WRITE_SCOPE,
@@ -18,7 +21,7 @@ use crate::server::extract::bearer::bearer_access_token;
 use crate::server::extract::form::read_body;
 use crate::server::limits::Limits;
 use crate::server::paths;
-use crate::server::state::AppState;
+use crate::server::state::{AppState, WriteError};
 use crate::server::store::StoreError;
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -136,6 +139,18 @@ fn not_saved(e: StoreError) -> OAuthError {
     OAuthError::store_failed(e, "the configuration could not be saved")
 }
 
+/// The answer to a Config API write that was not stored.
+fn write_failed(e: WriteError<OAuthError>) -> OAuthError {
+    match e {
+        WriteError::Refused(refusal) => refusal,
+        WriteError::Store(e) => not_saved(e),
+        WriteError::Contended => {
+            tracing::warn!("a Config API write kept meeting newer writes; answered 503");
+            OAuthError::temporarily_unavailable(1)
+        }
+    }
+}
+
 /// `GET /jans-config-api/api/v1/jans-auth-server/config`: the stored settings.
 pub async fn get_config(
     State(state): State<Arc<AppState>>,
@@ -157,22 +172,24 @@ pub async fn patch_config(
 ) -> Result<Json<Value>, OAuthError> {
     require_scope(&state, req.headers(), &[PROPERTIES_WRITE_SCOPE]).await?;
     let patch = json_patch_body(req).await?;
-    // Writers take turns (no lost update); readers and every other endpoint never wait.
+    // This node's writers take turns; readers and every other endpoint never wait.
     let _turn = state.config_write.lock().await;
-    let mut doc = serde_json::to_value(state.settings.stored())
-        .map_err(|_| OAuthError::server_error("settings"))?;
-    apply_bounded(&mut doc, &patch, &state.limits)?;
-    let updated: Settings = serde_json::from_value(doc).map_err(|e| {
-        OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
-    })?;
-    updated.validate().map_err(|e| {
-        OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
-    })?;
-    tracing::info!(?updated, "auth server configuration patched");
-    state
-        .store_settings(updated.clone())
+    let updated = state
+        .update_settings(|current| {
+            let mut doc =
+                serde_json::to_value(current).map_err(|_| OAuthError::server_error("settings"))?;
+            apply_bounded(&mut doc, &patch, &state.limits)?;
+            let updated: Settings = serde_json::from_value(doc).map_err(|e| {
+                OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
+            })?;
+            updated.validate().map_err(|e| {
+                OAuthError::invalid_request(format!("the patched configuration is invalid: {e}"))
+            })?;
+            Ok(updated)
+        })
         .await
-        .map_err(not_saved)?;
+        .map_err(write_failed)?;
+    tracing::info!(?updated, "auth server configuration patched");
     Ok(Json(config_json(&state, &updated)))
 }
 
@@ -207,26 +224,21 @@ pub async fn patch_client(
     require_scope(&state, req.headers(), &[CLIENTS_WRITE_SCOPE]).await?;
     let patch = json_patch_body(req).await?;
     let _turn = state.config_write.lock().await;
-    let client = state
-        .client(&client_id)
-        .ok_or_else(|| OAuthError::invalid_request("no such client"))?;
-    let mut doc = json!({ "scopes": client.scopes });
-    apply_bounded(&mut doc, &patch, &state.limits)?;
-    let scopes: Vec<String> = doc
-        .as_object()
-        .filter(|o| o.len() == 1)
-        .and_then(|o| o.get("scopes"))
-        .and_then(|s| serde_json::from_value(s.clone()).ok())
-        .ok_or_else(|| {
-            OAuthError::invalid_request("only /scopes (a list of strings) may be patched")
-        })?;
-    if !state
-        .set_client_scopes(&client_id, scopes)
+    state
+        .update_client_scopes(&client_id, |current| {
+            let mut doc = json!({ "scopes": current });
+            apply_bounded(&mut doc, &patch, &state.limits)?;
+            doc.as_object()
+                .filter(|o| o.len() == 1)
+                .and_then(|o| o.get("scopes"))
+                .and_then(|s| serde_json::from_value(s.clone()).ok())
+                .ok_or_else(|| {
+                    OAuthError::invalid_request("only /scopes (a list of strings) may be patched")
+                })
+        })
         .await
-        .map_err(not_saved)?
-    {
-        return Err(OAuthError::invalid_request("no such client"));
-    }
+        .map_err(write_failed)?
+        .ok_or_else(|| OAuthError::invalid_request("no such client"))?;
     let client = state
         .client(&client_id)
         .ok_or_else(|| OAuthError::invalid_request("no such client"))?;

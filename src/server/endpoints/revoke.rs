@@ -371,9 +371,9 @@ async fn revoke_form(
         }
         found.push((value, record));
     }
-    let mut victims = Vec::with_capacity(found.len());
+    let mut victims = Vec::with_capacity(found.len() * 2);
     for (value, record) in &found {
-        victims.extend(victim_of(state, value, record, hint));
+        victims.extend(victims_of(state, value, record, hint));
         if state.has_fault(Fault::RevokedToken400) {
             state.remember_revoked(hash_token(value));
         }
@@ -395,20 +395,27 @@ fn may_revoke_foreign(state: &AppState, settings: &Settings, client: &Client) ->
     setting && scope
 }
 
-/// What revoking one found token removes: its whole grant, unless a fault says otherwise.
-fn victim_of(
+/// What revoking one found token removes: the token itself and its whole grant (named both
+/// ways, so that the token goes even if the store lost its grant's index), unless a fault says
+/// otherwise.
+fn victims_of(
     state: &AppState,
     value: &str,
     record: &TokenRecord,
     hint: Option<&str>,
-) -> Option<Victim> {
+) -> Vec<Victim> {
     match (state.fault, record.kind) {
-        (Some(Fault::RefreshIgnored), TokenKind::Refresh) if hint == Some("refresh_token") => None,
-        (Some(Fault::AccessIgnored), TokenKind::Access) if hint == Some("access_token") => None,
+        (Some(Fault::RefreshIgnored), TokenKind::Refresh) if hint == Some("refresh_token") => {
+            vec![]
+        }
+        (Some(Fault::AccessIgnored), TokenKind::Access) if hint == Some("access_token") => vec![],
         (Some(Fault::NoCascadeRt), TokenKind::Refresh)
-        | (Some(Fault::NoCascadeAt), TokenKind::Access) => Some(Victim::Token(hash_token(value))),
-        (Some(Fault::CascadeTooWide), _) => Some(Victim::Client(record.client_id.clone(), None)),
-        _ => Some(Victim::Grant(record.grant_id)),
+        | (Some(Fault::NoCascadeAt), TokenKind::Access) => vec![Victim::Token(hash_token(value))],
+        (Some(Fault::CascadeTooWide), _) => vec![Victim::Client(record.client_id.clone(), None)],
+        _ => vec![
+            Victim::Token(hash_token(value)),
+            Victim::Grant(record.grant_id),
+        ],
     }
 }
 

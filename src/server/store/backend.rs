@@ -2,6 +2,7 @@
 //! so a backend never has to "read an index, then write" and a shared backend can sit beside
 //! the local one.
 
+use super::doc::{Doc, Saved, Versioned};
 use super::error::StoreError;
 use super::token::{Removed, TokenHash, TokenRecord, Victim};
 use std::future::Future;
@@ -11,10 +12,13 @@ use std::future::Future;
 /// sent), and a unit that finds nothing to change still returns only when every change it
 /// could have observed is durable (so "already revoked" is never acknowledged early).
 pub trait TokenBackend: Send + Sync {
-    /// Stores the tokens of one issue (a grant's first tokens).
+    /// Stores the tokens of one issue (a grant's first tokens). With `max_grants`, a new grant
+    /// of a client that already holds that many live grants is refused, as unavailable (503),
+    /// and nothing is stored.
     fn issue(
         &self,
         tokens: Vec<(TokenHash, TokenRecord)>,
+        max_grants: Option<usize>,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Stores `tokens` only while `parent` is stored, in the parent's grant; with
@@ -37,7 +41,9 @@ pub trait TokenBackend: Send + Sync {
     ) -> impl Future<Output = Result<Option<TokenRecord>, StoreError>> + Send;
 
     /// Removes everything `victims` name, as one unit; returns what was removed. An empty
-    /// list changes nothing and waits for what is pending (see the trait's doc).
+    /// list changes nothing and waits for what is pending (see the trait's doc). A client's
+    /// tokens are all revoked when this returns; a backend may return only those it removed at
+    /// once and give the rest of the memory back later (Redis: see `redis`).
     fn revoke(
         &self,
         victims: Vec<Victim>,
@@ -53,16 +59,22 @@ pub trait TokenBackend: Send + Sync {
     /// The clients that hold tokens (used by the `all-too-wide` fault).
     fn clients_with_tokens(&self) -> impl Future<Output = Result<Vec<String>, StoreError>> + Send;
 
-    /// A value the Config API stored under `key` (settings, client scopes), if persisted.
-    fn load_meta(
-        &self,
-        key: String,
-    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+    /// Every Config API document stored, at its version.
+    fn load_docs(&self) -> impl Future<Output = Result<Vec<(Doc, Versioned)>, StoreError>> + Send;
 
-    /// Persists a Config API value (durable when this returns).
-    fn save_meta(
+    /// One Config API document, if stored.
+    fn load_doc(
         &self,
-        key: String,
+        doc: Doc,
+    ) -> impl Future<Output = Result<Option<Versioned>, StoreError>> + Send;
+
+    /// Stores `value` as `doc` only if the document is still at version `based_on` (0: never
+    /// stored), at a later version (durable when this returns; with a shared store the other
+    /// nodes are told); otherwise stores nothing and says at which version the document is.
+    fn save_doc(
+        &self,
+        doc: Doc,
+        based_on: u64,
         value: Vec<u8>,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<Saved, StoreError>> + Send;
 }

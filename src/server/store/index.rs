@@ -118,6 +118,15 @@ impl Index {
         self.tokens.len()
     }
 
+    pub fn has_grant(&self, grant_id: u64) -> bool {
+        self.grants.contains_key(&grant_id)
+    }
+
+    /// How many grants a client holds (live, or expired and not swept yet).
+    pub fn client_grants(&self, client_id: &str) -> usize {
+        self.by_client.get(client_id).map_or(0, |g| g.len())
+    }
+
     pub fn grant_len(&self, grant_id: u64) -> usize {
         self.grants.get(&grant_id).map_or(0, Vec::len)
     }

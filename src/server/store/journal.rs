@@ -47,6 +47,8 @@ pub(super) struct Journal {
     submitted: AtomicU64,
     progress: watch::Receiver<Progress>,
     committer: Option<std::thread::JoinHandle<()>>,
+    /// The database (tests look at what it holds).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub(super) db: Arc<redb::Database>,
     /// Commits made.
     commits: Arc<AtomicU64>,

@@ -11,25 +11,62 @@
 
 use super::backend::TokenBackend;
 use super::codec;
+use super::doc::{Doc, Saved, Versioned};
 use super::error::StoreError;
 use super::index::Index;
 use super::journal::{Journal, Op, META, TOKENS};
 use super::token::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
 use redb::{ReadableDatabase as _, ReadableTable as _};
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The database file inside the data directory.
 pub const DB_FILE: &str = "tokens.redb";
 /// The most expired tokens one sweep transaction removes, so a sweep never holds the lock long.
 const SWEEP_BATCH: usize = 4096;
 
+/// The key of the settings in the database's meta table (as earlier versions wrote it).
+const SETTINGS_KEY: &str = "settings";
+/// The key of every client's scopes, one JSON map client id -> scopes (as earlier versions
+/// wrote it).
+const CLIENT_SCOPES_KEY: &str = "client_scopes";
+
 /// The local backend: the in-memory index, written through to redb with a data directory.
 pub struct LocalStore {
     index: RwLock<Index>,
     journal: Option<Journal>,
     transactions: AtomicU64,
+    meta: Mutex<LocalMeta>,
+}
+
+/// The Config API's documents as stored (and persisted with a data directory), with their
+/// versions (counted from this run's start: one node, so nothing else writes them).
+#[derive(Default)]
+struct LocalMeta {
+    versions: HashMap<String, u64>,
+    settings: Option<Vec<u8>>,
+    client_scopes: serde_json::Map<String, serde_json::Value>,
+}
+
+impl LocalMeta {
+    fn version(&self, doc: &Doc) -> u64 {
+        self.versions.get(&doc.name()).copied().unwrap_or(0)
+    }
+
+    fn get(&self, doc: &Doc) -> Option<Versioned> {
+        let value = match doc {
+            Doc::Settings => self.settings.clone()?,
+            Doc::ClientScopes(client) => {
+                serde_json::to_vec(self.client_scopes.get(client)?).unwrap_or_default()
+            }
+        };
+        Some(Versioned {
+            version: self.version(doc),
+            value,
+        })
+    }
 }
 
 /// Creates the data directory `0700` (only the server's user may list or enter it).
@@ -63,6 +100,7 @@ impl LocalStore {
             index: RwLock::new(Index::default()),
             journal: None,
             transactions: AtomicU64::new(0),
+            meta: Mutex::new(LocalMeta::default()),
         }
     }
 
@@ -76,12 +114,19 @@ impl LocalStore {
         let db = redb::Database::create(&path)?;
         let mut index = Index::default();
         let mut expired = Vec::new();
+        let mut meta = LocalMeta::default();
         {
             let write = db.begin_write()?;
             write.open_table(TOKENS)?; // make sure the tables exist
             write.open_table(META)?;
             write.commit()?;
             let read = db.begin_read()?;
+            let stored = read.open_table(META)?;
+            meta.settings = stored.get(SETTINGS_KEY)?.map(|v| v.value().to_vec());
+            if let Some(scopes) = stored.get(CLIENT_SCOPES_KEY)? {
+                meta.client_scopes = serde_json::from_slice(scopes.value())
+                    .map_err(|e| StoreError::failed(format!("stored client scopes: {e}")))?;
+            }
             let table = read.open_table(TOKENS)?;
             for row in table.iter()? {
                 let (key, value) = row?;
@@ -112,6 +157,7 @@ impl LocalStore {
             index: RwLock::new(index),
             journal: Some(Journal::start(Arc::new(db))?),
             transactions: AtomicU64::new(0),
+            meta: Mutex::new(meta),
         })
     }
 
@@ -179,7 +225,11 @@ impl LocalStore {
 }
 
 impl TokenBackend for LocalStore {
-    async fn issue(&self, tokens: Vec<(TokenHash, TokenRecord)>) -> Result<(), StoreError> {
+    async fn issue(
+        &self,
+        tokens: Vec<(TokenHash, TokenRecord)>,
+        max_grants: Option<usize>,
+    ) -> Result<(), StoreError> {
         if tokens.is_empty() {
             return Ok(());
         }
@@ -187,6 +237,18 @@ impl TokenBackend for LocalStore {
         let seq = {
             let mut index = self.write();
             self.check()?;
+            if let Some(cap) = max_grants {
+                let first = &tokens[0].1;
+                if !index.has_grant(first.grant_id) && index.client_grants(&first.client_id) >= cap
+                {
+                    return Err(StoreError::unavailable(format!(
+                        "client '{}' already holds {cap} live grants \
+                         (--max-grants-per-client); a new grant is refused until some expire \
+                         or are revoked",
+                        first.client_id
+                    )));
+                }
+            }
             let seq = self.log(|| puts)?;
             for (hash, record) in tokens {
                 index.insert(hash, record);
@@ -265,7 +327,7 @@ impl TokenBackend for LocalStore {
     }
 
     async fn reinstate(&self, removed: Removed) -> Result<(), StoreError> {
-        self.issue(removed).await
+        self.issue(removed, None).await
     }
 
     async fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {
@@ -297,21 +359,61 @@ impl TokenBackend for LocalStore {
         Ok(self.read().clients())
     }
 
-    async fn load_meta(&self, key: String) -> Result<Option<Vec<u8>>, StoreError> {
-        let Some(journal) = &self.journal else {
-            return Ok(None);
-        };
-        let read = journal.db.begin_read()?;
-        let table = read.open_table(META)?;
-        Ok(table.get(key.as_str())?.map(|v| v.value().to_vec()))
+    async fn load_docs(&self) -> Result<Vec<(Doc, Versioned)>, StoreError> {
+        let meta = self.meta.lock().unwrap_or_else(|p| p.into_inner());
+        let docs = std::iter::once(Doc::Settings)
+            .chain(meta.client_scopes.keys().cloned().map(Doc::ClientScopes));
+        Ok(docs
+            .filter_map(|doc| meta.get(&doc).map(|v| (doc, v)))
+            .collect())
     }
 
-    async fn save_meta(&self, key: String, value: Vec<u8>) -> Result<(), StoreError> {
-        let Some(journal) = &self.journal else {
-            return Ok(());
+    async fn load_doc(&self, doc: Doc) -> Result<Option<Versioned>, StoreError> {
+        Ok(self
+            .meta
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&doc))
+    }
+
+    async fn save_doc(&self, doc: Doc, based_on: u64, value: Vec<u8>) -> Result<Saved, StoreError> {
+        let (version, seq) = {
+            let mut meta = self.meta.lock().unwrap_or_else(|p| p.into_inner());
+            let current = meta.version(&doc);
+            if current != based_on {
+                return Ok(Saved::Conflict(current));
+            }
+            let mut client_scopes = None;
+            let (key, bytes) = match &doc {
+                Doc::Settings => (SETTINGS_KEY, value.clone()),
+                Doc::ClientScopes(client) => {
+                    let scopes: serde_json::Value = serde_json::from_slice(&value)
+                        .map_err(|e| StoreError::failed(format!("client scopes: {e}")))?;
+                    let mut all = meta.client_scopes.clone();
+                    all.insert(client.clone(), scopes);
+                    let bytes = serde_json::to_vec(&all).unwrap_or_default();
+                    client_scopes = Some(all);
+                    (CLIENT_SCOPES_KEY, bytes)
+                }
+            };
+            // Queued under the lock, so the journal holds the documents in this order.
+            let seq = match &self.journal {
+                Some(journal) => {
+                    journal.check()?;
+                    Some(journal.submit(vec![Op::Meta(key.to_owned(), bytes)])?)
+                }
+                None => None,
+            };
+            match client_scopes {
+                Some(all) => meta.client_scopes = all,
+                None => meta.settings = Some(value),
+            }
+            meta.versions.insert(doc.name(), current + 1);
+            (current + 1, seq)
         };
-        journal.check()?;
-        let seq = journal.submit(vec![Op::Meta(key, value)])?;
-        journal.wait(seq).await
+        if let (Some(journal), Some(seq)) = (&self.journal, seq) {
+            journal.wait(seq).await?;
+        }
+        Ok(Saved::Stored(version))
     }
 }

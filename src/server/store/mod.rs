@@ -2,7 +2,7 @@
 //! ([`Store`]) over two backends that keep the same contract (`backend`): each operation is
 //! one atomic unit (issue a grant's tokens, look one up, revoke tokens, grants or a client's
 //! tokens, put revoked tokens back for a fault, sweep the expired ones, keep the Config API's
-//! values).
+//! documents, each written as a compare-and-set on its version: `doc`).
 //!
 //! `local` is the default: an in-memory index, written through to redb with a data directory.
 //! `redis` is shared by the nodes of a cluster: a Lua script or one command per unit, TTLs for
@@ -10,6 +10,7 @@
 
 mod backend;
 mod codec;
+mod doc;
 mod error;
 mod index;
 mod journal;
@@ -19,6 +20,7 @@ pub mod redis;
 mod token;
 
 pub use backend::TokenBackend;
+pub use doc::{Doc, Saved, Versioned};
 pub use error::StoreError;
 pub use local::DB_FILE;
 pub use token::{
@@ -52,6 +54,8 @@ macro_rules! on_backend {
 pub struct Store {
     backend: Backend,
     cache: Option<NodeCache>,
+    /// The most live grants one client may hold (`--max-grants-per-client`; none by default).
+    max_grants: Option<usize>,
 }
 
 impl Store {
@@ -59,7 +63,13 @@ impl Store {
         Self {
             backend,
             cache: None,
+            max_grants: None,
         }
+    }
+
+    /// Refuses a new grant (503) to a client that already holds `max` live grants.
+    pub fn limit_grants_per_client(&mut self, max: usize) {
+        self.max_grants = Some(max);
     }
 
     /// A store that lives in memory only.
@@ -76,8 +86,17 @@ impl Store {
     /// `prefix` ([`redis::DEFAULT_PREFIX`] for `revspec serve`): every server started
     /// with the same URL and prefix is a node of one server.
     pub async fn connect_redis(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        Self::connect_redis_with(url, prefix, &redis::RedisOptions::default()).await
+    }
+
+    /// [`Store::connect_redis`] with options (see [`redis::RedisOptions`]).
+    pub async fn connect_redis_with(
+        url: &str,
+        prefix: &str,
+        options: &redis::RedisOptions,
+    ) -> Result<Self, StoreError> {
         Ok(Self::with(Backend::Shared(
-            RedisStore::connect(url, prefix).await?,
+            RedisStore::connect(url, prefix, options).await?,
         )))
     }
 
@@ -134,7 +153,7 @@ impl Store {
     /// Stores new tokens in one transaction and returns them (the only time they exist in clear).
     pub async fn issue_all(&self, records: &[TokenRecord]) -> Result<Vec<String>, StoreError> {
         let (tokens, hashed) = Self::hashed(records);
-        on_backend!(self, b => b.issue(hashed).await)?;
+        on_backend!(self, b => b.issue(hashed, self.max_grants).await)?;
         Ok(tokens)
     }
 
@@ -207,7 +226,9 @@ impl Store {
         Ok(self.revoke(&[Victim::Grant(grant_id)]).await?.len())
     }
 
-    /// Revokes every token of a client, or only those of one kind.
+    /// Revokes every token of a client, or only those of one kind. Returns how many were
+    /// removed at once (with Redis, the rest of a large client's tokens are revoked as well,
+    /// and removed in the background).
     pub async fn revoke_client(
         &self,
         client_id: &str,
@@ -249,15 +270,27 @@ impl Store {
         self.local().map_or(0, |l| l.read().grant_len(grant_id))
     }
 
-    /// A value the Config API stored under `key` (settings, client scopes), if persisted.
-    pub async fn load_meta(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        on_backend!(self, b => b.load_meta(key.to_owned()).await)
+    /// Every Config API document stored (with a data directory or a shared store), at its
+    /// version.
+    pub async fn load_docs(&self) -> Result<Vec<(Doc, Versioned)>, StoreError> {
+        on_backend!(self, b => b.load_docs().await)
     }
 
-    /// Persists a Config API value (nothing to do without a data directory; with Redis the
+    /// One Config API document, if stored.
+    pub async fn load_doc(&self, doc: &Doc) -> Result<Option<Versioned>, StoreError> {
+        on_backend!(self, b => b.load_doc(doc.clone()).await)
+    }
+
+    /// Stores a Config API document if it is still at version `based_on` (see
+    /// [`TokenBackend::save_doc`]; persisted with a data directory, and with a shared store the
     /// other nodes are told).
-    pub async fn save_meta(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        on_backend!(self, b => b.save_meta(key.to_owned(), value.to_vec()).await)
+    pub async fn save_doc(
+        &self,
+        doc: &Doc,
+        based_on: u64,
+        value: &[u8],
+    ) -> Result<Saved, StoreError> {
+        on_backend!(self, b => b.save_doc(doc.clone(), based_on, value.to_vec()).await)
     }
 }
 

@@ -1,5 +1,6 @@
 //! The store through its facade: in memory and with a data directory.
 
+use super::doc::{Doc, Saved};
 use super::journal::TOKENS;
 use super::local::DB_FILE;
 use super::token::{hash_token, TokenKind, TokenRecord, Victim};
@@ -228,18 +229,49 @@ async fn data_dir_survives_restart_without_resurrection() {
             .await
             .unwrap();
         store.revoke_token(&hash_token(&revoked)).await.unwrap();
-        store.save_meta("k", b"v").await.unwrap();
+        let scopes = Doc::ClientScopes("a".into());
+        assert_eq!(
+            store.save_doc(&scopes, 0, b"[\"x\"]").await.unwrap(),
+            Saved::Stored(1)
+        );
+        // A write made from an older version stores nothing.
+        assert_eq!(
+            store.save_doc(&scopes, 0, b"[\"y\"]").await.unwrap(),
+            Saved::Conflict(1)
+        );
+        store
+            .save_doc(&Doc::ClientScopes("b".into()), 0, b"[]")
+            .await
+            .unwrap();
+        store.save_doc(&Doc::Settings, 0, b"{}").await.unwrap();
         (kept, revoked)
     };
     let store = Store::open(dir.path(), 0).unwrap();
     assert!(store.get(&kept).await.unwrap().is_some());
     assert!(store.get(&revoked).await.unwrap().is_none());
     assert_eq!(store.len(), 1);
+    let docs: Vec<(Doc, Vec<u8>)> = store
+        .load_docs()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(doc, v)| (doc, v.value))
+        .collect();
     assert_eq!(
-        store.load_meta("k").await.unwrap().as_deref(),
-        Some(&b"v"[..])
+        docs,
+        vec![
+            (Doc::Settings, b"{}".to_vec()),
+            (Doc::ClientScopes("a".into()), b"[\"x\"]".to_vec()),
+            (Doc::ClientScopes("b".into()), b"[]".to_vec()),
+        ]
     );
-    assert_eq!(store.load_meta("absent").await.unwrap(), None);
+    assert_eq!(
+        store
+            .load_doc(&Doc::ClientScopes("c".into()))
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 /// Whether the database (not the index) holds a token.

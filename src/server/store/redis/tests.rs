@@ -2,7 +2,7 @@
 //! the store URL as it may be shown. The backend against a real Redis is tested in
 //! `tests/redis_store.rs` (it needs a `redis-server`, which the integration tests start).
 
-use super::{decode_row, encode_row, expiry_arg, shown_url, FOREVER};
+use super::{decode_row, encode_row, expiry_arg, shown_url, versioned, FOREVER};
 use crate::server::store::token::{TokenKind, TokenRecord};
 
 #[test]
@@ -36,12 +36,23 @@ fn rows_carry_what_the_scripts_read_and_round_trip() {
     let row = encode_row(&record);
     assert_eq!(&row[..1], b"r");
     assert_eq!(&row[1..17], b"0123456789abcdef");
-    assert_eq!(&row[17..21], b"0009");
-    assert_eq!(&row[21..30], "client-é".as_bytes());
+    // The revoke-all epoch (written by the issuing script), then the client's length.
+    assert_eq!(&row[17..25], b"00000000");
+    assert_eq!(&row[25..29], b"0009");
+    assert_eq!(&row[29..38], "client-é".as_bytes());
     assert_eq!(decode_row(&row).unwrap(), record);
     for n in 0..row.len() {
         assert!(decode_row(&row[..n]).is_err(), "{n}");
     }
     assert_eq!(expiry_arg(u64::MAX), FOREVER.to_string());
     assert_eq!(expiry_arg(7), "7");
+}
+
+#[test]
+fn stored_documents_parse() {
+    let v = versioned(b"1700000000000001 {\"a\": 1}").unwrap();
+    assert_eq!(v.version, 1_700_000_000_000_001);
+    assert_eq!(v.value, b"{\"a\": 1}");
+    assert!(versioned(b"nospace").is_err());
+    assert!(versioned(b"x {}").is_err());
 }
