@@ -181,7 +181,7 @@ async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Sc
         let (_, minted) = target.mint(role).await;
         match minted {
             Ok(m) => s.ok(&format!(
-                "{role_name:<11} {:<24} {}",
+                "{role_name:<12} {:<24} {}",
                 client.id,
                 match (&m.access_token, &m.refresh_token) {
                     (Some(_), Some(_)) => "an access and a refresh token",
@@ -191,7 +191,7 @@ async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Sc
             )),
             Err(e) => unusable(
                 s,
-                &format!("{role_name:<11} {:<24} {e}", client.id),
+                &format!("{role_name:<12} {:<24} {e}", client.id),
                 format!("minting for the {role_name} client ({}) failed: {e}", client.id),
                 format!(
                     "check [clients.{role_name}] (id, auth = \"{}\" must be the method the client is registered with, scope) and its {}{}",
@@ -221,7 +221,7 @@ async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Sc
         let Some(check) = crate::sut::auth_check::check(&target, role).await else {
             continue;
         };
-        let line = format!("{role_name:<11} {:<24} {}", client.id, check.detail);
+        let line = format!("{role_name:<12} {:<24} {}", client.id, check.detail);
         match (check.ok, check.fix) {
             (true, _) => s.ok(&line),
             (false, fix) => unusable(
