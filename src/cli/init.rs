@@ -688,6 +688,69 @@ mod tests {
         TargetProfile::from_toml(&text, "t.toml").unwrap();
     }
 
+    /// Issue 20: a hardened server's methods and algorithms become the client blocks: the
+    /// first two methods revspec performs take the primary and other roles (an algorithm the
+    /// server publishes and revspec signs with), any further one is shown as a commented
+    /// block, and the CA given with --ca-file goes into [tls]. Filled in, the profile parses.
+    #[test]
+    fn a_hardened_servers_methods_and_algorithms_become_client_blocks() {
+        let issuer = "https://auth.example.com";
+        let mut found = discovered(
+            issuer,
+            doc(json!({
+                "issuer": issuer,
+                "token_endpoint": "https://auth.example.com/token",
+                "revocation_endpoint": "https://auth.example.com/revoke",
+                "introspection_endpoint": "https://auth.example.com/introspect",
+                "revocation_endpoint_auth_methods_supported":
+                    ["private_key_jwt", "tls_client_auth", "client_secret_jwt"],
+                "revocation_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256"],
+                "mtls_endpoint_aliases": {"revocation_endpoint": "https://mtls.auth.example.com/revoke"},
+                "grant_types_supported": ["client_credentials", "refresh_token"]
+            })),
+            None,
+        );
+        found.ca_file = Some("/etc/ssl/staging-ca.pem".into());
+        let (text, unknown) = render(&found, Some("hardened")).unwrap();
+        let primary = text.split("[clients.primary]").nth(1).unwrap();
+        let primary = primary.split("\n[").next().unwrap();
+        assert!(
+            primary.contains("auth = \"private_key_jwt\"") && primary.contains("alg = \"PS256\""),
+            "the primary block: {primary}"
+        );
+        let other = text.split("[clients.other]").nth(1).unwrap();
+        let other = other.split("\n[").next().unwrap();
+        assert!(
+            other.contains("auth = \"client_secret_jwt\"")
+                && other.contains("secret_env = \"HARDENED_OTHER_SECRET\""),
+            "the other block: {other}"
+        );
+        assert!(
+            text.contains("# auth = \"tls_client_auth\"") && text.contains("# cert_file = "),
+            "the certificate method as a commented block: {text}"
+        );
+        assert!(
+            text.contains("ca_file = \"/etc/ssl/staging-ca.pem\""),
+            "{text}"
+        );
+        assert!(!text.contains("secret ="), "a literal secret: {text}");
+        assert!(
+            unknown.iter().any(|u| u.contains("key_file, cert_file")),
+            "{unknown:?}"
+        );
+        let filled = text.replace("REPLACE-primary-key.pem", "keys/primary.pem");
+        let profile = TargetProfile::from_toml(&filled, "hardened.toml").unwrap();
+        assert_eq!(
+            profile.clients.primary.auth,
+            crate::sut::profile::ClientAuth::PrivateKeyJwt
+        );
+        assert_eq!(profile.clients.primary.alg.as_deref(), Some("PS256"));
+        assert_eq!(
+            profile.clients.other.map(|c| c.auth),
+            Some(crate::sut::profile::ClientAuth::ClientSecretJwt)
+        );
+    }
+
     /// Issue 23 H1: a published value with newlines and quotes cannot add a table or a key, whatever
     /// member carries it; the terminal never gets a control character.
     #[test]

@@ -150,3 +150,87 @@ async fn a_forwarded_certificate_counts_only_from_a_trusted_proxy() {
         server.shutdown().await;
     }
 }
+
+/// Issue 20: `doctor` checks each client's authentication on the live server and names the
+/// fix: a JWT client whose `aud` the server refuses (here a server that takes only the token
+/// endpoint's URL) is told which audience works; a JWT client signing with a key the server
+/// did not register is told it is a key mismatch; a certificate client presenting a
+/// certificate not registered for it is told so, by subject. The clients that are right pass.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_names_the_fix_of_each_refused_client() {
+    use revspec::catalogue::Role;
+    use revspec::sut::profile::AssertionAudience;
+    let dir = tempfile::tempdir().unwrap();
+    let options = ServeOptions {
+        quirks: vec![Quirk::AssertionAudTokenEndpointOnly],
+        tls: Some(TlsSource::SelfSigned {
+            dir: Some(dir.path().to_owned()),
+        }),
+        ..Default::default()
+    };
+    let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
+        .await
+        .expect("the server starts over TLS");
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let profile = || {
+        let mut p =
+            revspec::sut::TargetProfile::from_file(&manifest.join("targets/reference-tls.toml"))
+                .unwrap();
+        p.issuer = server.base_url.clone();
+        p.tls.ca_file_env = None;
+        p.tls.ca_file = server.ca_file.clone();
+        p
+    };
+    let check = |p: revspec::sut::TargetProfile, role: Role| async move {
+        let target = revspec::sut::target::Target::connect(p)
+            .await
+            .expect("the target connects");
+        revspec::sut::auth_check::check(&target, role)
+            .await
+            .expect("the role is in the profile")
+    };
+    // As the profile ships: every client authenticates.
+    for role in [
+        Role::Primary,
+        Role::Other,
+        Role::RevokeAny,
+        Role::Introspector,
+    ] {
+        let c = check(profile(), role).await;
+        assert!(c.ok, "{role:?}: {c:?}");
+    }
+    // The wrong audience.
+    let mut p = profile();
+    p.clients.primary.audience = Some(AssertionAudience::Issuer);
+    let c = check(p, Role::Primary).await;
+    let fix = c.fix.clone().unwrap_or_default();
+    assert!(
+        !c.ok
+            && fix.starts_with("wrong aud")
+            && fix.contains("clients.primary.audience = \"token_endpoint\""),
+        "{c:?}"
+    );
+    // A key the server did not register for client-jwt.
+    let mut p = profile();
+    p.clients.primary.key_file = Some("keys/client-rsa.key.pem".into());
+    p.clients.primary.alg = Some("RS256".into());
+    p.clients.primary.kid = None;
+    let c = check(p, Role::Primary).await;
+    let fix = c.fix.clone().unwrap_or_default();
+    assert!(
+        !c.ok && fix.starts_with("key mismatch") && fix.contains("thumbprint"),
+        "{c:?}"
+    );
+    // Another client's certificate.
+    let mut p = profile();
+    let other = p.clients.other.as_mut().expect("an other client");
+    other.cert_file = Some("keys/client-mtls-2.pem".into());
+    other.key_file = Some("keys/client-mtls-2.key.pem".into());
+    let c = check(p, Role::Other).await;
+    let fix = c.fix.clone().unwrap_or_default();
+    assert!(
+        !c.ok && fix.starts_with("unregistered certificate") && fix.contains("client-mtls"),
+        "{c:?}"
+    );
+    server.shutdown().await;
+}
