@@ -234,3 +234,43 @@ async fn doctor_names_the_fix_of_each_refused_client() {
     );
     server.shutdown().await;
 }
+
+/// Issue 20: `--tls-cert`/`--tls-key` serve HTTPS with the operator's certificate and key (here
+/// the ones a self-signed start wrote, served by a second server from the files).
+#[tokio::test]
+async fn https_from_certificate_and_key_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, ca) = start(None, dir.path()).await;
+    first.shutdown().await;
+    let tls = dir.path().join("tls");
+    let (cert, key) = if tls.join("server.pem").is_file() {
+        (tls.join("server.pem"), tls.join("server.key.pem"))
+    } else {
+        (
+            dir.path().join("server.pem"),
+            dir.path().join("server.key.pem"),
+        )
+    };
+    let options = ServeOptions {
+        tls: Some(TlsSource::Files { cert, key }),
+        ..Default::default()
+    };
+    let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
+        .await
+        .expect("the server starts from the files");
+    assert!(server.base_url.starts_with("https://127.0.0.1:"));
+    let doc: Value = client(&ca, None)
+        .get(format!("{}{}", server.base_url, paths::AS_METADATA))
+        .send()
+        .await
+        .expect("the certificate from the file chains to the CA")
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["revocation_endpoint"],
+        format!("{}{}", server.base_url, paths::REVOKE)
+    );
+    assert!(doc["mtls_endpoint_aliases"].is_object(), "{doc}");
+    server.shutdown().await;
+}
