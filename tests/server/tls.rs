@@ -242,15 +242,10 @@ async fn https_from_certificate_and_key_files() {
     let dir = tempfile::tempdir().unwrap();
     let (first, ca) = start(None, dir.path()).await;
     first.shutdown().await;
-    let tls = dir.path().join("tls");
-    let (cert, key) = if tls.join("server.pem").is_file() {
-        (tls.join("server.pem"), tls.join("server.key.pem"))
-    } else {
-        (
-            dir.path().join("server.pem"),
-            dir.path().join("server.key.pem"),
-        )
-    };
+    let (cert, key) = (
+        dir.path().join("server.pem"),
+        dir.path().join("server.key.pem"),
+    );
     let options = ServeOptions {
         tls: Some(TlsSource::Files { cert, key }),
         ..Default::default()
