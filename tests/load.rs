@@ -128,3 +128,64 @@ async fn a_target_without_refresh_tokens_is_refused_before_traffic() {
     assert!(!dir.path().join("report.json").exists());
     server.shutdown().await;
 }
+
+/// Issue 20: the load tester reaches an HTTPS server through the profile's CA with a
+/// `private_key_jwt` primary client (targets/reference-tls.toml): real traffic, no error, every
+/// revocation held; signing each request's assertion is its own row, counted in no total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwt_client_over_https_signs_per_request_in_its_own_row() {
+    let _guard = ONE_AT_A_TIME.lock().await;
+    let pki = tempfile::tempdir().unwrap();
+    let options = revspec::server::ServeOptions {
+        tls: Some(revspec::server::tls::TlsSource::SelfSigned {
+            dir: Some(pki.path().to_owned()),
+        }),
+        ..reference_options(None)
+    };
+    let server = revspec::server::spawn("127.0.0.1:0".parse().unwrap(), &options)
+        .await
+        .unwrap();
+    assert!(
+        server.base_url.starts_with("https://"),
+        "{}",
+        server.base_url
+    );
+    let mut target =
+        revspec::sut::TargetProfile::from_file(Path::new("targets/reference-tls.toml")).unwrap();
+    target.issuer = server.base_url.clone();
+    target.tls.ca_file_env = None;
+    target.tls.ca_file = server.ca_file.clone();
+    let mut profile = LoadProfile::from_file(Path::new("loadtests/mint-and-revoke.toml")).unwrap();
+    profile.users = profile.users.min(4);
+    profile.ramp_up = Duration::from_millis(500);
+    profile.run_time = Duration::from_secs(3);
+    profile.thresholds = Default::default();
+    let dir = tempfile::tempdir().unwrap();
+    let plan = LoadPlan {
+        target,
+        profile,
+        report_dir: dir.path().to_owned(),
+        baseline: None,
+        progress: None,
+        record_acks: None,
+    };
+    let s = run_plan(plan).await.expect("the load run completes");
+    server.shutdown().await;
+    assert_clean(&s, true);
+    let signed = s
+        .requests
+        .iter()
+        .find(|r| r.name == "JWT client assertion (sign)")
+        .unwrap_or_else(|| panic!("no signing row: {s:?}"));
+    assert!(signed.count > 0 && signed.fails == 0, "{signed:?}");
+    let http: usize = s
+        .requests
+        .iter()
+        .filter(|r| r.name != "JWT client assertion (sign)")
+        .map(|r| r.count)
+        .sum();
+    assert_eq!(
+        s.total_requests, http,
+        "signing counted as a request: {s:?}"
+    );
+}

@@ -447,6 +447,29 @@ async fn while_redis_is_down_every_unit_is_unavailable_and_recovers_with_it() {
     assert_eq!(store.revoke_grant(2).await.unwrap(), 1);
 }
 
+/// A client assertion's `jti` is used once across the nodes of a cluster: the first use on
+/// one node is seen by the other (`SET NX` with an expiry), and the key expires.
+#[tokio::test]
+async fn a_jti_used_on_one_node_is_a_replay_on_the_other() {
+    let Some(redis) = TestRedis::get() else {
+        return;
+    };
+    let prefix = unique_prefix("jti");
+    let a = Store::connect_redis(&redis.url(), &prefix).await.unwrap();
+    let b = Store::connect_redis(&redis.url(), &prefix).await.unwrap();
+    let until = revspec::server::clock::now_ms() + 60_000;
+    let (a, b) = (a.shared().unwrap(), b.shared().unwrap());
+    assert!(a.first_use("client-jwt:j1", until).await.unwrap());
+    assert!(!b.first_use("client-jwt:j1", until).await.unwrap());
+    assert!(!a.first_use("client-jwt:j1", until).await.unwrap());
+    assert!(b.first_use("client-jwt:j2", until).await.unwrap());
+    // Kept only until the assertion may no longer be used.
+    let soon = revspec::server::clock::now_ms() + 200;
+    assert!(a.first_use("client-jwt:j3", soon).await.unwrap());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(b.first_use("client-jwt:j3", soon + 60_000).await.unwrap());
+}
+
 /// A store whose node clock runs `secs` ahead of the real one (negative: behind).
 async fn skewed(redis: &TestRedis, prefix: &str, secs: i64) -> Result<Store, String> {
     let options = RedisOptions {

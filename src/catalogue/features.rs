@@ -11,6 +11,14 @@ use std::sync::LazyLock;
 /// The feature files built into the binary: (file name, text).
 pub const FEATURES: &[(&str, &str)] = &[
     (
+        "bearer_client_auth.feature",
+        include_str!("../../features/bearer_client_auth.feature"),
+    ),
+    (
+        "client_assertion.feature",
+        include_str!("../../features/client_assertion.feature"),
+    ),
+    (
         "client_auth.feature",
         include_str!("../../features/client_auth.feature"),
     ),
@@ -50,6 +58,10 @@ pub const FEATURES: &[(&str, &str)] = &[
     (
         "janssen_script.feature",
         include_str!("../../features/janssen_script.feature"),
+    ),
+    (
+        "mutual_tls.feature",
+        include_str!("../../features/mutual_tls.feature"),
     ),
     (
         "rfc7009_requests.feature",

@@ -22,9 +22,18 @@ pub enum Role {
     Admin,
     /// A resource server allowed to introspect any client's tokens.
     Introspector,
+    /// Whichever client of the profile authenticates with a JWT assertion (`private_key_jwt`
+    /// or `client_secret_jwt`): the first of primary, other, revoke-any, introspector, admin.
+    Jwt,
+    /// Whichever client of the profile authenticates with its certificate (mutual TLS), in
+    /// the same order.
+    Mtls,
 }
 
 impl Role {
+    /// The roles a step may name by the method they authenticate with.
+    pub const BY_METHOD: [Role; 2] = [Role::Jwt, Role::Mtls];
+
     pub const ALL: [Role; 6] = [
         Role::Primary,
         Role::Other,
@@ -35,7 +44,15 @@ impl Role {
     ];
 
     pub fn parse(s: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.name() == s)
+        Role::ALL
+            .into_iter()
+            .chain(Role::BY_METHOD)
+            .find(|r| r.name() == s)
+    }
+
+    /// Whether the role names a client by its method (see [`Role::BY_METHOD`]).
+    pub fn is_by_method(self) -> bool {
+        Role::BY_METHOD.contains(&self)
     }
 
     /// The name in profiles (`[clients.revoke-any]`) and steps (`the revoke-any client`).
@@ -47,6 +64,8 @@ impl Role {
             Role::Public => "public",
             Role::Admin => "admin",
             Role::Introspector => "introspector",
+            Role::Jwt => "jwt",
+            Role::Mtls => "mtls",
         }
     }
 }
@@ -161,15 +180,29 @@ pub enum Capability {
     FaultInjection,
     /// The nodes of a cluster, each observable.
     Nodes,
+    /// A client that authenticates with a JWT assertion (`private_key_jwt`,
+    /// `client_secret_jwt`).
+    JwtClient,
+    /// A client that authenticates with its certificate (`tls_client_auth`,
+    /// `self_signed_tls_client_auth`).
+    MtlsClient,
+    /// Janssen's client authentication with the client's own access token as bearer.
+    BearerClientAuth,
+    /// A TLS terminator forwarding client certificates in a header the server honours.
+    ForwardedCert,
 }
 
 impl Capability {
-    pub const ALL: [Capability; 5] = [
+    pub const ALL: [Capability; 9] = [
         Capability::PublicClient,
         Capability::Cors,
         Capability::RevokeScript,
         Capability::FaultInjection,
         Capability::Nodes,
+        Capability::JwtClient,
+        Capability::MtlsClient,
+        Capability::BearerClientAuth,
+        Capability::ForwardedCert,
     ];
 
     pub fn name(self) -> &'static str {
@@ -179,6 +212,10 @@ impl Capability {
             Capability::RevokeScript => "revoke-script",
             Capability::FaultInjection => "fault-injection",
             Capability::Nodes => "nodes",
+            Capability::JwtClient => "jwt-client",
+            Capability::MtlsClient => "mtls-client",
+            Capability::BearerClientAuth => "bearer-client-auth",
+            Capability::ForwardedCert => "forwarded-cert",
         }
     }
 }

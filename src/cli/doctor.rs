@@ -83,9 +83,9 @@ async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Sc
     if let Err(e) = crate::sut::client::resolve(profile) {
         s.section("secrets");
         s.bad(
-            "a secret's environment variable is not set",
+            "a secret, key or certificate cannot be read",
             e.to_string(),
-            "export the variable the profile names (secret_env / password_env) before running revspec",
+            "export the variable the profile names (secret_env / password_env / key_env), or correct the file it names (key_file / cert_file), before running revspec",
         );
         return Exit::Usage;
     }
@@ -181,7 +181,7 @@ async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Sc
         let (_, minted) = target.mint(role).await;
         match minted {
             Ok(m) => s.ok(&format!(
-                "{role_name:<11} {:<24} {}",
+                "{role_name:<12} {:<24} {}",
                 client.id,
                 match (&m.access_token, &m.refresh_token) {
                     (Some(_), Some(_)) => "an access and a refresh token",
@@ -191,18 +191,47 @@ async fn diagnose(profile: &TargetProfile, rule_set: Option<RuleSet>, s: &mut Sc
             )),
             Err(e) => unusable(
                 s,
-                &format!("{role_name:<11} {:<24} {e}", client.id),
+                &format!("{role_name:<12} {:<24} {e}", client.id),
                 format!("minting for the {role_name} client ({}) failed: {e}", client.id),
                 format!(
-                    "check [clients.{role_name}] (id, auth = \"{}\" must be the method the client is registered with, scope) and its secret in {}{}",
+                    "check [clients.{role_name}] (id, auth = \"{}\" must be the method the client is registered with, scope) and its {}{}",
                     client.auth.as_str(),
-                    client.secret_env.as_deref().map_or("the profile".to_owned(), |v| format!("${v}")),
+                    if client.auth.is_mtls() {
+                        "certificate (cert_file, key_file; the next section says more)".to_owned()
+                    } else if client.auth == crate::sut::ClientAuth::PrivateKeyJwt {
+                        "key (key_file / key_env; the next section says more)".to_owned()
+                    } else {
+                        format!("secret in {}", client.secret_env.as_deref().map_or("the profile".to_owned(), |v| format!("${v}")))
+                    },
                     if profile.tokens.source == TokenSourceKind::Password {
                         "; the client needs the password grant type and [user] a valid user"
                     } else {
                         ""
                     }
                 ),
+            ),
+        }
+    }
+
+    s.section(
+        "client authentication at the revocation endpoint (a never-issued value, as each client)",
+    );
+    for (role_name, client) in profile.client_roles() {
+        let role = Role::parse(role_name).expect("known role");
+        let Some(check) = crate::sut::auth_check::check(&target, role).await else {
+            continue;
+        };
+        let line = format!("{role_name:<12} {:<24} {}", client.id, check.detail);
+        match (check.ok, check.fix) {
+            (true, _) => s.ok(&line),
+            (false, fix) => unusable(
+                s,
+                &line,
+                format!(
+                    "the {role_name} client ({}) cannot authenticate at the revocation endpoint: {}",
+                    client.id, check.detail
+                ),
+                fix.unwrap_or_else(|| format!("check [clients.{role_name}]")),
             ),
         }
     }
@@ -439,10 +468,13 @@ mod tests {
             "{scope_only:?}"
         );
         assert!(find("rfc7009-2.1-hint-fallback").is_none(), "{list:?}");
-        // The rfc7009 profile has no Janssen rule.
-        assert!(skipped_rules(&dot(), RuleSet::Rfc7009)
-            .iter()
-            .all(|(r, ..)| !r.starts_with("jans-")));
+        // The rfc7009 profile lists only rules of the rfc7009 rule set (which has two
+        // Janssen-named client-authentication rules, but none of the janssen rule set).
+        let rfc = skipped_rules(&dot(), RuleSet::Rfc7009);
+        assert!(rfc.iter().all(|(r, ..)| {
+            crate::catalogue::rule(r).is_some_and(|rule| rule.rule_set == RuleSet::Rfc7009)
+        }));
+        assert!(rfc.iter().all(|(r, ..)| r != "jans-all-enabled"));
     }
 
     #[test]

@@ -67,6 +67,8 @@ pub struct Discovered {
     pub discovery: Discovery,
     /// Whether a Janssen Config API answered at the issuer's origin (200, 401 or 403).
     pub config_api: Option<String>,
+    /// `--ca-file`: the CA bundle the target's certificate was checked with.
+    pub ca_file: Option<String>,
 }
 
 impl Discovered {
@@ -115,7 +117,10 @@ fn describe(doc: &Document) -> String {
 }
 
 /// Reads discovery and probes the Config API. Unreachable: exit 3, naming the URL.
-pub async fn discover(issuer: &str) -> Result<Discovered, (Exit, String)> {
+pub async fn discover(
+    issuer: &str,
+    ca_file: Option<&std::path::Path>,
+) -> Result<Discovered, (Exit, String)> {
     let url = Url::parse(issuer).map_err(|e| {
         (
             Exit::Usage,
@@ -128,7 +133,19 @@ pub async fn discover(issuer: &str) -> Result<Discovered, (Exit, String)> {
             format!("--issuer '{issuer}' is not an http(s) URL"),
         ));
     }
-    let http = HttpClient::new(&Timeouts::default(), &Default::default())
+    let trust = match ca_file {
+        None => Default::default(),
+        Some(path) => {
+            let pem = std::fs::read(path)
+                .map_err(|e| (Exit::Usage, format!("--ca-file {}: {e}", path.display())))?;
+            crate::sut::client::tls::Trust {
+                roots: crate::sut::client::tls::ca_bundle(&pem)
+                    .map_err(|e| (Exit::Usage, format!("--ca-file {}: {e}", path.display())))?,
+                ..Default::default()
+            }
+        }
+    };
+    let http = HttpClient::new(&Timeouts::default(), &Default::default(), trust)
         .map_err(|e| (Exit::TargetUnusable, e.to_string()))?;
     let first = openid_url(issuer).map_err(|e| (Exit::Usage, format!("--issuer: {e}")))?;
     let discovery =
@@ -152,12 +169,46 @@ pub async fn discover(issuer: &str) -> Result<Discovered, (Exit, String)> {
         issuer: issuer.trim_end_matches('/').to_owned(),
         discovery,
         config_api,
+        // Written absolute: the profile resolves a relative path against its own folder.
+        ca_file: ca_file.map(|p| {
+            std::fs::canonicalize(p)
+                .unwrap_or_else(|_| p.to_owned())
+                .display()
+                .to_string()
+        }),
     })
 }
 
 async fn init(args: &InitArgs) -> Result<(String, Vec<String>), (Exit, String)> {
-    let found = discover(&args.issuer).await?;
+    let found = discover(&args.issuer, args.ca_file.as_deref()).await?;
     render(&found, args.name.as_deref()).map_err(|e| (Exit::TargetUnusable, e))
+}
+
+/// The client block of a role authenticating with `method`: the secret's variable, or the
+/// key (and algorithm, from those published that revspec makes), or the certificate and key.
+fn client_block(role: &str, method: &str, env: &str, algs: &[String]) -> String {
+    let upper = role.to_ascii_uppercase().replace('-', "_");
+    let mut out =
+        format!("[clients.{role}]\nid = \"REPLACE-{role}-client-id\"\nauth = \"{method}\"\n");
+    match method {
+        "private_key_jwt" => {
+            let alg = ["ES256", "EdDSA", "PS256", "RS256"]
+                .into_iter()
+                .find(|a| algs.iter().any(|x| x == a))
+                .unwrap_or("ES256");
+            out.push_str(&format!(
+                "# Its private key: a PEM file (PKCS#8, PKCS#1 RSA, SEC1 EC) or a private JWK; or key_env.\nkey_file = \"REPLACE-{role}-key.pem\"\nalg = \"{alg}\"   # RS256, PS256, ES256 or EdDSA: one the key makes and the server takes\n# kid = \"REPLACE-kid\"   # the kid of its registered key, when it registered several\n# audience = \"token_endpoint\"   # the assertions' aud: token_endpoint (default), issuer, revocation_endpoint\n"
+            ));
+        }
+        "client_secret_jwt" => out.push_str(&format!(
+            "# The secret is the HMAC key of its HS256 assertions.\nsecret_env = \"{env}_{upper}_SECRET\"\n# audience = \"token_endpoint\"   # the assertions' aud: token_endpoint (default), issuer, revocation_endpoint\n"
+        )),
+        "tls_client_auth" | "self_signed_tls_client_auth" => out.push_str(&format!(
+            "# Its certificate (PEM, leaf first) and that certificate's private key.\ncert_file = \"REPLACE-{role}-cert.pem\"\nkey_file = \"REPLACE-{role}-key.pem\"\n"
+        )),
+        _ => out.push_str(&format!("secret_env = \"{env}_{upper}_SECRET\"\n")),
+    }
+    out
 }
 
 /// A TOML basic string.
@@ -201,8 +252,15 @@ struct Profile {
     methods_line: Option<String>,
     dropped: Vec<String>,
     cannot_perform: Option<String>,
-    primary_auth: &'static str,
-    other_auth: &'static str,
+    primary_block: String,
+    other_block: String,
+    /// Commented blocks for the further methods revspec can perform.
+    extra_blocks: Vec<String>,
+    /// The signing algorithms published for the revocation endpoint (JWT methods).
+    algs_line: Option<String>,
+    mtls_aliases: bool,
+    https: bool,
+    ca_file: Option<String>,
     env: String,
     public: bool,
     grants_line: Option<String>,
@@ -234,6 +292,8 @@ impl Profile {
             methods_line: self.methods_line.as_ref().map(|_| "x".into()),
             dropped: x(&self.dropped),
             cannot_perform: self.cannot_perform.as_ref().map(|_| "x".into()),
+            algs_line: self.algs_line.as_ref().map(|_| "x".into()),
+            ca_file: self.ca_file.as_ref().map(|_| quoted("x")),
             grants_line: self.grants_line.as_ref().map(|_| "x".into()),
             config_api: self.config_api.as_ref().map(|_| "x".into()),
             unknown: x(&self.unknown),
@@ -358,20 +418,61 @@ pub fn render(found: &Discovered, name: Option<&str>) -> Result<(String, Vec<Str
         None => vec!["client_secret_basic".into()],
     };
     let can = |m: &str| methods.iter().any(|x| x == m);
-    let primary_auth = if can("client_secret_basic") || !can("client_secret_post") {
-        "client_secret_basic"
-    } else {
-        "client_secret_post"
-    };
-    let other_auth = if can("client_secret_post") {
-        "client_secret_post"
-    } else {
-        primary_auth
-    };
+    // The methods revspec performs, in the order the roles take them: the secret methods
+    // first (every server has them), then assertions, then certificates.
+    let performable: Vec<&str> = [
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "client_secret_jwt",
+        "tls_client_auth",
+        "self_signed_tls_client_auth",
+    ]
+    .into_iter()
+    .filter(|m| can(m))
+    .collect();
+    let primary_auth = performable
+        .first()
+        .copied()
+        .unwrap_or("client_secret_basic");
+    let other_auth = performable.get(1).copied().unwrap_or(primary_auth);
+    let (algs, dropped_algs) = found
+        .list("revocation_endpoint_auth_signing_alg_values_supported")
+        .or_else(|| found.list("token_endpoint_auth_signing_alg_values_supported"))
+        .unwrap_or_default();
+    if dropped_algs > 0 {
+        dropped.push(format!(
+            "{dropped_algs} value(s) of the signing algorithms dropped: not algorithm names"
+        ));
+    }
+    let env = env_prefix(&name);
+    let primary_block = client_block("primary", primary_auth, &env, &algs);
+    let other_block = client_block("other", other_auth, &env, &algs);
+    let extra_blocks: Vec<String> = performable
+        .iter()
+        .skip(2)
+        .map(|m| {
+            let block = client_block("revoke-any", m, &env, &algs);
+            let lines: Vec<String> = block.lines().map(|l| format!("# {l}")).collect();
+            format!(
+                "# {m} is published too: a client registered for it can take any role (the rules\n# of its method use the first client that has it), e.g.\n{}\n",
+                lines.join("\n")
+            )
+        })
+        .collect();
+    let mtls_aliases = found.get("mtls_endpoint_aliases").is_some();
+    if performable
+        .iter()
+        .any(|m| *m == "private_key_jwt" || m.ends_with("tls_client_auth"))
+    {
+        unknown.push(
+            "the keys and certificates of the JWT and mTLS clients (key_file, cert_file): register them with the server and point the profile at the files".into(),
+        );
+    }
     let others: Vec<&str> = methods
         .iter()
         .map(String::as_str)
-        .filter(|m| !matches!(*m, "client_secret_basic" | "client_secret_post" | "none"))
+        .filter(|m| !performable.contains(m) && *m != "none")
         .collect();
     unknown.push(
         "the client ids (clients.primary.id, clients.other.id): discovery does not list clients"
@@ -433,9 +534,14 @@ pub fn render(found: &Discovered, name: Option<&str>) -> Result<(String, Vec<Str
         methods_line: published_methods.as_ref().map(|_| methods.join(", ")),
         dropped,
         cannot_perform: (!others.is_empty()).then(|| others.join(", ")),
-        primary_auth,
-        other_auth,
-        env: env_prefix(&name),
+        primary_block,
+        other_block,
+        extra_blocks,
+        algs_line: (!algs.is_empty()).then(|| algs.join(", ")),
+        mtls_aliases,
+        https,
+        ca_file: found.ca_file.as_deref().map(quoted),
+        env,
         public,
         grants_line: grant_names.map(|g| g.join(", ")),
         source,
@@ -485,6 +591,7 @@ mod tests {
                 exchanges: vec![],
             },
             config_api: None,
+            ca_file: None,
         }
     }
 
@@ -579,6 +686,69 @@ mod tests {
         );
         // Still a valid profile: the endpoint is left for the user to set.
         TargetProfile::from_toml(&text, "t.toml").unwrap();
+    }
+
+    /// Issue 20: a hardened server's methods and algorithms become the client blocks: the
+    /// first two methods revspec performs take the primary and other roles (an algorithm the
+    /// server publishes and revspec signs with), any further one is shown as a commented
+    /// block, and the CA given with --ca-file goes into [tls]. Filled in, the profile parses.
+    #[test]
+    fn a_hardened_servers_methods_and_algorithms_become_client_blocks() {
+        let issuer = "https://auth.example.com";
+        let mut found = discovered(
+            issuer,
+            doc(json!({
+                "issuer": issuer,
+                "token_endpoint": "https://auth.example.com/token",
+                "revocation_endpoint": "https://auth.example.com/revoke",
+                "introspection_endpoint": "https://auth.example.com/introspect",
+                "revocation_endpoint_auth_methods_supported":
+                    ["private_key_jwt", "tls_client_auth", "client_secret_jwt"],
+                "revocation_endpoint_auth_signing_alg_values_supported": ["RS256", "PS256"],
+                "mtls_endpoint_aliases": {"revocation_endpoint": "https://mtls.auth.example.com/revoke"},
+                "grant_types_supported": ["client_credentials", "refresh_token"]
+            })),
+            None,
+        );
+        found.ca_file = Some("/etc/ssl/staging-ca.pem".into());
+        let (text, unknown) = render(&found, Some("hardened")).unwrap();
+        let primary = text.split("[clients.primary]").nth(1).unwrap();
+        let primary = primary.split("\n[").next().unwrap();
+        assert!(
+            primary.contains("auth = \"private_key_jwt\"") && primary.contains("alg = \"PS256\""),
+            "the primary block: {primary}"
+        );
+        let other = text.split("[clients.other]").nth(1).unwrap();
+        let other = other.split("\n[").next().unwrap();
+        assert!(
+            other.contains("auth = \"client_secret_jwt\"")
+                && other.contains("secret_env = \"HARDENED_OTHER_SECRET\""),
+            "the other block: {other}"
+        );
+        assert!(
+            text.contains("# auth = \"tls_client_auth\"") && text.contains("# cert_file = "),
+            "the certificate method as a commented block: {text}"
+        );
+        assert!(
+            text.contains("ca_file = \"/etc/ssl/staging-ca.pem\""),
+            "{text}"
+        );
+        assert!(!text.contains("secret ="), "a literal secret: {text}");
+        assert!(
+            unknown.iter().any(|u| u.contains("key_file, cert_file")),
+            "{unknown:?}"
+        );
+        let filled = text.replace("REPLACE-primary-key.pem", "keys/primary.pem");
+        let profile = TargetProfile::from_toml(&filled, "hardened.toml").unwrap();
+        assert_eq!(
+            profile.clients.primary.auth,
+            crate::sut::profile::ClientAuth::PrivateKeyJwt
+        );
+        assert_eq!(profile.clients.primary.alg.as_deref(), Some("PS256"));
+        assert_eq!(
+            profile.clients.other.map(|c| c.auth),
+            Some(crate::sut::profile::ClientAuth::ClientSecretJwt)
+        );
     }
 
     /// Issue 23 H1: a published value with newlines and quotes cannot add a table or a key, whatever

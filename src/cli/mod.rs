@@ -37,7 +37,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the reference server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Check a target's revocation endpoint against the rule catalogue.
     Check(CheckArgs),
     /// List the rules and the scenarios that cover them.
@@ -81,6 +81,10 @@ pub struct InitArgs {
     /// Overwrite --out if it exists.
     #[arg(long)]
     pub force: bool,
+    /// Trust the target's certificate through this CA bundle (PEM; a private CA), and write it
+    /// into the profile's [tls] ca_file.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -216,6 +220,21 @@ pub struct ServeArgs {
     /// The longest string (bytes) a revoke script may build.
     #[arg(long, default_value_t = 8 * 1024)]
     pub script_max_string: usize,
+    /// Serve HTTPS: `self-signed` makes a throw-away CA and a certificate for localhost and
+    /// 127.0.0.1 (written into DATA_DIR/tls with --data-dir, so restarts keep them, else into a
+    /// printed temporary folder); or give --tls-cert and --tls-key. A second listener asks
+    /// for client certificates and is published as mtls_endpoint_aliases.
+    #[arg(long, value_name = "self-signed", value_parser = ["self-signed"], conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub tls: Option<String>,
+    /// The server's certificate chain (PEM, leaf first): serve HTTPS with it.
+    #[arg(long, requires = "tls_key", value_name = "PEM")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 RSA or SEC1 EC).
+    #[arg(long, requires = "tls_cert", value_name = "PEM")]
+    pub tls_key: Option<PathBuf>,
+    /// Where the mTLS listener binds (default: --bind's IP, a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub mtls_bind: Option<std::net::SocketAddr>,
     /// The longest one revoke script call may run, wall clock (then it has failed).
     #[arg(long, default_value = "50ms", value_parser = humantime::parse_duration)]
     pub script_timeout: std::time::Duration,
@@ -352,7 +371,7 @@ fn parse_start_at(text: &str) -> Result<std::time::SystemTime, String> {
 /// Runs a parsed command line; returns the exit code.
 pub async fn run(cli: Cli) -> Exit {
     match cli.command {
-        Command::Serve(args) => serve::run(args).await,
+        Command::Serve(args) => serve::run(*args).await,
         Command::Check(args) => check::run(args).await,
         Command::List(args) => list::run(args),
         Command::Load(args) => load::run(args).await,

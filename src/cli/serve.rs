@@ -74,7 +74,25 @@ fn options(args: &ServeArgs, config: Option<ServerConfig>) -> Result<ServeOption
         script_timeout: args.script_timeout,
     };
     limits.validate()?;
+    let tls = match (&args.tls, &args.tls_cert, &args.tls_key) {
+        (Some(_), _, _) => Some(crate::server::tls::TlsSource::SelfSigned {
+            dir: args.data_dir.as_ref().map(|d| d.join("tls")),
+        }),
+        (None, Some(cert), Some(key)) => Some(crate::server::tls::TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    if tls.is_some() && args.cluster.is_some_and(|n| n > 1) {
+        return Err("--tls with --cluster: give each node its own `revspec serve`".into());
+    }
+    if args.mtls_bind.is_some() && tls.is_none() {
+        return Err("--mtls-bind: the mTLS listener needs --tls or --tls-cert/--tls-key".into());
+    }
     Ok(ServeOptions {
+        tls,
+        mtls_bind: args.mtls_bind,
         config,
         data_dir: args.data_dir.clone(),
         store,
@@ -131,6 +149,15 @@ pub async fn run(args: ServeArgs) -> Exit {
         }
     };
     print!("{}", banner(&nodes[0].state, demo));
+    if let Some(mtls) = &nodes[0].mtls_base_url {
+        println!("  mtls listener  {mtls} (published as mtls_endpoint_aliases)");
+    }
+    if let Some(ca) = &nodes[0].ca_file {
+        println!(
+            "  TLS: throw-away CA {} (trust it: [tls] ca_file, or REVSPEC_CA_FILE for targets/reference-tls.toml)",
+            ca.display()
+        );
+    }
     if let Some(store) = &args.store {
         println!(
             "  store: {} (shared: every node started with this store is one server)",
@@ -340,7 +367,7 @@ mod tests {
     fn serve_args(args: &[&str]) -> ServeArgs {
         let argv = ["revspec", "serve"].iter().chain(args);
         match Cli::try_parse_from(argv).expect("parses").command {
-            Command::Serve(a) => a,
+            Command::Serve(a) => *a,
             other => panic!("not serve: {other:?}"),
         }
     }

@@ -170,6 +170,8 @@ pub struct RevWorld {
     pub last_sent_basic: bool,
     /// The client whose revocation request was built last.
     pub acting_as: Option<Role>,
+    /// The last client assertion a request of this scenario carried (for a replay).
+    pub last_assertion: Option<String>,
     pub remembered: HashMap<String, HttpResponse>,
     /// The metadata document fetched by the scenario.
     pub metadata: Option<crate::sut::discovery::Document>,

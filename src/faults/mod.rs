@@ -64,7 +64,7 @@ faults! {
     NoCascadeAt = "no-cascade-at", "revoking an access token leaves the grant's refresh token active",
         ["jans-grant-cascade-at", "jans-cross-client-allowed"];
     CascadeTooWide = "cascade-too-wide", "revoking one token revokes every grant of the client",
-        ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation"];
+        ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation", "jans-bearer-client-auth"];
     LazyRevocation = "lazy-revocation", "a revocation takes effect 1.5 s after the 200",
         ["rfc7009-2.1-immediate"];
     HintStrict = "hint-strict", "a token_type_hint restricts the lookup to that type",
@@ -137,11 +137,11 @@ faults! {
     SettingNeverApplied = "setting-never-applied", "the Config API stores and reads back changes, but the running server never applies them",
         ["jans-all-enabled", "jans-all-own-client", "jans-all-public-client", "jans-all-variants", "jans-cross-client-allowed", "jans-cross-client-no-scope", "jans-flag-auth-first", "jans-flag-disabled", "jans-flag-disabled-discovery", "jans-flag-empty-means-enabled"];
     RevocationNoop = "revocation-noop", "every revocation answers 200 and revokes nothing",
-        ["jans-all-disabled", "jans-all-enabled", "jans-all-own-client", "jans-all-public-client", "jans-all-variants", "jans-cross-client-allowed", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only", "jans-flag-empty-means-enabled", "jans-grant-cascade-at", "jans-grant-cascade-isolation", "jans-grant-cascade-rt", "jans-multi-token", "jans-script-veto", "rfc6749-2.3-one-auth-method", "rfc6749-2.3.1-no-query-credentials", "rfc6749-3.2-duplicate-param", "rfc7009-2-access-revocable", "rfc7009-2-refresh-revocable", "rfc7009-2.1-client-auth-required", "rfc7009-2.1-empty-token", "rfc7009-2.1-form-only", "rfc7009-2.1-hint-fallback", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-post-only", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.1-token-required", "rfc7009-2.1-wrong-secret", "rfc7009-2.2-grant-isolation", "rfc7009-2.2-idempotent", "rfc7009-2.2-invalid-token-200", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.2.1-retry-after", "rfc7009-2.3-cors", "rfc8414-auth-methods"];
+        ["jans-all-disabled", "jans-all-enabled", "jans-all-own-client", "jans-all-public-client", "jans-all-variants", "jans-cross-client-allowed", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only", "jans-flag-empty-means-enabled", "jans-grant-cascade-at", "jans-grant-cascade-isolation", "jans-grant-cascade-rt", "jans-multi-token", "jans-script-veto", "rfc6749-2.3-one-auth-method", "rfc6749-2.3.1-no-query-credentials", "rfc6749-3.2-duplicate-param", "rfc7009-2-access-revocable", "rfc7009-2-refresh-revocable", "rfc7009-2.1-client-auth-required", "rfc7009-2.1-empty-token", "rfc7009-2.1-form-only", "rfc7009-2.1-hint-fallback", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-post-only", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.1-token-required", "rfc7009-2.1-wrong-secret", "rfc7009-2.2-grant-isolation", "rfc7009-2.2-idempotent", "rfc7009-2.2-invalid-token-200", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.2.1-retry-after", "rfc7009-2.3-cors", "rfc8414-auth-methods", "jans-bearer-client-auth"];
     LateOverRevocation = "late-over-revocation", "300 ms after each successful revocation a background job also revokes every other grant of the token's client",
-        ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation"];
+        ["rfc7009-2.2-grant-isolation", "jans-grant-cascade-isolation", "jans-bearer-client-auth"];
     Resurrection = "resurrection", "a revoked grant's tokens become active again 300 ms after the revocation (a stale replica re-syncing) and stay active",
-        ["jans-all-enabled", "jans-cross-client-allowed", "jans-flag-empty-means-enabled", "jans-grant-cascade-at", "jans-grant-cascade-rt", "jans-multi-token", "jans-script-veto", "rfc7009-2-access-revocable", "rfc7009-2-refresh-revocable", "rfc7009-2.1-hint-fallback", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.2-idempotent", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.3-cors", "rfc8414-auth-methods"];
+        ["jans-all-enabled", "jans-cross-client-allowed", "jans-flag-empty-means-enabled", "jans-grant-cascade-at", "jans-grant-cascade-rt", "jans-multi-token", "jans-script-veto", "rfc7009-2-access-revocable", "rfc7009-2-refresh-revocable", "rfc7009-2.1-hint-fallback", "rfc7009-2.1-hint-optional", "rfc7009-2.1-immediate", "rfc7009-2.1-public-client", "rfc7009-2.1-rt-cascade", "rfc7009-2.2-idempotent", "rfc7009-2.2-unknown-hint-ignored", "rfc7009-2.3-cors", "rfc8414-auth-methods", "jans-bearer-client-auth"];
     NoHintAccessOnly = "no-hint-access-only", "without token_type_hint only access tokens are looked up: a refresh token sent without a hint gets 200 and stays active",
         ["rfc7009-2.1-hint-optional", "rfc7009-2.2-unknown-hint-ignored"];
     MultiTokenFirstOnly = "multi-token-first-only", "of several space-separated tokens only the first is revoked",
@@ -154,9 +154,52 @@ faults! {
         ["jans-all-public-client"];
     ForeignToken200 = "foreign-token-200", "another client's token is answered 200 (silently not revoked) instead of 400 invalid_request",
         ["jans-cross-client-default"];
+    ClientSecretJwtRefused = "client-secret-jwt-refused", "client_secret_jwt is published, but the revocation endpoint refuses every such assertion (the token endpoint takes them)",
+        ["rfc7523-assertion-revokes", "rfc8414-auth-methods", "rfc8414-2-auth-signing-algs", "jans-cross-client-allowed", "jans-cross-client-no-scope", "jans-cross-client-scope-only"];
+    AssertionAudienceIgnored = "assertion-audience-ignored", "a client assertion's aud is not checked",
+        ["rfc7523-3-audience"];
+    AssertionExpiredAccepted = "assertion-expired-accepted", "a client assertion's exp is not checked: an expired one authenticates",
+        ["rfc7523-3-expired"];
+    AssertionAlgNoneAccepted = "assertion-alg-none-accepted", "an unsigned client assertion (alg none) authenticates the client its iss names",
+        ["rfc7523-3-signature"];
+    AssertionSubjectTrusted = "assertion-subject-trusted", "the client is taken from the assertion's sub, while the signature is checked with the key of its iss",
+        ["rfc7523-3-subject"];
+    AssertionTypeIgnored = "assertion-type-ignored", "a client_assertion is accepted without client_assertion_type or with a wrong one",
+        ["rfc7521-4.2-assertion-type"];
+    AssertionReplayAccepted = "assertion-replay-accepted", "no jti replay cache: the same assertion authenticates again and again",
+        ["oidc-9-assertion-once"];
+    SigningAlgsListNone = "signing-algs-list-none", "revocation_endpoint_auth_signing_alg_values_supported lists none",
+        ["rfc8414-2-auth-signing-algs"];
+    SelfSignedCertRefused = "self-signed-cert-refused", "self_signed_tls_client_auth is published, but the revocation endpoint refuses every self-signed client certificate",
+        ["rfc8705-2-mtls-revokes", "rfc8414-auth-methods"];
+    AnyClientCertAccepted = "any-client-cert-accepted", "tls_client_auth checks only that the certificate chains to the client CA, not that its subject is the client's",
+        ["rfc8705-2-wrong-certificate"];
+    MtlsAliasWithoutClientAuth = "mtls-alias-without-client-auth", "mtls_endpoint_aliases.revocation_endpoint points at a listener that never asks for a client certificate",
+        ["rfc8705-5-endpoint-alias", "rfc8705-2-mtls-revokes", "rfc8705-2-wrong-certificate", "rfc8414-auth-methods", "rfc7009-2.1-own-tokens-only", "rfc7009-2.1-wrong-secret", "rfc6749-2.3.1-no-query-credentials", "rfc7523-3-subject", "jans-forwarded-cert-untrusted", "jans-cross-client-default", "jans-cross-client-no-scope", "jans-cross-client-scope-only"];
+    BearerRevokedAccepted = "bearer-revoked-accepted", "a revoked access token still authenticates its client as Authorization: Bearer",
+        ["jans-bearer-client-auth"];
+    ForwardedCertTrusted = "forwarded-cert-trusted", "a forwarded client certificate header is honoured from any peer, not only the configured proxies",
+        ["jans-forwarded-cert-untrusted"];
 @cluster
     StaleNode = "stale-node", "this node answers token lookups from a cache of its own whose entries live 3 s, so a revocation made through another node is seen here only up to 3 s later (its own revocations leave the cache at once)",
         ["cluster-propagation", "rfc7009-2.1-immediate"];
+}
+
+impl Fault {
+    /// Whether the fault breaks client authentication with JWT assertions or certificates:
+    /// it shows only on a target that has such clients (the reference server over TLS with
+    /// `targets/reference-tls.toml`), so that is where it is tested. (Bearer client
+    /// authentication needs no such client: `targets/reference.toml` has it.)
+    pub fn needs_hardened_clients(self) -> bool {
+        self.rules().iter().any(|r| {
+            r.starts_with("rfc7523")
+                || r.starts_with("rfc7521")
+                || r.starts_with("rfc8705")
+                || r.starts_with("oidc-9")
+                || *r == "rfc8414-2-auth-signing-algs"
+                || *r == "jans-forwarded-cert-untrusted"
+        })
+    }
 }
 
 /// How long the `stale-node` fault's cache entries live: longer than any propagation window

@@ -101,6 +101,21 @@ quirks! {
         note: "no refresh_probe_scope (that probe reads invalid_scope as a live token): probe refresh tokens by introspection",
         named: [],
         exercises: ["rfc7009-2-refresh-revocable"];
+    AssertionAudTokenEndpointOnly = "assertion-aud-token-endpoint-only",
+        "a client assertion's aud must be the token endpoint URL (like Janssen, which refuses the revocation endpoint's URL and takes the issuer only as the token endpoint's base)",
+        note: "audience = \"token_endpoint\" for JWT clients (the default)",
+        named: [],
+        exercises: ["rfc7523-assertion-revokes", "rfc7523-3-audience"];
+    MalformedAssertion400 = "malformed-assertion-400",
+        "a client_assertion that is not a JWS, or one sent without (or with a wrong) client_assertion_type, gets 400 invalid_request instead of 401 invalid_client",
+        note: "",
+        named: [],
+        exercises: ["rfc7521-4.2-assertion-type", "rfc7523-3-signature"];
+    Es256OnlyPublished = "es256-only-published",
+        "revocation_endpoint_auth_signing_alg_values_supported lists only ES256 (the server still takes the other algorithms)",
+        note: "",
+        named: [],
+        exercises: ["rfc8414-2-auth-signing-algs"];
     Userinfo403 = "userinfo-403",
         "userinfo answers 403 insufficient_scope (with the RFC 6750 challenge) for a live access token without the openid scope",
         note: "",
@@ -128,6 +143,19 @@ pub const QUIRK_CROSS_NODE_DELAY: Duration = Duration::from_millis(250);
 pub const QUIRK_RELOAD_DELAY: Duration = Duration::from_secs(2);
 /// How long after the 200 a revocation takes effect with the `revocation-delay` quirk.
 pub const QUIRK_REVOCATION_DELAY: Duration = Duration::from_millis(300);
+
+impl Quirk {
+    /// Whether the quirk touches client authentication with JWT assertions or certificates:
+    /// it is tested on the reference server over TLS with `targets/reference-tls.toml`.
+    pub fn needs_hardened_clients(self) -> bool {
+        matches!(
+            self,
+            Quirk::AssertionAudTokenEndpointOnly
+                | Quirk::MalformedAssertion400
+                | Quirk::Es256OnlyPublished
+        )
+    }
+}
 
 impl FromStr for Quirk {
     type Err = String;

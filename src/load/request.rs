@@ -14,10 +14,13 @@ pub enum Request {
     MintForIntrospection,
     RefreshMint,
     Introspect,
+    /// Signing the client assertion of one request (`private_key_jwt`, `client_secret_jwt`):
+    /// the client's own cost, recorded apart from the HTTP request it goes with.
+    SignAssertion,
 }
 
 impl Request {
-    pub const ALL: [Request; 9] = [
+    pub const ALL: [Request; 10] = [
         Request::RevokeUnknown,
         Request::RevokeRefresh,
         Request::RevokeCascade,
@@ -27,6 +30,7 @@ impl Request {
         Request::MintForIntrospection,
         Request::RefreshMint,
         Request::Introspect,
+        Request::SignAssertion,
     ];
 
     /// The name in goose's metrics and every report.
@@ -41,12 +45,22 @@ impl Request {
             Request::MintForIntrospection => "token (mint for introspection)",
             Request::RefreshMint => "token (refresh, mint)",
             Request::Introspect => "introspect",
+            Request::SignAssertion => "client assertion (sign)",
         }
     }
 
     /// Its key in goose's metrics and in `summary.json`: the method, then the name.
     pub fn key(self) -> String {
-        format!("POST {}", self.name())
+        match self {
+            Request::SignAssertion => {
+                format!(
+                    "{} {}",
+                    crate::record::load::CLIENT_SIDE_METHOD,
+                    self.name()
+                )
+            }
+            _ => format!("POST {}", self.name()),
+        }
     }
 
     /// The request a metrics or summary key names (the method first: `POST revoke (...)`).

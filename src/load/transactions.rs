@@ -4,13 +4,16 @@
 //! tokens is observed through the target's probe right after the 200; the probe goes through
 //! revspec's own client, so it is not counted in goose's request metrics either.
 //!
-//! Requests go through a client bounded by the target profile's connect and request timeouts
-//! (not goose's 60 s default), every answer is read to its end (within the body cap), and the
-//! latency recorded is to the end of the body: a 200 cut off by a reset or a timeout is an
-//! error, not a success. Each request is recorded twice: in goose's metrics (for goose's
-//! reports) and in revspec's own measurements (an HDR histogram and counts per request, within
-//! the measured window), which the summary is made of. A shard's users keep their place among
-//! the whole run's users ([`UserSlice`]), so they revoke through the same nodes.
+//! Requests go through the target's own client (bounded by the profile's connect and request
+//! timeouts, not goose's 60 s default; trusting the profile's CA; presenting the client's
+//! certificate to the mTLS alias for a certificate client), every answer is read to its end
+//! (within the body cap), and the latency recorded is to the end of the body: a 200 cut off by
+//! a reset or a timeout is an error, not a success. Each request is recorded twice: in goose's
+//! metrics (for goose's reports) and in revspec's own measurements (an HDR histogram and counts
+//! per request, within the measured window), which the summary is made of. A JWT client signs a
+//! fresh assertion for every request; that signing is timed and recorded as its own row
+//! (`Request::SignAssertion`), never inside the request's latency. A shard's users keep their
+//! place among the whole run's users ([`UserSlice`]), so they revoke through the same nodes.
 
 use super::profile::{Correctness, LoadProfile, TransactionKind};
 use super::request::Request;
@@ -29,8 +32,6 @@ use std::time::{Duration, Instant};
 /// Shared by every goose user.
 pub struct LoadState {
     pub target: Arc<Target>,
-    /// The bounded client every load request goes through.
-    client: reqwest::Client,
     /// Revocation requests that failed at the transport level (timeout, reset, refused, cut
     /// off), those that got a complete answer, and the last failure in words.
     pub transport_failures: AtomicU64,
@@ -108,14 +109,7 @@ impl LoadState {
             .credentials(Role::Primary)
             .cloned()
             .expect("the primary client is required");
-        let client = crate::sut::http::builder(
-            &target.profile.timeouts,
-            concat!("revspec-load/", env!("CARGO_PKG_VERSION")),
-        )
-        .build()
-        .map_err(|e| format!("cannot build the load client: {e}"))?;
         Ok(Self {
-            client,
             transport_failures: AtomicU64::new(0),
             complete_answers: AtomicU64::new(0),
             last_failure: Mutex::new(None),
@@ -294,11 +288,40 @@ async fn post(
         return Ok(None);
     };
     let mut spec = RequestSpec::post_form(parsed, form);
+    let signing = std::time::Instant::now();
     crate::sut::client::authenticate(&mut spec, &state.primary);
+    if state.primary.auth.is_jwt() {
+        let signed = signing.elapsed();
+        user.record_custom_request_duration(
+            crate::record::load::CLIENT_SIDE_METHOD,
+            Request::SignAssertion.name(),
+            signed,
+            true,
+            None,
+            None,
+        )
+        .await?;
+        state.measure(Request::SignAssertion, Instant::now(), signed, false);
+    }
+    let client = match state.target.http.reqwest_for(&spec) {
+        Ok(c) => c,
+        Err(why) => {
+            user.record_custom_request_duration(
+                "POST",
+                name,
+                std::time::Duration::ZERO,
+                false,
+                None,
+                Some(&why),
+            )
+            .await?;
+            return Ok(None);
+        }
+    };
     let timeouts = &state.target.profile.timeouts;
     let started = std::time::Instant::now();
     let outcome = async {
-        let mut response = crate::sut::http::request(&state.client, &spec)
+        let mut response = crate::sut::http::request(&client, &spec)
             .send()
             .await
             .map_err(|e| (None, describe(&e, timeouts, started)))?;

@@ -21,6 +21,17 @@ pub struct ThresholdsView {
     pub min_rps: Option<f64>,
 }
 
+/// The method a row's key starts with when it is not an HTTP request but the client's own work
+/// (signing a client assertion): such rows count in no total.
+pub const CLIENT_SIDE_METHOD: &str = "JWT";
+
+impl RequestStats {
+    /// An HTTP request (not the client's own work, see [`CLIENT_SIDE_METHOD`]).
+    pub fn is_http(&self) -> bool {
+        self.name.split_once(' ').map(|(method, _)| method) != Some(CLIENT_SIDE_METHOD)
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RequestStats {
     pub name: String,

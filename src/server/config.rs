@@ -36,6 +36,14 @@ pub const USERINFO_FLAG: &str = "userinfo";
 pub enum AuthMethod {
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT assertion signed with a key of the client's registered `jwks`.
+    PrivateKeyJwt,
+    /// A JWT assertion signed with HMAC keyed by the client secret.
+    ClientSecretJwt,
+    /// A certificate from the client CA whose subject is the registered one.
+    TlsClientAuth,
+    /// A certificate whose public key is in the client's registered `jwks`.
+    SelfSignedTlsClientAuth,
     None,
 }
 
@@ -44,8 +52,36 @@ impl AuthMethod {
         match self {
             AuthMethod::ClientSecretBasic => "client_secret_basic",
             AuthMethod::ClientSecretPost => "client_secret_post",
+            AuthMethod::PrivateKeyJwt => "private_key_jwt",
+            AuthMethod::ClientSecretJwt => "client_secret_jwt",
+            AuthMethod::TlsClientAuth => "tls_client_auth",
+            AuthMethod::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
             AuthMethod::None => "none",
         }
+    }
+
+    pub fn is_mtls(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::TlsClientAuth | AuthMethod::SelfSignedTlsClientAuth
+        )
+    }
+
+    pub fn is_jwt(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::PrivateKeyJwt | AuthMethod::ClientSecretJwt
+        )
+    }
+
+    /// Whether the method uses the client secret.
+    pub fn has_secret(self) -> bool {
+        matches!(
+            self,
+            AuthMethod::ClientSecretBasic
+                | AuthMethod::ClientSecretPost
+                | AuthMethod::ClientSecretJwt
+        )
     }
 }
 
@@ -60,6 +96,16 @@ pub struct Client {
     /// The scopes the client may obtain (and, for `revoke_any_token`, holds).
     #[serde(default)]
     pub scopes: Vec<String>,
+    /// The client's public keys (`private_key_jwt`, `self_signed_tls_client_auth`), inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<jsonwebtoken::jwk::JwkSet>,
+    /// The registered subject DN of its certificate (`tls_client_auth`), e.g.
+    /// `CN=client-mtls, O=revspec` (compared as a set of attributes, in any order).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_auth_subject_dn: Option<String>,
+    /// The one algorithm its assertions may use (`token_endpoint_auth_signing_alg`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_signing_alg: Option<String>,
     /// The digest of `secret`, computed once when the client is registered (see
     /// [`Client::prepared`]) so that a request hashes only the secret it presents.
     #[serde(skip)]
@@ -189,6 +235,30 @@ pub struct ServerConfig {
     /// Whether a request carrying `X-Revspec-Simulate: unavailable` gets a 503 (for testing clients).
     #[serde(default)]
     pub simulate_unavailable_header: bool,
+    /// The CA bundle (PEM file) that issues `tls_client_auth` certificates (default: the
+    /// demo client CA, a public fixture).
+    #[serde(default)]
+    pub tls_client_ca_file: Option<std::path::PathBuf>,
+    /// The CA bundle in force (read from `tls_client_ca_file`, or the demo's).
+    #[serde(skip)]
+    pub tls_client_ca_pem: Option<String>,
+    /// Peers (IP addresses) whose forwarded client-certificate headers (`X-ClientCert`,
+    /// `X-Forwarded-Client-Cert`, `X-Forwarded-Tls-Client-Cert`) are honoured: a TLS
+    /// terminator in front of the server. Empty (the default): never honoured.
+    #[serde(default)]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+}
+
+/// The demo client CA and the public keys of the demo clients (public test fixtures in
+/// `targets/keys/`, written by `examples/demo_pki.rs`).
+pub mod demo_keys {
+    pub const CLIENT_CA: &str = include_str!("../../targets/keys/client-ca.pem");
+    pub const CLIENT_JWT_JWKS: &str = include_str!("../../targets/keys/client-jwt.jwks.json");
+    pub const CLIENT_RSA_JWKS: &str = include_str!("../../targets/keys/client-rsa.jwks.json");
+    pub const CLIENT_ED_JWKS: &str = include_str!("../../targets/keys/client-ed.jwks.json");
+    pub const CLIENT_SS_JWKS: &str = include_str!("../../targets/keys/client-ss.jwks.json");
+    /// The demo `client_secret_jwt` client's secret (HS256 wants 32 bytes or more).
+    pub const CLIENT_SECJWT_SECRET: &str = "secret-secjwt-of-32-bytes-or-more";
 }
 
 impl ServerConfig {
@@ -200,10 +270,23 @@ impl ServerConfig {
                 secret: secret.map(Into::into),
                 auth_method,
                 scopes: scopes.iter().map(|s| s.to_string()).collect(),
+                jwks: None,
+                tls_client_auth_subject_dn: None,
+                token_endpoint_auth_signing_alg: None,
                 secret_digest: None,
             }
             .prepared()
         };
+        let jwks = |text: &str| Some(serde_json::from_str(text).expect("a demo JWKS parses"));
+        let with_jwks = |mut c: Client, text: &str| {
+            c.jwks = jwks(text);
+            c
+        };
+        let with_subject = |mut c: Client, dn: &str| {
+            c.tls_client_auth_subject_dn = Some(dn.into());
+            c
+        };
+        let user_scopes: &[&str] = &["openid", "profile"];
         Self {
             issuer: None,
             // Like Janssen's setup template: an explicit list that includes revoke_token.
@@ -254,6 +337,53 @@ impl ServerConfig {
                         CLIENTS_WRITE_SCOPE,
                     ],
                 ),
+                // One client per hardened method, for targets/reference-tls.toml (the mTLS
+                // ones authenticate only over `--tls`).
+                with_jwks(
+                    client("client-jwt", None, AuthMethod::PrivateKeyJwt, user_scopes),
+                    demo_keys::CLIENT_JWT_JWKS,
+                ),
+                with_jwks(
+                    client("client-rsa", None, AuthMethod::PrivateKeyJwt, user_scopes),
+                    demo_keys::CLIENT_RSA_JWKS,
+                ),
+                with_jwks(
+                    client("client-ed", None, AuthMethod::PrivateKeyJwt, user_scopes),
+                    demo_keys::CLIENT_ED_JWKS,
+                ),
+                client(
+                    "client-secjwt",
+                    Some(demo_keys::CLIENT_SECJWT_SECRET),
+                    AuthMethod::ClientSecretJwt,
+                    &["openid", "profile", REVOKE_ANY_TOKEN_SCOPE],
+                ),
+                with_subject(
+                    client("client-mtls", None, AuthMethod::TlsClientAuth, user_scopes),
+                    "CN=client-mtls, O=revspec",
+                ),
+                // The Config API's admin in targets/reference-tls.toml.
+                with_subject(
+                    client(
+                        "client-mtls-2",
+                        None,
+                        AuthMethod::TlsClientAuth,
+                        &[
+                            PROPERTIES_WRITE_SCOPE,
+                            PROPERTIES_READ_SCOPE,
+                            CLIENTS_WRITE_SCOPE,
+                        ],
+                    ),
+                    "CN=client-mtls-2, O=revspec",
+                ),
+                with_jwks(
+                    client(
+                        "client-ss",
+                        None,
+                        AuthMethod::SelfSignedTlsClientAuth,
+                        &["openid", "profile", INTROSPECT_ANY_SCOPE],
+                    ),
+                    demo_keys::CLIENT_SS_JWKS,
+                ),
             ],
             users: vec![User {
                 username: "alice".into(),
@@ -261,6 +391,11 @@ impl ServerConfig {
             }],
             cors_allowed_origins: vec!["https://app.example".into()],
             simulate_unavailable_header: true,
+            tls_client_ca_file: None,
+            tls_client_ca_pem: Some(demo_keys::CLIENT_CA.to_owned()),
+            // A documentation address (RFC 5737) that never connects: the trusted-proxy mode
+            // is on, so its refusal of everyone else is observable.
+            trusted_proxies: vec![std::net::IpAddr::V4(std::net::Ipv4Addr::new(192, 0, 2, 1))],
         }
     }
 
@@ -270,6 +405,16 @@ impl ServerConfig {
         let mut config: Self =
             toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         config.clients = config.clients.into_iter().map(Client::prepared).collect();
+        if let Some(ca) = &config.tls_client_ca_file {
+            let full = path.parent().unwrap_or(Path::new(".")).join(ca);
+            config.tls_client_ca_pem = Some(std::fs::read_to_string(&full).map_err(|e| {
+                format!(
+                    "{}: tls_client_ca_file: {}: {e}",
+                    path.display(),
+                    full.display()
+                )
+            })?);
+        }
         config
             .validate()
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -294,12 +439,33 @@ impl ServerConfig {
                     "clients[{i}].secret: a public client (auth_method = \"none\") has no secret"
                 ))
                 }
-                (AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost, None) => {
+                (m, None) if m.has_secret() => {
                     return Err(format!(
                         "clients[{i}].secret: missing for a confidential client"
                     ))
                 }
                 _ => {}
+            }
+            let needs_jwks = matches!(
+                c.auth_method,
+                AuthMethod::PrivateKeyJwt | AuthMethod::SelfSignedTlsClientAuth
+            );
+            if needs_jwks && c.jwks.as_ref().is_none_or(|k| k.keys.is_empty()) {
+                return Err(format!(
+                    "clients[{i}].jwks: a {} client needs its public keys",
+                    c.auth_method.as_str()
+                ));
+            }
+            if c.auth_method == AuthMethod::TlsClientAuth && self.tls_client_ca_pem.is_none() {
+                return Err(format!(
+                    "clients[{i}]: a tls_client_auth client needs tls_client_ca_file (the CA that issues its certificate)"
+                ));
+            }
+            if c.auth_method == AuthMethod::TlsClientAuth && c.tls_client_auth_subject_dn.is_none()
+            {
+                return Err(format!(
+                    "clients[{i}].tls_client_auth_subject_dn: a tls_client_auth client needs its certificate's subject"
+                ));
             }
         }
         Ok(())

@@ -21,6 +21,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct RunningServer {
     pub addr: SocketAddr,
     pub base_url: String,
+    /// Over TLS: the mTLS listener's base URL (`mtls_endpoint_aliases`).
+    pub mtls_base_url: Option<String>,
+    /// `--tls self-signed`: the CA file a client must trust.
+    pub ca_file: Option<std::path::PathBuf>,
     pub state: Arc<AppState>,
     stop: Option<watch::Sender<bool>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -103,22 +107,106 @@ async fn follow_other_nodes(state: Arc<AppState>, stop: watch::Receiver<bool>) {
         .await;
 }
 
-/// Binds `addr` (port 0 picks a free one) and serves the reference server in a task.
+/// The TLS side of a run: the two listeners' configurations and the mTLS listener.
+struct TlsRun {
+    main: net::Tls,
+    mtls: net::Tls,
+    mtls_listener: tokio::net::TcpListener,
+    mtls_addr: SocketAddr,
+    ca_file: Option<std::path::PathBuf>,
+}
+
+async fn tls_run(
+    source: &super::tls::TlsSource,
+    addr: SocketAddr,
+    mtls_bind: Option<SocketAddr>,
+) -> Result<TlsRun, String> {
+    let identity = match source {
+        super::tls::TlsSource::Files { cert, key } => super::tls::from_files(cert, key)?,
+        super::tls::TlsSource::SelfSigned { dir } => super::tls::self_signed(dir.as_deref())?,
+    };
+    let acceptor =
+        |ask| super::tls::server_config(&identity, ask).map(tokio_rustls::TlsAcceptor::from);
+    let mtls_bind = mtls_bind.unwrap_or_else(|| SocketAddr::new(addr.ip(), 0));
+    let mtls_listener = tokio::net::TcpListener::bind(mtls_bind)
+        .await
+        .map_err(|e| format!("cannot bind the mTLS listener {mtls_bind}: {e}"))?;
+    Ok(TlsRun {
+        main: net::Tls {
+            acceptor: acceptor(false)?,
+            mtls: false,
+        },
+        mtls: net::Tls {
+            acceptor: acceptor(true)?,
+            mtls: true,
+        },
+        mtls_addr: mtls_listener.local_addr().map_err(|e| e.to_string())?,
+        mtls_listener,
+        ca_file: identity.ca_file.clone(),
+    })
+}
+
+/// Binds `addr` (port 0 picks a free one) and serves the reference server in a task; over
+/// TLS also the mTLS listener, on `options.mtls_bind` or a free port of the same IP.
 pub async fn spawn(addr: SocketAddr, options: &ServeOptions) -> Result<RunningServer, String> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot bind {addr}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let base_url = format!("http://{addr}");
-    let state = Arc::new(AppState::connect(options, base_url.clone()).await?);
+    let tls = match &options.tls {
+        Some(source) => Some(tls_run(source, addr, options.mtls_bind).await?),
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let base_url = format!("{scheme}://{addr}");
+    let mut state = AppState::connect(options, base_url.clone()).await?;
+    let mtls_base_url = tls.as_ref().map(|t| format!("https://{}", t.mtls_addr));
+    state.mtls_base = mtls_base_url.as_ref().map(|mtls| {
+        match options.config.as_ref().and_then(|c| c.issuer.clone()) {
+            // A configured issuer keeps its host; the alias is on the mTLS port.
+            Some(issuer) => with_port(&issuer, tls.as_ref().map_or(0, |t| t.mtls_addr.port())),
+            None => mtls.clone(),
+        }
+    });
+    let state = Arc::new(state);
     let app = Gate::new(state.clone());
     let (stop, stopped) = watch::channel(false);
+    let ca_file = tls.as_ref().and_then(|t| t.ca_file.clone());
     let task = {
         let state = state.clone();
         tokio::spawn(async move {
             let sweeper = tokio::spawn(sweep(state.clone(), stopped.clone()));
             let follower = tokio::spawn(follow_other_nodes(state.clone(), stopped.clone()));
-            net::serve(listener, app, &state.limits, stopped, SHUTDOWN_GRACE).await;
+            match tls {
+                None => {
+                    net::serve(listener, app, &state.limits, None, stopped, SHUTDOWN_GRACE).await;
+                }
+                Some(tls) => {
+                    let limits = state.limits.clone();
+                    let (mtls_app, mtls_stop) = (app.clone(), stopped.clone());
+                    let mtls = tokio::spawn(async move {
+                        net::serve(
+                            tls.mtls_listener,
+                            mtls_app,
+                            &limits,
+                            Some(tls.mtls),
+                            mtls_stop,
+                            SHUTDOWN_GRACE,
+                        )
+                        .await;
+                    });
+                    net::serve(
+                        listener,
+                        app,
+                        &state.limits,
+                        Some(tls.main),
+                        stopped,
+                        SHUTDOWN_GRACE,
+                    )
+                    .await;
+                    let _ = mtls.await;
+                }
+            }
             let _ = sweeper.await;
             let _ = follower.await;
             state.jobs.finish(SHUTDOWN_GRACE).await;
@@ -127,8 +215,21 @@ pub async fn spawn(addr: SocketAddr, options: &ServeOptions) -> Result<RunningSe
     Ok(RunningServer {
         addr,
         base_url,
+        mtls_base_url,
+        ca_file,
         state,
         stop: Some(stop),
         task: Some(task),
     })
+}
+
+/// `https://HOST[:PORT]/PATH` with the port replaced.
+fn with_port(url: &str, port: u16) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_port(Some(port));
+            u.as_str().trim_end_matches('/').to_owned()
+        }
+        Err(_) => url.to_owned(),
+    }
 }

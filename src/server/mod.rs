@@ -26,6 +26,7 @@ pub mod script;
 pub mod secret;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 pub use app::router;
 pub use lifecycle::{spawn, RunningServer};

@@ -1,4 +1,4 @@
-//! Connection governance: the accept loop of a server run.
+//! Connection governance: the accept loop of a server run, over plain TCP or TLS.
 //!
 //! HTTP/1.1 through hyper with a timer, so that a client must finish sending a request's
 //! headers (or its next request on a kept-alive connection) within the header-read timeout;
@@ -7,13 +7,19 @@
 //! soon as it is accepted, so a flood of idle or slow connections cannot take every file
 //! descriptor, nor one address every slot. A connection that sends nothing within the
 //! first-byte timeout is closed. Stopping ends the accept loop, then shuts the open connections
-//! down gracefully (in-flight requests finish), bounded.
+//! down gracefully (in-flight requests finish), bounded. Over TLS the handshake runs in the
+//! connection's own task (after the first byte) under the header-read timeout, so a slow
+//! handshake holds one slot, never the loop. Every request carries its connection's facts
+//! ([`ConnInfo`]): the peer's address and, on a listener that asks for one, the client's
+//! certificate chain.
 
 use super::limits::Limits;
 use super::peers::{first_byte, PeerSlots};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
+use rustls::pki_types::CertificateDer;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -23,11 +29,31 @@ use tokio::task::JoinSet;
 /// The largest request head (and read buffer) per connection.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
+/// What a request's connection says about its client, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The peer's address (a TLS terminator's, behind one).
+    pub peer: SocketAddr,
+    /// The client's certificate chain, leaf first, when it presented one.
+    pub client_chain: Option<Arc<Vec<CertificateDer<'static>>>>,
+    /// Whether the connection came in on the mTLS listener.
+    pub mtls_listener: bool,
+}
+
+/// How a listener speaks: plain HTTP, or TLS with this acceptor (`mtls`: the listener that
+/// asks for client certificates).
+#[derive(Clone)]
+pub struct Tls {
+    pub acceptor: tokio_rustls::TlsAcceptor,
+    pub mtls: bool,
+}
+
 /// Serves `app` on `listener` until `stop` turns true or its sender is dropped.
 pub async fn serve<S>(
     listener: TcpListener,
     app: S,
     limits: &Limits,
+    tls: Option<Tls>,
     mut stop: watch::Receiver<bool>,
     grace: Duration,
 ) where
@@ -82,14 +108,62 @@ pub async fn serve<S>(
             continue;
         };
         while connections.try_join_next().is_some() {}
-        let service = TowerToHyperService::new(app.clone());
         let builder = builder.clone();
         let watcher = graceful.watcher();
+        let app = app.clone();
+        let tls = tls.clone();
+        let handshake_deadline = limits.header_read_timeout;
         connections.spawn(async move {
             if first_byte(&stream, first_byte_timeout).await {
-                let connection = builder.serve_connection(TokioIo::new(stream), service);
-                if let Err(e) = watcher.watch(connection).await {
-                    tracing::debug!("connection ended: {e}");
+                let with_info = |info: ConnInfo| {
+                    TowerToHyperService::new(tower::ServiceExt::map_request(
+                        app,
+                        move |mut r: axum::http::Request<hyper::body::Incoming>| {
+                            r.extensions_mut().insert(info.clone());
+                            r
+                        },
+                    ))
+                };
+                match tls {
+                    None => {
+                        let service = with_info(ConnInfo {
+                            peer,
+                            client_chain: None,
+                            mtls_listener: false,
+                        });
+                        let connection = builder.serve_connection(TokioIo::new(stream), service);
+                        if let Err(e) = watcher.watch(connection).await {
+                            tracing::debug!("connection ended: {e}");
+                        }
+                    }
+                    Some(tls) => {
+                        match tokio::time::timeout(handshake_deadline, tls.acceptor.accept(stream))
+                            .await
+                        {
+                            Ok(Ok(stream)) => {
+                                let client_chain =
+                                    stream.get_ref().1.peer_certificates().map(|c| {
+                                        Arc::new(
+                                            c.iter()
+                                                .map(|c| c.clone().into_owned())
+                                                .collect::<Vec<_>>(),
+                                        )
+                                    });
+                                let service = with_info(ConnInfo {
+                                    peer,
+                                    client_chain,
+                                    mtls_listener: tls.mtls,
+                                });
+                                let connection =
+                                    builder.serve_connection(TokioIo::new(stream), service);
+                                if let Err(e) = watcher.watch(connection).await {
+                                    tracing::debug!("connection ended: {e}");
+                                }
+                            }
+                            Ok(Err(e)) => tracing::debug!("TLS handshake with {peer} failed: {e}"),
+                            Err(_) => tracing::debug!("TLS handshake with {peer} timed out"),
+                        }
+                    }
                 }
             }
             drop((slot, peer_slot));

@@ -31,6 +31,11 @@ pub struct ServeOptions {
     pub revoke_script: Option<PathBuf>,
     /// A revoke script given as source text (used when `revoke_script` is None).
     pub script_source: Option<String>,
+    /// Serve HTTPS (`--tls-cert/--tls-key`, or `--tls self-signed`), with a second listener
+    /// asking for client certificates, published as `mtls_endpoint_aliases`.
+    pub tls: Option<super::tls::TlsSource>,
+    /// Where the mTLS listener binds (default: the main address's IP, a free port).
+    pub mtls_bind: Option<std::net::SocketAddr>,
     /// TEST-ONLY: the refresh grant waits here between its lookup and its issue, so that a
     /// test can make a revocation land in exactly that window. `revspec serve` never sets it.
     #[doc(hidden)]

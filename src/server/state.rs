@@ -57,6 +57,17 @@ pub struct AppState {
     follow_delay: Option<std::time::Duration>,
     /// Hashes of revoked tokens, kept only for the `revoked-token-400` fault.
     tombstones: std::sync::Mutex<std::collections::HashSet<TokenHash>>,
+    /// Revoked access tokens and their clients, kept only for the `bearer-revoked-accepted`
+    /// fault.
+    pub(crate) revoked_access: std::sync::Mutex<HashMap<TokenHash, String>>,
+    /// The base URL of the mTLS listener (`mtls_endpoint_aliases`), when there is one.
+    pub mtls_base: Option<String>,
+    /// The CA that issues `tls_client_auth` certificates.
+    pub client_ca: Option<super::tls::ClientCa>,
+    /// Peers whose forwarded client-certificate headers are honoured.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// The `jti`s of client assertions already used (with a shared store, Redis keeps them).
+    jti_seen: std::sync::Mutex<HashMap<String, u64>>,
 }
 
 /// The version of each Config API document a node holds (0: as configured, never stored).
@@ -268,6 +279,16 @@ impl AppState {
             follow_pause: options.follow_pause.clone(),
             follow_delay: options.follow_delay,
             tombstones: Default::default(),
+            revoked_access: Default::default(),
+            mtls_base: None,
+            client_ca: config
+                .tls_client_ca_pem
+                .as_deref()
+                .map(super::tls::ClientCa::from_pem)
+                .transpose()
+                .map_err(|e| format!("tls_client_ca_file: {e}"))?,
+            trusted_proxies: config.trusted_proxies.clone(),
+            jti_seen: Default::default(),
         })
     }
 
@@ -506,5 +527,31 @@ impl AppState {
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.issuer, path)
+    }
+
+    /// The URL of an endpoint on the mTLS listener (its `mtls_endpoint_aliases` entry).
+    pub fn mtls_url(&self, path: &str) -> Option<String> {
+        self.mtls_base.as_ref().map(|b| format!("{b}{path}"))
+    }
+
+    /// Records a client assertion's `jti` until `until_unix_ms` (its `exp` plus the clock
+    /// skew): `true` the first time, `false` for a replay. With a shared store every node
+    /// sees every use (Redis `SET NX`); otherwise a map swept of expired entries.
+    pub async fn first_use(&self, key: &str, until_unix_ms: u64) -> Result<bool, StoreError> {
+        if let Some(shared) = self.store.shared() {
+            return shared.first_use(key, until_unix_ms).await;
+        }
+        let now_ms = super::clock::now_ms();
+        let mut seen = self.jti_seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() > 10_000 {
+            seen.retain(|_, until| *until > now_ms);
+        }
+        match seen.get(key) {
+            Some(until) if *until > now_ms => Ok(false),
+            _ => {
+                seen.insert(key.to_owned(), until_unix_ms);
+                Ok(true)
+            }
+        }
     }
 }

@@ -30,11 +30,37 @@ pub struct Conn {
     pub clients: HashMap<Role, Credentials>,
     pub user: Option<UserCredentials>,
     pub http: HttpClient,
+    /// The published `mtls_endpoint_aliases`: (endpoint, alias) pairs.
+    pub mtls_aliases: Vec<(Url, Url)>,
 }
 
 impl Conn {
+    /// A role's client; a role named by its method ([`Role::Jwt`], [`Role::Mtls`]) is the
+    /// first client of the profile that authenticates so.
     pub fn credentials(&self, role: Role) -> Option<&Credentials> {
-        self.clients.get(&role)
+        self.clients.get(&self.concrete(role))
+    }
+
+    /// The profile role a step's role stands for (itself, unless it names a method).
+    pub fn concrete(&self, role: Role) -> Role {
+        let fits = |c: &Credentials| match role {
+            Role::Jwt => c.auth.is_jwt(),
+            Role::Mtls => c.auth.is_mtls(),
+            _ => false,
+        };
+        if !role.is_by_method() {
+            return role;
+        }
+        [
+            Role::Primary,
+            Role::Other,
+            Role::RevokeAny,
+            Role::Introspector,
+            Role::Admin,
+        ]
+        .into_iter()
+        .find(|r| self.clients.get(r).is_some_and(fits))
+        .unwrap_or(role)
     }
 
     /// Whether the token source yields refresh tokens.

@@ -3,6 +3,7 @@
 //! bounded redacting HTTP client (`http`), discovery (`discovery`), the nodes of a cluster
 //! (`cluster`), the connection and minting (`conn`), the resolved target (`target`), probes and
 //! their calibration (`probe`), settings adapters (`settings`), the one backoff loop (`poll`),
+//! whether each client's authentication works and what to change when not (`auth_check`),
 //! the pre-run checks shared by `check`, `load` and `doctor` (`preflight`), and why a scenario
 //! cannot run on a profile (`unmet`).
 //!
@@ -10,6 +11,7 @@
 //! follows no redirect, and is recorded as a redacted [`http::Exchange`]. This module reads
 //! the catalogue's vocabulary and writes record types; it imports no engine or view.
 
+pub mod auth_check;
 pub mod client;
 pub mod cluster;
 pub mod conn;

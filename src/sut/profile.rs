@@ -15,22 +15,105 @@ pub struct ProfileError {
     pub message: String,
 }
 
-/// How a client authenticates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// How a client authenticates (its registered `token_endpoint_auth_method`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ClientAuth {
     ClientSecretBasic,
     ClientSecretPost,
+    /// A JWT assertion signed with the client's private key (RFC 7523, OIDC Core 9).
+    PrivateKeyJwt,
+    /// A JWT assertion signed with HS256 keyed by the client secret (OIDC Core 9).
+    ClientSecretJwt,
+    /// A CA-issued certificate whose subject the client registered (RFC 8705 2.1).
+    TlsClientAuth,
+    /// A self-signed certificate whose key the client registered (RFC 8705 2.2).
+    SelfSignedTlsClientAuth,
     None,
 }
 
 impl ClientAuth {
+    pub const ALL: [ClientAuth; 7] = [
+        ClientAuth::ClientSecretBasic,
+        ClientAuth::ClientSecretPost,
+        ClientAuth::PrivateKeyJwt,
+        ClientAuth::ClientSecretJwt,
+        ClientAuth::TlsClientAuth,
+        ClientAuth::SelfSignedTlsClientAuth,
+        ClientAuth::None,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ClientAuth::ClientSecretBasic => "client_secret_basic",
             ClientAuth::ClientSecretPost => "client_secret_post",
+            ClientAuth::PrivateKeyJwt => "private_key_jwt",
+            ClientAuth::ClientSecretJwt => "client_secret_jwt",
+            ClientAuth::TlsClientAuth => "tls_client_auth",
+            ClientAuth::SelfSignedTlsClientAuth => "self_signed_tls_client_auth",
             ClientAuth::None => "none",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<ClientAuth> {
+        ClientAuth::ALL.into_iter().find(|a| a.as_str() == s)
+    }
+
+    /// Authenticates with a JWT assertion (`client_assertion`).
+    pub fn is_jwt(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt
+        )
+    }
+
+    /// Authenticates with a client certificate (mutual TLS).
+    pub fn is_mtls(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::TlsClientAuth | ClientAuth::SelfSignedTlsClientAuth
+        )
+    }
+
+    /// Has a client secret (Basic, body, or the HMAC key of `client_secret_jwt`).
+    pub fn has_secret(self) -> bool {
+        matches!(
+            self,
+            ClientAuth::ClientSecretBasic
+                | ClientAuth::ClientSecretPost
+                | ClientAuth::ClientSecretJwt
+        )
+    }
+}
+
+/// The `aud` a client's assertions carry.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum AssertionAudience {
+    /// The token endpoint URL (RFC 7523 3 names it), or the issuer when there is none.
+    #[default]
+    TokenEndpoint,
+    Issuer,
+    RevocationEndpoint,
+    /// An absolute URL given as is.
+    Url(String),
+}
+
+impl<'de> Deserialize<'de> for AssertionAudience {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(match text.as_str() {
+            "token_endpoint" => AssertionAudience::TokenEndpoint,
+            "issuer" => AssertionAudience::Issuer,
+            "revocation_endpoint" => AssertionAudience::RevocationEndpoint,
+            url if url.starts_with("https://") || url.starts_with("http://") => {
+                AssertionAudience::Url(url.to_owned())
+            }
+            other => {
+                return Err(serde::de::Error::custom(format!(
+                "'{other}' is not token_endpoint, issuer, revocation_endpoint or an absolute URL"
+            )))
+            }
+        })
     }
 }
 
@@ -45,6 +128,51 @@ pub struct ClientProfile {
     pub secret: Option<String>,
     /// Scope to ask for when minting tokens for this client.
     pub scope: Option<String>,
+    /// `private_key_jwt`: the signing key; mTLS: the certificate's key. A PEM file (PKCS#8,
+    /// PKCS#1 RSA or SEC1 EC) or a private JWK, relative to the profile's folder.
+    pub key_file: Option<PathBuf>,
+    /// The same, from an environment variable holding the PEM or JWK text.
+    pub key_env: Option<String>,
+    /// The same, written in the profile: accepted only for loopback targets (public fixtures).
+    pub key: Option<String>,
+    /// The assertion's algorithm: RS256, PS256, ES256 or EdDSA for `private_key_jwt` (default:
+    /// what the key is: RS256, ES256, EdDSA), HS256 for `client_secret_jwt`.
+    pub alg: Option<String>,
+    /// The `kid` header of the assertions (default: the JWK's `kid`, else none).
+    pub kid: Option<String>,
+    /// The `aud` of the assertions: `token_endpoint` (default), `issuer`,
+    /// `revocation_endpoint`, or an absolute URL.
+    pub audience: Option<AssertionAudience>,
+    /// mTLS: the client certificate (PEM, leaf first), relative to the profile's folder.
+    pub cert_file: Option<PathBuf>,
+    /// The same, written in the profile: accepted only for loopback targets.
+    pub cert: Option<String>,
+}
+
+impl ClientProfile {
+    /// Whether any key material is written in the profile itself.
+    pub fn has_literal_material(&self) -> bool {
+        self.secret.is_some() || self.key.is_some() || self.cert.is_some()
+    }
+}
+
+/// How the harness trusts the target's TLS certificates.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsProfile {
+    /// A PEM bundle of the CA certificates that issued the target's certificates (a private
+    /// CA), relative to the profile's folder. With it, only these roots are trusted unless
+    /// `system_roots` is true.
+    pub ca_file: Option<PathBuf>,
+    /// An environment variable naming that file (wins over `ca_file` when it is set).
+    pub ca_file_env: Option<String>,
+    /// Trust the system's roots as well as `ca_file`.
+    #[serde(default)]
+    pub system_roots: bool,
+    /// Accept any certificate: only for loopback targets (a profile for a remote target with
+    /// this set is refused).
+    #[serde(default)]
+    pub accept_invalid_certs: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -229,6 +357,14 @@ pub struct Capabilities {
     /// Plain http is acceptable because the target is on loopback (rfc7009-2-https is a warning).
     #[serde(default)]
     pub plain_http_loopback: bool,
+    /// The server lets a client authenticate at the revocation endpoint with its own access
+    /// token as `Authorization: Bearer` (Janssen).
+    #[serde(default)]
+    pub bearer_client_auth: bool,
+    /// The header in which the server's TLS terminator forwards client certificates
+    /// (`X-ClientCert`, `X-Forwarded-Client-Cert` or `X-Forwarded-Tls-Client-Cert`): the
+    /// harness sends one itself, not through the terminator, and expects it ignored.
+    pub forwarded_cert_header: Option<String>,
 }
 
 impl Capabilities {
@@ -240,6 +376,10 @@ impl Capabilities {
             "revoke-script" => self.revoke_script_veto_header.is_some(),
             "fault-injection" => self.unavailable_header.is_some(),
             "nodes" => !profile.nodes.is_empty(),
+            "bearer-client-auth" => self.bearer_client_auth,
+            "jwt-client" => profile.client_roles().iter().any(|(_, c)| c.auth.is_jwt()),
+            "mtls-client" => profile.client_roles().iter().any(|(_, c)| c.auth.is_mtls()),
+            "forwarded-cert" => self.forwarded_cert_header.is_some(),
             _ => return None,
         })
     }
@@ -329,6 +469,8 @@ pub struct TargetProfile {
     pub trust: Trust,
     #[serde(default)]
     pub timeouts: Timeouts,
+    #[serde(default)]
+    pub tls: TlsProfile,
     /// Where the file was read from (for messages).
     #[serde(skip)]
     pub source: PathBuf,
@@ -422,21 +564,22 @@ impl TargetProfile {
         }
         let loopback = is_loopback(&issuer);
         for (role, client) in self.client_roles() {
-            match (client.auth, &client.secret_env, &client.secret) {
-                (ClientAuth::None, None, None) => {}
-                (ClientAuth::None, _, _) => {
-                    return Err(format!("key `clients.{role}`: a client with auth = \"none\" has no secret"))
-                }
-                (_, None, None) => {
-                    return Err(format!("key `clients.{role}.secret_env`: missing (name the environment variable that holds the secret)"))
-                }
-                (_, _, Some(_)) if !loopback => {
-                    return Err(format!(
-                        "key `clients.{role}.secret`: literal secrets are only accepted for loopback targets; use secret_env"
-                    ))
-                }
-                _ => {}
+            validate_client(role, client, loopback)?;
+        }
+        if let Some(h) = &self.capabilities.forwarded_cert_header {
+            let known = [
+                "x-clientcert",
+                "x-forwarded-client-cert",
+                "x-forwarded-tls-client-cert",
+            ];
+            if !known.contains(&h.to_ascii_lowercase().as_str()) {
+                return Err(format!(
+                    "key `capabilities.forwarded_cert_header`: '{h}' is not X-ClientCert, X-Forwarded-Client-Cert or X-Forwarded-Tls-Client-Cert"
+                ));
             }
+        }
+        if self.tls.accept_invalid_certs && !self.all_on_loopback() {
+            return Err("key `tls.accept_invalid_certs`: only for loopback targets; give the target's CA in tls.ca_file".into());
         }
         if let Some(user) = &self.user {
             match (&user.password_env, &user.password) {
@@ -504,10 +647,41 @@ impl TargetProfile {
         Ok(())
     }
 
-    /// Whether any secret or password is written in the profile (allowed only on loopback).
+    /// Whether any secret, password or key is written in the profile (allowed only on
+    /// loopback).
     pub fn has_literal_secrets(&self) -> bool {
-        self.client_roles().iter().any(|(_, c)| c.secret.is_some())
+        self.client_roles()
+            .iter()
+            .any(|(_, c)| c.has_literal_material())
             || self.user.as_ref().is_some_and(|u| u.password.is_some())
+    }
+
+    /// Whether the issuer and every URL the profile names are on loopback.
+    pub fn all_on_loopback(&self) -> bool {
+        let e = self.endpoints.clone().unwrap_or_default();
+        let all = std::iter::once(Some(self.issuer.as_str()))
+            .chain([
+                self.discovery.as_deref(),
+                e.revocation.as_deref(),
+                e.token.as_deref(),
+                e.introspection.as_deref(),
+                e.userinfo.as_deref(),
+            ])
+            .chain(self.nodes.iter().map(|n| Some(n.as_str())))
+            .flatten()
+            .all(|u| url::Url::parse(u).is_ok_and(|u| is_loopback(&u)));
+        all
+    }
+
+    /// A path the profile names, resolved against the profile's folder.
+    pub fn resolve_path(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            return path.to_owned();
+        }
+        match self.source.parent().filter(|p| !p.as_os_str().is_empty()) {
+            Some(folder) => folder.join(path),
+            None => path.to_owned(),
+        }
     }
 
     /// The clients the profile names, with their role.
@@ -525,6 +699,99 @@ impl TargetProfile {
         .filter_map(|(r, c)| c.map(|c| (r, c)))
         .collect()
     }
+}
+
+/// What a client block must hold for its method: a secret for the secret methods, a key for
+/// `private_key_jwt`, a certificate and its key for mTLS, nothing for a public client; and
+/// literal material only on loopback.
+fn validate_client(role: &str, c: &ClientProfile, loopback: bool) -> Result<(), String> {
+    let method = c.auth.as_str();
+    let has_secret = c.secret_env.is_some() || c.secret.is_some();
+    let has_key = c.key_file.is_some() || c.key_env.is_some() || c.key.is_some();
+    let has_cert = c.cert_file.is_some() || c.cert.is_some();
+    let key = |k: &str| format!("key `clients.{role}.{k}`");
+    if c.auth.has_secret() && !has_secret {
+        return Err(format!(
+            "{}: missing (name the environment variable that holds the secret)",
+            key("secret_env")
+        ));
+    }
+    if !c.auth.has_secret() && has_secret {
+        return Err(format!(
+            "{}: a client with auth = \"{method}\" has no secret",
+            key("secret")
+        ));
+    }
+    if (c.auth == ClientAuth::PrivateKeyJwt || c.auth.is_mtls()) && !has_key {
+        return Err(format!(
+            "{}: missing: a client with auth = \"{method}\" needs its private key (key_file or key_env, PEM or JWK)",
+            key("key_file")
+        ));
+    }
+    if !(c.auth == ClientAuth::PrivateKeyJwt || c.auth.is_mtls()) && has_key {
+        return Err(format!(
+            "{}: a client with auth = \"{method}\" has no private key",
+            key("key_file")
+        ));
+    }
+    if c.auth.is_mtls() && !has_cert {
+        return Err(format!(
+            "{}: missing: a client with auth = \"{method}\" needs its certificate (PEM)",
+            key("cert_file")
+        ));
+    }
+    if !c.auth.is_mtls() && has_cert {
+        return Err(format!(
+            "{}: only a tls_client_auth or self_signed_tls_client_auth client has a certificate",
+            key("cert_file")
+        ));
+    }
+    if (c.alg.is_some() || c.kid.is_some() || c.audience.is_some()) && !c.auth.is_jwt() {
+        return Err(format!(
+            "{}: only a private_key_jwt or client_secret_jwt client signs assertions",
+            key(if c.alg.is_some() {
+                "alg"
+            } else if c.kid.is_some() {
+                "kid"
+            } else {
+                "audience"
+            })
+        ));
+    }
+    if let Some(alg) = &c.alg {
+        let allowed: &[&str] = match c.auth {
+            ClientAuth::ClientSecretJwt => &["HS256"],
+            _ => &["RS256", "PS256", "ES256", "EdDSA"],
+        };
+        if !allowed.contains(&alg.as_str()) {
+            return Err(format!(
+                "{}: '{alg}' is not one of {} (for auth = \"{method}\")",
+                key("alg"),
+                allowed.join(", ")
+            ));
+        }
+    }
+    if !loopback {
+        for (name, literal) in [
+            ("secret", c.secret.is_some()),
+            ("key", c.key.is_some()),
+            ("cert", c.cert.is_some()),
+        ] {
+            if literal {
+                let instead = if name == "secret" {
+                    "secret_env"
+                } else {
+                    "key_file / key_env / cert_file"
+                };
+                return Err(format!(
+                    "{}: literal {}s are only accepted for loopback targets; use {instead}",
+                    key(name),
+                    if name == "cert" { "certificate" } else { name }
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An absolute http or https URL with a host; anything else names the key and shows the
@@ -648,6 +915,82 @@ password = "p"
             .unwrap_err()
             .to_string();
         assert!(e.contains("endpoints.token"), "{e}");
+    }
+
+    #[test]
+    fn each_method_needs_its_material_and_names_the_key() {
+        let with = |block: &str| {
+            TargetProfile::from_toml(
+                &MINIMAL.replace("auth = \"client_secret_basic\"\nsecret = \"s\"\n", block),
+                "t.toml",
+            )
+        };
+        let e = with("auth = \"private_key_jwt\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("clients.primary.key_file") && e.contains("private key"),
+            "{e}"
+        );
+        let e = with("auth = \"tls_client_auth\"\nkey_file = \"k.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.primary.cert_file"), "{e}");
+        let e = with("auth = \"client_secret_jwt\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.primary.secret_env"), "{e}");
+        let e = with("auth = \"private_key_jwt\"\nkey_file = \"k.pem\"\nalg = \"HS256\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("clients.primary.alg") && e.contains("ES256"),
+            "{e}"
+        );
+        let e = with("auth = \"client_secret_basic\"\nsecret = \"s\"\nalg = \"RS256\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("clients.primary.alg"), "{e}");
+        let e =
+            with("auth = \"private_key_jwt\"\nkey_file = \"k.pem\"\naudience = \"elsewhere\"\n")
+                .unwrap_err()
+                .to_string();
+        assert!(e.contains("audience") || e.contains("elsewhere"), "{e}");
+        let ok = with("auth = \"private_key_jwt\"\nkey_file = \"k.pem\"\naudience = \"issuer\"\n")
+            .unwrap();
+        assert_eq!(ok.clients.primary.audience, Some(AssertionAudience::Issuer));
+    }
+
+    #[test]
+    fn literal_keys_and_an_accept_anything_switch_need_loopback() {
+        let remote = MINIMAL
+            .replace("http://127.0.0.1:9", "https://auth.example.com")
+            .replace("secret = \"s\"\n", "secret_env = \"S\"\n")
+            .replace("password = \"p\"", "password_env = \"P\"");
+        assert!(TargetProfile::from_toml(&remote, "t.toml").is_ok());
+        let literal_key = remote.replace(
+            "auth = \"client_secret_basic\"\nsecret_env = \"S\"\n",
+            "auth = \"private_key_jwt\"\nkey = \"-----BEGIN PRIVATE KEY-----\"\n",
+        );
+        let e = TargetProfile::from_toml(&literal_key, "t.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("clients.primary.key") && e.contains("loopback"),
+            "{e}"
+        );
+        let e = TargetProfile::from_toml(
+            &format!("{remote}\n[tls]\naccept_invalid_certs = true\n"),
+            "t.toml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("tls.accept_invalid_certs"), "{e}");
+        assert!(TargetProfile::from_toml(
+            &format!("{MINIMAL}\n[tls]\naccept_invalid_certs = true\n"),
+            "t.toml"
+        )
+        .is_ok());
     }
 
     #[test]

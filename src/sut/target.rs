@@ -16,6 +16,83 @@ use crate::catalogue::{Role, TokenType};
 use serde_json::Value;
 use url::Url;
 
+/// How the harness trusts the target's certificates: the profile's CA bundle (`[tls]`), or
+/// the system's roots. A CA file that cannot be read or holds no certificate names its key.
+pub fn trust(profile: &TargetProfile) -> Result<client::tls::Trust, TargetError> {
+    let tls = &profile.tls;
+    let file = profile.source.display();
+    let from_env = tls.ca_file_env.as_ref().and_then(|v| {
+        std::env::var(v).ok().map(|p| {
+            (
+                format!("tls.ca_file_env ({v})"),
+                std::path::PathBuf::from(p),
+            )
+        })
+    });
+    let chosen = from_env.or_else(|| {
+        tls.ca_file
+            .as_ref()
+            .map(|p| ("tls.ca_file".to_owned(), profile.resolve_path(p)))
+    });
+    if chosen.is_none() {
+        if let Some(var) = &tls.ca_file_env {
+            return Err(TargetError::Profile(format!(
+                "{file}: key `tls.ca_file_env`: environment variable {var} is not set (and no tls.ca_file)"
+            )));
+        }
+    }
+    let roots = match chosen {
+        None => vec![],
+        Some((key, path)) => {
+            let pem = std::fs::read(&path).map_err(|e| {
+                TargetError::Profile(format!(
+                    "{file}: key `{key}`: cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
+            client::tls::ca_bundle(&pem).map_err(|e| {
+                TargetError::Profile(format!("{file}: key `{key}`: {}: {e}", path.display()))
+            })?
+        }
+    };
+    Ok(client::tls::Trust {
+        roots,
+        with_system: tls.system_roots,
+        accept_invalid: tls.accept_invalid_certs,
+    })
+}
+
+/// The `mtls_endpoint_aliases` (RFC 8705 5) of the endpoints in use: (endpoint, alias) pairs.
+fn mtls_aliases(
+    discovery: &Discovery,
+    endpoints: &Endpoints,
+) -> Result<Vec<(Url, Url)>, TargetError> {
+    let Some((doc, from)) = discovery.member("mtls_endpoint_aliases") else {
+        return Ok(vec![]);
+    };
+    let Some(map) = doc.as_object() else {
+        return Err(TargetError::Unreachable(format!(
+            "{from}: mtls_endpoint_aliases is {}, not an object",
+            super::discovery::type_name(doc)
+        )));
+    };
+    let mut out = Vec::new();
+    for (key, plain) in [
+        ("revocation_endpoint", Some(&endpoints.revocation)),
+        ("token_endpoint", endpoints.token.as_ref()),
+        ("introspection_endpoint", endpoints.introspection.as_ref()),
+        ("userinfo_endpoint", endpoints.userinfo.as_ref()),
+    ] {
+        let alias =
+            super::discovery::url_member(map, key, &format!("{from}: mtls_endpoint_aliases"))
+                .map_err(TargetError::Unreachable)?;
+        if let (Some(plain), Some(alias)) = (plain, alias) {
+            out.push((plain.clone(), alias));
+        }
+    }
+    Ok(out)
+}
+
 /// A resolved target, ready to talk to (it derefs to its [`Conn`]).
 pub struct Target {
     conn: Conn,
@@ -43,7 +120,7 @@ impl Target {
     /// overrides. A target whose endpoints cannot be found or whose documents are unusable is
     /// an [`TargetError::Unreachable`] naming each URL tried and what it answered.
     pub async fn connect(profile: TargetProfile) -> Result<Target, TargetError> {
-        let (clients, user) = client::resolve(&profile)?;
+        let (mut clients, user) = client::resolve(&profile)?;
         let issuer =
             Url::parse(&profile.issuer).map_err(|e| TargetError::Profile(e.to_string()))?;
         let mut secrets = Secrets::default();
@@ -56,7 +133,7 @@ impl Target {
         if let Some((_, p)) = &user {
             secrets.values.push(p.clone());
         }
-        let http = HttpClient::new(&profile.timeouts, &secrets)?;
+        let http = HttpClient::new(&profile.timeouts, &secrets, trust(&profile)?)?;
         http.set_deadline(profile.timeouts.run);
         let first_url = match &profile.discovery {
             Some(d) => Url::parse(d).map_err(|e| TargetError::Profile(e.to_string()))?,
@@ -91,6 +168,17 @@ impl Target {
             metadata: discovery.metadata_url.clone(),
         };
         trust::check(&profile, &issuer, &discovery, &overrides, &endpoints)?;
+        let mtls_aliases = mtls_aliases(&discovery, &endpoints)?;
+        trust::check_aliases(&profile, &issuer, &mtls_aliases)?;
+        client::bind(
+            &mut clients,
+            &client::Binding {
+                issuer: &profile.issuer,
+                token: endpoints.token.as_ref(),
+                revocation: &endpoints.revocation,
+                aliases: mtls_aliases.clone(),
+            },
+        );
         let nodes = profile
             .nodes
             .iter()
@@ -112,6 +200,7 @@ impl Target {
             ]
             .into_iter()
             .flatten()
+            .chain(mtls_aliases.iter().map(|(_, a)| a))
             .find(|u| !profile::is_loopback(u));
             if let Some(u) = remote {
                 return Err(TargetError::Profile(format!(
@@ -131,6 +220,7 @@ impl Target {
                 clients,
                 user,
                 http,
+                mtls_aliases,
             },
             nodes,
             next_node: Default::default(),

@@ -84,3 +84,38 @@ pub fn check(
     }
     Ok(())
 }
+
+/// Checks the published `mtls_endpoint_aliases` (RFC 8705 5) a certificate client is sent to:
+/// an alias on the issuer's host (any port: a separate mTLS listener is how servers do it) or
+/// on an origin `trust.allowed_origins` names, and never plain http off loopback.
+pub fn check_aliases(
+    profile: &TargetProfile,
+    issuer: &Url,
+    aliases: &[(Url, Url)],
+) -> Result<(), TargetError> {
+    let file = profile.source.display();
+    for (plain, alias) in aliases {
+        let same_host = alias.host_str() == issuer.host_str();
+        let allowed = profile
+            .trust
+            .allowed_origins
+            .iter()
+            .filter_map(|o| Url::parse(o).ok())
+            .any(|u| u.origin() == alias.origin());
+        if !same_host && !allowed {
+            return Err(TargetError::Untrusted(format!(
+                "{file}: discovery publishes the mTLS alias {} of {} on another host than the issuer; revspec sends certificate clients there only if the profile says so: add {:?} to trust.allowed_origins",
+                one_line(alias.as_str()),
+                one_line(plain.as_str()),
+                alias.origin().ascii_serialization()
+            )));
+        }
+        if alias.scheme() == "http" && !is_loopback(alias) && !profile.trust.plain_http {
+            return Err(TargetError::Untrusted(format!(
+                "{file}: the mTLS alias {} is plain http off loopback; mutual TLS needs https",
+                one_line(alias.as_str())
+            )));
+        }
+    }
+    Ok(())
+}

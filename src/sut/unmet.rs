@@ -74,6 +74,10 @@ fn has_capability(profile: &TargetProfile, c: Capability) -> bool {
         Capability::RevokeScript => caps.revoke_script_veto_header.is_some(),
         Capability::FaultInjection => caps.unavailable_header.is_some(),
         Capability::Nodes => !profile.nodes.is_empty(),
+        Capability::JwtClient => profile.client_roles().iter().any(|(_, c)| c.auth.is_jwt()),
+        Capability::MtlsClient => profile.client_roles().iter().any(|(_, c)| c.auth.is_mtls()),
+        Capability::BearerClientAuth => caps.bearer_client_auth,
+        Capability::ForwardedCert => caps.forwarded_cert_header.is_some(),
     }
 }
 
@@ -85,6 +89,14 @@ pub fn capability_key(c: Capability) -> &'static str {
         Capability::RevokeScript => "capabilities.revoke_script_veto_header",
         Capability::FaultInjection => "capabilities.unavailable_header",
         Capability::Nodes => "the profile's nodes list",
+        Capability::JwtClient => {
+            "a client with auth = \"private_key_jwt\" or \"client_secret_jwt\""
+        }
+        Capability::MtlsClient => {
+            "a client with auth = \"tls_client_auth\" or \"self_signed_tls_client_auth\""
+        }
+        Capability::BearerClientAuth => "capabilities.bearer_client_auth",
+        Capability::ForwardedCert => "capabilities.forwarded_cert_header",
     }
 }
 

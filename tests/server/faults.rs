@@ -618,6 +618,126 @@ async fn exhibits(fault: Fault, s: &Server) -> Result<(), String> {
             check!(r.header("x-revoke-script").is_none(), "the script ran");
             check!(!s.active(&p.access).await, "the veto was honoured");
         }
+        Fault::ClientSecretJwtRefused => {
+            let p = s.mint("client-secjwt").await;
+            let r = s.revoke_as("client-secjwt", &p.access).await;
+            check!(r.status == 401, "status {}", r.status);
+            check!(s.active(&p.access).await, "revoked");
+            // The token endpoint still takes client_secret_jwt.
+            let r = s.refresh("client-secjwt", &p.refresh).await;
+            check!(r.status == 200, "token endpoint {}", r.status);
+        }
+        Fault::AssertionAudienceIgnored
+        | Fault::AssertionExpiredAccepted
+        | Fault::AssertionAlgNoneAccepted => {
+            use revspec::sut::client::assertion::Defect;
+            let defect = match fault {
+                Fault::AssertionAudienceIgnored => Defect::ForeignAudience,
+                Fault::AssertionExpiredAccepted => Defect::Expired,
+                _ => Defect::AlgNone,
+            };
+            let p = s.mint("client-jwt").await;
+            let jwt = assertion_with("client-jwt", &defect);
+            let r = s
+                .revoke(Auth::Jwt(&jwt), &form(&[("token", &p.access)]))
+                .await;
+            check!(
+                r.status == 200,
+                "{} answered {}",
+                defect.describe(),
+                r.status
+            );
+            check!(!s.active(&p.access).await, "not revoked");
+        }
+        Fault::AssertionSubjectTrusted => {
+            use revspec::sut::client::assertion::Defect;
+            let victim = s.mint("client-a").await;
+            let jwt = assertion_with("client-jwt", &Defect::Subject("client-a".into()));
+            let body = form(&[("token", &victim.access), ("client_id", "client-a")]);
+            let r = s.revoke(Auth::Jwt(&jwt), &body).await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(
+                !s.active(&victim.access).await,
+                "client-a's token not revoked"
+            );
+        }
+        Fault::AssertionTypeIgnored => {
+            let p = s.mint("client-jwt").await;
+            let jwt = assertion("client-jwt");
+            let body = form(&[("token", &p.access), ("client_assertion", &jwt)]);
+            let r = s.revoke(Auth::Nothing, &body).await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(!s.active(&p.access).await, "not revoked");
+        }
+        Fault::AssertionReplayAccepted => {
+            let (p, q) = (s.mint("client-jwt").await, s.mint("client-jwt").await);
+            let jwt = assertion("client-jwt");
+            let first = s
+                .revoke(Auth::Jwt(&jwt), &form(&[("token", &p.access)]))
+                .await;
+            check!(first.status == 200, "first use {}", first.status);
+            let again = s
+                .revoke(Auth::Jwt(&jwt), &form(&[("token", &q.access)]))
+                .await;
+            check!(again.status == 200, "replay {}", again.status);
+            check!(!s.active(&q.access).await, "the replay revoked nothing");
+        }
+        Fault::SigningAlgsListNone => {
+            let doc = s.get(paths::AS_METADATA).await.json();
+            let algs = &doc["revocation_endpoint_auth_signing_alg_values_supported"];
+            check!(
+                algs.as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "none")),
+                "lists {algs}"
+            );
+        }
+        Fault::SelfSignedCertRefused => {
+            let p = s.mint("client-ss").await;
+            let r = s.revoke_as("client-ss", &p.access).await;
+            check!(r.status == 401, "status {}", r.status);
+            check!(s.active(&p.access).await, "revoked");
+        }
+        Fault::AnyClientCertAccepted => {
+            let p = s.mint("client-mtls").await;
+            let other = fixture("client-mtls-2.pem");
+            let r = s
+                .revoke(
+                    Auth::Mtls("client-mtls", &other),
+                    &form(&[("token", &p.access)]),
+                )
+                .await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(!s.active(&p.access).await, "not revoked");
+        }
+        Fault::MtlsAliasWithoutClientAuth => {
+            let doc = s.get(paths::AS_METADATA).await.json();
+            let alias = &doc["mtls_endpoint_aliases"]["revocation_endpoint"];
+            check!(
+                *alias == doc["revocation_endpoint"],
+                "the alias is {alias}, the endpoint {}",
+                doc["revocation_endpoint"]
+            );
+        }
+        Fault::BearerRevokedAccepted => {
+            let (p, q) = (s.mint("client-a").await, s.mint("client-a").await);
+            let r = s.revoke_as("client-a", &q.access).await;
+            check!(r.status == 200, "revoking the bearer token {}", r.status);
+            let r = s
+                .revoke(Auth::Bearer(&q.access), &form(&[("token", &p.refresh)]))
+                .await;
+            check!(r.status == 200, "a revoked bearer token got {}", r.status);
+            check!(!s.active(&p.refresh).await, "not revoked");
+        }
+        Fault::ForwardedCertTrusted => {
+            let p = s.mint("client-mtls").await;
+            let pem = fixture("client-mtls.pem").replace('\n', "\\n");
+            let body = form(&[("token", &p.access), ("client_id", "client-mtls")]);
+            let r = s
+                .revoke_with(Auth::Nothing, &body, &[("X-ClientCert", &pem)])
+                .await;
+            check!(r.status == 200, "status {}", r.status);
+            check!(!s.active(&p.access).await, "not revoked");
+        }
         _ => return Err(NO_CASE.into()),
     }
     Ok(())
@@ -630,7 +750,7 @@ async fn every_fault_misbehaves_as_described() {
         assert!(!fault.rules().is_empty(), "{fault} breaks no rule");
         assert_eq!(fault.to_string(), fault.name());
         assert_eq!(fault.name().parse::<Fault>(), Ok(fault));
-        let faulty = Server::with(fault_options(fault, true));
+        let faulty = Server::with_mtls(fault_options(fault, true));
         match exhibits(fault, &faulty).await {
             Ok(()) => {}
             Err(e) if e == NO_CASE => failures.push(format!(
@@ -642,7 +762,7 @@ async fn every_fault_misbehaves_as_described() {
             )),
         }
         // The same check must fail on a server without the fault, or it checks nothing.
-        let clean = Server::with(fault_options(fault, false));
+        let clean = Server::with_mtls(fault_options(fault, false));
         if exhibits(fault, &clean).await.is_ok() {
             failures.push(format!("{fault}: the check also passes without the fault"));
         }

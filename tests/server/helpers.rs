@@ -22,6 +22,8 @@ pub(crate) use std::time::Duration;
 pub(crate) use tower::ServiceExt as _;
 
 pub(crate) const ISSUER: &str = "http://127.0.0.1:8080";
+/// Where [`Server::with_mtls`] says its mTLS listener is.
+pub(crate) const MTLS_BASE: &str = "https://127.0.0.1:8444";
 pub(crate) const FORM: &str = "application/x-www-form-urlencoded";
 pub(crate) const BASIC_CHALLENGE: &str = "Basic realm=\"revspec\"";
 pub(crate) const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/revoke.rhai");
@@ -37,6 +39,47 @@ pub(crate) enum Auth<'a> {
     Public(&'a str),
     /// No credentials at all.
     Nothing,
+    /// A JWT client assertion (with the JWT bearer `client_assertion_type`).
+    Jwt(&'a str),
+    /// `client_id` and a client certificate (PEM) on the connection, as the mTLS listener
+    /// hands it to the app.
+    Mtls(&'a str, &'a str),
+    /// `Authorization: Bearer` (Janssen's client authentication with an access token).
+    Bearer(&'a str),
+}
+
+/// A demo fixture of `targets/keys/`.
+pub(crate) fn fixture(name: &str) -> String {
+    std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("targets/keys")
+            .join(name),
+    )
+    .expect("a demo fixture")
+}
+
+/// An assertion of a demo JWT client (`client-jwt`: ES256 private_key_jwt; `client-secjwt`:
+/// HS256) for the token endpoint, with a defect on purpose or none.
+pub(crate) fn assertion_with(
+    client: &str,
+    defect: &revspec::sut::client::assertion::Defect,
+) -> String {
+    use revspec::sut::client::keys::SigningKey;
+    let key = match client {
+        "client-jwt" => SigningKey::from_text(&fixture("client-jwt.key.pem"), None, None),
+        "client-secjwt" => {
+            SigningKey::hmac(revspec::server::config::demo_keys::CLIENT_SECJWT_SECRET)
+        }
+        other => panic!("no demo JWT client {other}"),
+    }
+    .expect("the demo key loads");
+    let aud = format!("{ISSUER}{}", paths::TOKEN);
+    revspec::sut::client::assertion::sign(&key, None, client, &aud, defect).expect("signs")
+}
+
+/// A valid, fresh assertion of a demo JWT client.
+pub(crate) fn assertion(client: &str) -> String {
+    assertion_with(client, &revspec::sut::client::assertion::Defect::None)
 }
 
 /// The demo client's registered authentication method and secret.
@@ -48,6 +91,12 @@ pub(crate) fn registered(client: &str) -> Auth<'static> {
         "public-client" => Auth::Public("public-client"),
         "config-admin" => Auth::Basic("config-admin", "config-secret"),
         "resource-server" => Auth::Basic("resource-server", "resource-secret"),
+        // A fresh assertion per request (leaked: a test's handful of short strings).
+        "client-jwt" | "client-secjwt" => Auth::Jwt(Box::leak(assertion(client).into_boxed_str())),
+        "client-mtls" | "client-mtls-2" | "client-ss" => Auth::Mtls(
+            Box::leak(client.to_owned().into_boxed_str()),
+            Box::leak(fixture(&format!("{client}.pem")).into_boxed_str()),
+        ),
         other => panic!("no demo client {other}"),
     }
 }
@@ -57,6 +106,16 @@ pub(crate) fn basic(id: &str, secret: &str) -> String {
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
     )
+}
+
+/// What the accept loop hands the app about a loopback connection: the client certificate
+/// (PEM) it presented on the mTLS listener, if any.
+pub(crate) fn conn_info(cert_pem: Option<&str>) -> revspec::server::net::ConnInfo {
+    revspec::server::net::ConnInfo {
+        peer: "127.0.0.1:40000".parse().unwrap(),
+        client_chain: cert_pem.map(|p| Arc::new(revspec::server::tls::certificates(p))),
+        mtls_listener: cert_pem.is_some(),
+    }
 }
 
 /// `a=b&c=d`, form-urlencoded.
@@ -194,6 +253,17 @@ impl Server {
         }
     }
 
+    /// The server as over `--tls`: its mTLS listener published at `MTLS_BASE`.
+    pub(crate) fn with_mtls(options: ServeOptions) -> Self {
+        let mut state = AppState::new(&options, ISSUER.into()).expect("server state");
+        state.mtls_base = Some(MTLS_BASE.into());
+        let state = Arc::new(state);
+        Self {
+            app: router(state.clone()),
+            state,
+        }
+    }
+
     pub(crate) async fn send(&self, request: Request<Body>) -> Reply {
         // Bounded: a request that never answers fails the test instead of hanging it.
         let response =
@@ -232,6 +302,26 @@ impl Server {
             }
             Auth::Public(id) => append(&mut body, &[("client_id", id)]),
             Auth::Nothing => {}
+            Auth::Jwt(jwt) => append(
+                &mut body,
+                &[
+                    (
+                        "client_assertion_type",
+                        revspec::sut::client::assertion::JWT_BEARER,
+                    ),
+                    ("client_assertion", jwt),
+                ],
+            ),
+            Auth::Mtls(id, pem) => {
+                append(&mut body, &[("client_id", id)]);
+                builder = builder.extension(conn_info(Some(pem)));
+            }
+            Auth::Bearer(token) => {
+                builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+            }
+        }
+        if !matches!(auth, Auth::Mtls(..)) {
+            builder = builder.extension(conn_info(None));
         }
         for (name, value) in extra {
             builder = builder.header(*name, *value);

@@ -24,3 +24,4 @@ mod security;
 mod socket;
 mod socket_security;
 mod surfaces;
+mod tls;

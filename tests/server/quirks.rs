@@ -220,6 +220,47 @@ async fn quirk_exhibits(quirk: Quirk, s: &Server) -> Result<(), String> {
                 "a token with openid refused"
             );
         }
+        Quirk::AssertionAudTokenEndpointOnly => {
+            use revspec::sut::client::assertion::{sign, Defect};
+            use revspec::sut::client::keys::SigningKey;
+            let key = SigningKey::from_text(&fixture("client-jwt.key.pem"), None, None).unwrap();
+            let p = s.mint("client-jwt").await;
+            let issuer_aud = sign(&key, None, "client-jwt", ISSUER, &Defect::None).unwrap();
+            let r = s
+                .revoke(Auth::Jwt(&issuer_aud), &form(&[("token", &p.access)]))
+                .await;
+            check!(r.status == 401, "aud = issuer answered {}", r.status);
+            let r = s.revoke_as("client-jwt", &p.access).await;
+            check!(
+                r.status == 200,
+                "aud = token endpoint answered {}",
+                r.status
+            );
+        }
+        Quirk::MalformedAssertion400 => {
+            let p = s.mint("client-jwt").await;
+            let body = form(&[
+                ("token", &p.access),
+                ("client_assertion", &assertion("client-jwt")),
+            ]);
+            let r = s.revoke(Auth::Nothing, &body).await;
+            check!(
+                r.status == 400 && r.json()["error"] == "invalid_request",
+                "answered {}: {}",
+                r.status,
+                r.text()
+            );
+            check!(s.active(&p.access).await, "revoked");
+        }
+        Quirk::Es256OnlyPublished => {
+            let doc = s.get(paths::AS_METADATA).await.json();
+            let algs = &doc["revocation_endpoint_auth_signing_alg_values_supported"];
+            check!(*algs == json!(["ES256"]), "lists {algs}");
+            // The server still takes the other algorithms.
+            let p = s.mint("client-secjwt").await;
+            let r = s.revoke_as("client-secjwt", &p.access).await;
+            check!(r.status == 200, "HS256 answered {}", r.status);
+        }
         _ => return Err(NO_CASE.into()),
     }
     Ok(())

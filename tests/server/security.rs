@@ -146,9 +146,18 @@ async fn discovery_publishes_only_working_introspection_methods() {
         let methods = doc["introspection_endpoint_auth_methods_supported"].clone();
         assert_eq!(
             methods,
-            json!(["client_secret_basic", "client_secret_post"]),
+            json!([
+                "client_secret_basic",
+                "client_secret_post",
+                "private_key_jwt",
+                "client_secret_jwt"
+            ]),
             "{path}"
         );
+    }
+    for client in ["client-jwt", "client-secjwt"] {
+        let own = s.mint(client).await;
+        assert!(s.active_for(client, &own.access).await, "{client}");
     }
     assert!(
         s.active_for("client-a", &a.access).await,

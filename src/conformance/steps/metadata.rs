@@ -171,73 +171,29 @@ async fn each_method(w: &mut RevWorld) {
         .unwrap_or_else(|| vec!["client_secret_basic".to_owned()]);
     for method in listed {
         let public_ok = ctx.target.profile.capabilities.public_client;
-        let holder = [Role::Primary, Role::Other, Role::RevokeAny, Role::Public]
-            .into_iter()
-            .filter(|r| *r != Role::Public || public_ok)
-            .find(|r| {
-                ctx.target
-                    .credentials(*r)
-                    .is_some_and(|c| c.auth.as_str() == method)
-            });
+        let holder = [
+            Role::Primary,
+            Role::Other,
+            Role::RevokeAny,
+            Role::Public,
+            Role::Introspector,
+            Role::Admin,
+        ]
+        .into_iter()
+        .filter(|r| *r != Role::Public || public_ok)
+        .find(|r| {
+            ctx.target
+                .credentials(*r)
+                .is_some_and(|c| c.auth.as_str() == method)
+        });
         let Some(role) = holder else {
             w.outcome.observe(format!(
                 "{method}: no client of the profile uses it, not performed"
             ));
             continue;
         };
-        let (exchanges, minted) = ctx.target.mint(role).await;
-        for x in exchanges {
-            w.record(x);
-        }
-        let minted = match minted {
-            Ok(m) => m,
-            Err(e) => {
-                w.outcome.error(format!("minting for {method} failed: {e}"));
-                return;
-            }
-        };
-        // Revoke the refresh token only when the profile can observe refresh tokens.
-        let refused =
-            |kind| ctx.target.learned().shape(kind) == crate::sut::learned::Shape::Refused;
-        let observable_rt = minted.refresh_token.filter(|_| {
-            ctx.target.probe_kind(TokenType::Refresh) != ProbeKind::None
-                && (!refused(TokenType::Refresh) || refused(TokenType::Access))
-        });
-        let (kind, value) = match (observable_rt, minted.access_token) {
-            (Some(rt), _) => (TokenType::Refresh, rt),
-            (None, Some(at)) => (TokenType::Access, at),
-            _ => continue,
-        };
-        let r = TokenRef {
-            role,
-            slot: Slot::First,
-            kind,
-        };
-        w.hold(r, value.clone());
-        super::given::precondition_active(w, r, &value).await;
-        if w.halted() {
+        let Some(result) = revoke_fresh(w, role, &method, None).await else {
             return;
-        }
-        // The method is the subject: the request takes the shape the server is known to honour.
-        let shape = ctx.target.learned().shape(kind);
-        let Some(spec) = revocation(w, role, shape.form(kind, &value), Shape::Normal) else {
-            return;
-        };
-        send(w, spec).await;
-        let Some(answer) = last(w) else { return };
-        let result = if answer.status == 200 {
-            match w.poll_inactive(r, &value).await {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(_)) => Err("200, but the token is still active".to_owned()),
-                Err(e) => {
-                    w.outcome.error(format!(
-                        "cannot observe the token revoked with {method}: {e}"
-                    ));
-                    return;
-                }
-            }
-        } else {
-            Err(format!("HTTP {}", answer.status))
         };
         w.method_results.push((method, result));
     }
@@ -259,4 +215,79 @@ fn methods_ok(w: &mut RevWorld) {
             result,
         );
     }
+}
+
+/// Mints a grant of `role` and revokes one of its tokens as the client is registered (with
+/// an assertion of `alg`, when given): `Some(Ok)` when it answered 200 and the token was seen
+/// inactive, `Some(Err)` saying what happened otherwise, `None` when the scenario stopped (an
+/// ERROR was recorded). `what` names the attempt in messages.
+pub(super) async fn revoke_fresh(
+    w: &mut RevWorld,
+    role: Role,
+    what: &str,
+    alg: Option<jsonwebtoken::Algorithm>,
+) -> Option<Result<(), String>> {
+    let ctx = w.ctx();
+    let (exchanges, minted) = ctx.target.mint(role).await;
+    for x in exchanges {
+        w.record(x);
+    }
+    let minted = match minted {
+        Ok(m) => m,
+        Err(e) => {
+            w.outcome.error(format!("minting for {what} failed: {e}"));
+            return None;
+        }
+    };
+    // Revoke the refresh token only when the profile can observe refresh tokens.
+    let refused = |kind| ctx.target.learned().shape(kind) == crate::sut::learned::Shape::Refused;
+    let observable_rt = minted.refresh_token.filter(|_| {
+        ctx.target.probe_kind(TokenType::Refresh) != ProbeKind::None
+            && (!refused(TokenType::Refresh) || refused(TokenType::Access))
+    });
+    let (kind, value) = match (observable_rt, minted.access_token) {
+        (Some(rt), _) => (TokenType::Refresh, rt),
+        (None, Some(at)) => (TokenType::Access, at),
+        _ => return Some(Err("the token answer held no token".into())),
+    };
+    let r = TokenRef {
+        role,
+        slot: Slot::First,
+        kind,
+    };
+    w.hold(r, value.clone());
+    super::given::precondition_active(w, r, &value).await;
+    if w.halted() {
+        return None;
+    }
+    // The method is the subject: the request takes the shape the server is known to honour.
+    let shape = ctx.target.learned().shape(kind);
+    let mut spec = revocation(w, role, shape.form(kind, &value), Shape::Normal)?;
+    if let (Some(alg), Some(client)) = (alg, ctx.target.credentials(role)) {
+        match crate::sut::client::assertion_with_alg(client, alg) {
+            Ok(jwt) => {
+                for (k, v) in spec.form.iter_mut() {
+                    if k == "client_assertion" {
+                        *v = jwt.clone();
+                    }
+                }
+            }
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    send(w, spec).await;
+    let answer = last(w)?;
+    Some(if answer.status == 200 {
+        match w.poll_inactive(r, &value).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err("200, but the token is still active".to_owned()),
+            Err(e) => {
+                w.outcome
+                    .error(format!("cannot observe the token revoked with {what}: {e}"));
+                return None;
+            }
+        }
+    } else {
+        Err(format!("HTTP {}: {}", answer.status, answer.text_snippet()))
+    })
 }

@@ -7,6 +7,7 @@
 
 mod answers;
 mod given;
+mod hardened;
 mod metadata;
 mod params;
 mod requests;

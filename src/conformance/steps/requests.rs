@@ -4,7 +4,8 @@
 
 use super::params::Token;
 use super::{guard, role, tokref};
-use crate::conformance::world::RevWorld;
+use crate::conformance::world::{RevWorld, TokenRef};
+use crate::sut::client;
 use crate::sut::http::RequestSpec;
 use crate::sut::{ClientAuth, Role};
 use cucumber::when;
@@ -52,6 +53,9 @@ pub(super) async fn send(w: &mut RevWorld, mut spec: RequestSpec) {
     }
     let url = spec.url.clone();
     w.last_sent_basic = spec.basic.is_some();
+    if let Some((_, a)) = spec.form.iter().find(|(k, _)| k == "client_assertion") {
+        w.last_assertion = Some(a.clone());
+    }
     let simulated_unavailable = ctx
         .target
         .profile
@@ -106,15 +110,9 @@ fn header_pair(text: &str) -> (String, String) {
     (n.trim().to_owned(), v.trim().to_owned())
 }
 
-fn credentials_pairs(id: &str, secret: Option<&String>) -> Vec<(String, String)> {
-    let mut pairs = vec![("client_id".to_owned(), id.to_owned())];
-    if let Some(s) = secret {
-        pairs.push(("client_secret".into(), s.clone()));
-    }
-    pairs
-}
-
-/// Builds a revocation request of a client, shaped as asked.
+/// Builds a revocation request of a client, shaped as asked. "Credentials" are whatever the
+/// client authenticates with as registered: a secret, a fresh assertion, or `client_id` with
+/// its certificate on the connection (which goes to the mTLS alias whatever the shape).
 pub(super) fn revocation(
     w: &mut RevWorld,
     role: Role,
@@ -134,18 +132,48 @@ pub(super) fn revocation(
                 w.outcome.skip("a public client has no secret to get wrong");
                 return None;
             }
-            let mut wrong = client.clone();
-            wrong.secret = Some(format!("{}-wrong", wrong.secret.unwrap_or_default()));
+            let mut wrong = match client::with_wrong_credentials(&client) {
+                Ok(wrong) => wrong,
+                Err(e) => {
+                    w.outcome.error(format!(
+                        "cannot make wrong credentials for the {} client: {e}",
+                        role.name()
+                    ));
+                    return None;
+                }
+            };
             if shape == Shape::WrongSecretBasic {
                 wrong.auth = ClientAuth::ClientSecretBasic;
+                wrong.secret = Some(format!(
+                    "{}-wrong",
+                    client.secret.clone().unwrap_or_default()
+                ));
+            } else if client.auth.is_jwt() || client.auth.is_mtls() {
+                w.outcome.observe(format!(
+                    "the wrong credentials of this {} client: {}",
+                    client.auth.as_str(),
+                    if client.auth.is_mtls() {
+                        "a certificate it did not register"
+                    } else {
+                        "an assertion signed with a key it did not register"
+                    }
+                ));
             }
             target.authenticate(&mut spec, &wrong);
         }
         Shape::BothMethods => {
-            let secret = client.secret.clone().unwrap_or_default();
+            let secret = client.secret.clone().unwrap_or_else(|| "secret".into());
             spec.basic = Some((client.id.clone(), secret.clone()));
-            spec.form.push(("client_id".into(), client.id.clone()));
-            spec.form.push(("client_secret".into(), secret));
+            match client.auth {
+                ClientAuth::PrivateKeyJwt | ClientAuth::ClientSecretJwt => {
+                    spec.form.extend(client::body_credentials(&client));
+                }
+                _ => {
+                    spec.form.push(("client_id".into(), client.id.clone()));
+                    spec.form.push(("client_secret".into(), secret));
+                }
+            }
+            client::present_certificate(&mut spec, &client);
         }
         Shape::TokenInQuery => {
             let params = std::mem::take(&mut spec.form);
@@ -158,7 +186,8 @@ pub(super) fn revocation(
         Shape::CredentialsInQuery => {
             spec.url
                 .query_pairs_mut()
-                .extend_pairs(credentials_pairs(&client.id, client.secret.as_ref()));
+                .extend_pairs(client::body_credentials(&client));
+            client::present_certificate(&mut spec, &client);
         }
         Shape::Get => {
             let mut params = std::mem::take(&mut spec.form);
@@ -166,7 +195,8 @@ pub(super) fn revocation(
             if client.auth == ClientAuth::ClientSecretBasic {
                 target.authenticate(&mut spec, &client);
             } else {
-                params.extend(credentials_pairs(&client.id, client.secret.as_ref()));
+                params.extend(client::body_credentials(&client));
+                client::present_certificate(&mut spec, &client);
             }
             spec.url.query_pairs_mut().extend_pairs(&params);
         }
@@ -182,11 +212,12 @@ pub(super) fn revocation(
                         Some((client.id.clone(), client.secret.clone().unwrap_or_default()))
                 }
                 _ => {
-                    for (k, v) in credentials_pairs(&client.id, client.secret.as_ref()) {
+                    for (k, v) in client::body_credentials(&client) {
                         obj.insert(k, Value::String(v));
                     }
                 }
             }
+            client::present_certificate(&mut spec, &client);
             spec.raw_body = Some((
                 "application/json".into(),
                 Value::Object(obj).to_string().into_bytes(),
@@ -194,6 +225,26 @@ pub(super) fn revocation(
         }
     }
     Some(spec)
+}
+
+/// The form of a plain revocation of a token: `token`, and the hint when this server is known
+/// to revoke the token's type only with it (learned in calibration), unless the hint is the
+/// rule's subject (`@request-shape`), so the rule is judged on its subject.
+pub(super) fn token_form(w: &mut RevWorld, r: TokenRef, value: String) -> Vec<(String, String)> {
+    let mut form = vec![("token".to_owned(), value)];
+    if !w.meta.request_shape {
+        let learned = w.ctx().target.learned().shape(r.kind);
+        if learned == crate::sut::learned::Shape::Hinted {
+            let h = crate::sut::learned::hint(r.kind);
+            w.outcome.observe(format!(
+                "sent {} with token_type_hint={h}: this server revokes {} tokens only with the hint (learned in calibration)",
+                r.label(),
+                r.kind
+            ));
+            form.push(("token_type_hint".into(), h.to_owned()));
+        }
+    }
+    form
 }
 
 async fn revoke_with(
@@ -212,25 +263,13 @@ async fn revoke_with(
         return;
     }
     w.asked_to_revoke(r);
-    let mut form = vec![("token".to_owned(), value)];
-    match hint {
-        Some(h) => form.push(("token_type_hint".into(), h.to_owned())),
-        // Unless the hint is the rule's subject, a plain request takes the shape the server
-        // is known to honour (learned in calibration), so the rule is judged on its subject.
-        None if !w.meta.request_shape => {
-            let learned = w.ctx().target.learned().shape(r.kind);
-            if learned == crate::sut::learned::Shape::Hinted {
-                let h = crate::sut::learned::hint(r.kind);
-                w.outcome.observe(format!(
-                    "sent {} with token_type_hint={h}: this server revokes {} tokens only with the hint (learned in calibration)",
-                    r.label(),
-                    r.kind
-                ));
-                form.push(("token_type_hint".into(), h.to_owned()));
-            }
-        }
-        None => {}
-    }
+    let form = match hint {
+        Some(h) => vec![
+            ("token".to_owned(), value),
+            ("token_type_hint".into(), h.to_owned()),
+        ],
+        None => token_form(w, r, value),
+    };
     let Some(mut spec) = revocation(w, role, form, shape) else {
         return;
     };

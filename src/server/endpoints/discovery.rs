@@ -1,11 +1,14 @@
 //! Discovery: the OpenID configuration and the RFC 8414 metadata. Both publish only what works:
-//! an endpoint whose feature flag is off is left out, and the introspection methods are those
-//! a client can use there (a public client cannot introspect).
+//! an endpoint whose feature flag is off is left out, the introspection methods are those a
+//! client can use there (a public client cannot introspect), the certificate methods and
+//! `mtls_endpoint_aliases` only when the mTLS listener runs, and the algorithms client
+//! assertions may use.
 
 use crate::faults::quirks::Quirk;
 use crate::faults::Fault;
 use crate::server::config::{INTROSPECTION_FLAG, REVOKE_TOKEN_FLAG, USERINFO_FLAG};
 use crate::server::error::OAuthError;
+use crate::server::extract::assertion::SIGNING_ALGS;
 use crate::server::paths;
 use crate::server::state::AppState;
 use axum::extract::State;
@@ -15,9 +18,27 @@ use std::sync::Arc;
 
 fn metadata(state: &AppState, for_oidc: bool) -> Value {
     let settings = state.settings();
-    let methods = ["client_secret_basic", "client_secret_post", "none"];
+    let mtls = state.mtls_base.is_some();
+    let mut methods = vec![
+        "client_secret_basic",
+        "client_secret_post",
+        "private_key_jwt",
+        "client_secret_jwt",
+    ];
+    if mtls {
+        methods.extend(["tls_client_auth", "self_signed_tls_client_auth"]);
+    }
     // A public client cannot introspect: only the methods that work are published.
-    let introspection_methods = ["client_secret_basic", "client_secret_post"];
+    let introspection_methods = methods.clone();
+    methods.push("none");
+    let mut signing_algs: Vec<&str> = if state.has_quirk(Quirk::Es256OnlyPublished) {
+        vec!["ES256"]
+    } else {
+        SIGNING_ALGS.to_vec()
+    };
+    if state.has_fault(Fault::SigningAlgsListNone) {
+        signing_algs.push("none");
+    }
     let mut scopes: Vec<String> = state
         .clients
         .read()
@@ -32,6 +53,9 @@ fn metadata(state: &AppState, for_oidc: bool) -> Value {
         "token_endpoint": state.url(paths::TOKEN),
         "token_endpoint_auth_methods_supported": methods,
         "revocation_endpoint_auth_methods_supported": methods,
+        "token_endpoint_auth_signing_alg_values_supported": signing_algs,
+        "revocation_endpoint_auth_signing_alg_values_supported": signing_algs,
+        "introspection_endpoint_auth_signing_alg_values_supported": signing_algs,
         "grant_types_supported": ["client_credentials", "password", "refresh_token"],
         "response_types_supported": ["token"],
         "scopes_supported": scopes,
@@ -52,6 +76,29 @@ fn metadata(state: &AppState, for_oidc: bool) -> Value {
     }
     if settings.feature_enabled(USERINFO_FLAG) {
         doc["userinfo_endpoint"] = Value::String(state.url(paths::USERINFO));
+    }
+    if mtls {
+        // RFC 8705 5: where a client authenticating with its certificate goes.
+        let mut aliases = serde_json::Map::new();
+        let alias = |path| Value::String(state.mtls_url(path).unwrap_or_default());
+        aliases.insert("token_endpoint".into(), alias(paths::TOKEN));
+        if doc.get("revocation_endpoint").is_some() {
+            // The fault publishes the main listener, which never asks for a certificate.
+            let revocation = if state.has_fault(Fault::MtlsAliasWithoutClientAuth) {
+                Value::String(state.url(paths::REVOKE))
+            } else {
+                alias(paths::REVOKE)
+            };
+            aliases.insert("revocation_endpoint".into(), revocation);
+        }
+        if doc.get("introspection_endpoint").is_some() {
+            aliases.insert("introspection_endpoint".into(), alias(paths::INTROSPECTION));
+        }
+        if doc.get("userinfo_endpoint").is_some() {
+            aliases.insert("userinfo_endpoint".into(), alias(paths::USERINFO));
+        }
+        doc["mtls_endpoint_aliases"] = Value::Object(aliases);
+        doc["tls_client_certificate_bound_access_tokens"] = Value::Bool(false);
     }
     doc
 }

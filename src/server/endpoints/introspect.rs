@@ -7,7 +7,7 @@ use crate::faults::quirks::Quirk;
 use crate::server::clock::now;
 use crate::server::config::{AuthMethod, INTROSPECTION_FLAG, INTROSPECT_ANY_SCOPE};
 use crate::server::error::OAuthError;
-use crate::server::extract::authenticated::authenticated_form;
+use crate::server::extract::authenticated::{authenticated_form, Endpoint};
 use crate::server::extract::client_auth::auth_failed;
 use crate::server::state::AppState;
 use crate::server::store::{TokenKind, TokenRecord};
@@ -27,7 +27,15 @@ pub async fn introspect(
 ) -> Result<Response, OAuthError> {
     require_feature(&state, INTROSPECTION_FLAG)?;
     let (parts, body) = req.into_parts();
-    let (form, client) = authenticated_form(&state, &parts.headers, body, false).await?;
+    let (form, client) = authenticated_form(
+        &state,
+        &parts.headers,
+        parts.extensions.get::<crate::server::net::ConnInfo>(),
+        body,
+        false,
+        Endpoint::Introspection,
+    )
+    .await?;
     if client.auth_method == AuthMethod::None {
         // A public client proves nothing about itself, so it may not learn about tokens.
         return Err(auth_failed());

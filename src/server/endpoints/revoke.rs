@@ -16,11 +16,10 @@ use crate::faults::Fault;
 use crate::server::clock::now;
 use crate::server::config::{AuthMethod, Client, Settings, REVOKE_ANY_TOKEN_SCOPE};
 use crate::server::error::OAuthError;
-use crate::server::extract::authenticated::auth_failure;
-use crate::server::extract::client_auth::{
-    auth_failed, authenticate, presented_credentials, Presented,
-};
+use crate::server::extract::authenticated::{auth_failure, authenticate_presented, Endpoint};
+use crate::server::extract::client_auth::{auth_failed, presented_credentials, Presented};
 use crate::server::extract::form::{read_body, Form};
+use crate::server::net::ConnInfo;
 use crate::server::script::{Decision, ScriptFailure};
 use crate::server::secret::secret_matches;
 use crate::server::state::AppState;
@@ -61,6 +60,7 @@ pub async fn revoke(
             state.has_fault(Fault::DuplicateParamAccepted),
         )?
     };
+    let conn = parts.extensions.get::<ConnInfo>();
     if let Some(query) = parts.uri.query() {
         if state.has_fault(Fault::QueryHonoured) {
             let from_query = Form::parse_urlencoded(query.as_bytes(), true)?;
@@ -71,7 +71,7 @@ pub async fn revoke(
             form = form.merged_with(&credentials);
         }
     }
-    revoke_form(&state, &parts.headers, form).await
+    revoke_form(&state, &parts.headers, conn, form).await
 }
 
 /// Any other method: never revokes (but the `get-revokes` fault does for GET).
@@ -81,7 +81,13 @@ pub async fn revoke_get(
 ) -> Result<Response, OAuthError> {
     if state.has_fault(Fault::GetRevokes) {
         let form = Form::parse_urlencoded(req.uri().query().unwrap_or("").as_bytes(), true)?;
-        return revoke_form(&state, req.headers(), form).await;
+        return revoke_form(
+            &state,
+            req.headers(),
+            req.extensions().get::<ConnInfo>(),
+            form,
+        )
+        .await;
     }
     if state.has_fault(Fault::GetRevokesBasicOnly) {
         let form = Form::parse_urlencoded(req.uri().query().unwrap_or("").as_bytes(), true)?;
@@ -89,7 +95,13 @@ pub async fn revoke_get(
         {
             return Err(auth_failed());
         }
-        return revoke_form(&state, req.headers(), form).await;
+        return revoke_form(
+            &state,
+            req.headers(),
+            req.extensions().get::<ConnInfo>(),
+            form,
+        )
+        .await;
     }
     let mut response = (
         StatusCode::METHOD_NOT_ALLOWED,
@@ -123,6 +135,7 @@ fn enc(s: &str) -> String {
 async fn authenticate_for_revoke(
     state: &AppState,
     headers: &HeaderMap,
+    conn: Option<&ConnInfo>,
     form: &Form,
 ) -> Result<Arc<Client>, OAuthError> {
     // Only this fault needs a changed copy of the form.
@@ -146,48 +159,45 @@ async fn authenticate_for_revoke(
             owner = state.store.get(t).await?;
         }
     }
-    let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
-    match &presented {
-        Presented::Nothing if state.has_fault(Fault::NoClientAuth) => {
-            return owner
-                .and_then(|r| clients.get(&r.client_id).cloned())
-                .ok_or_else(auth_failed);
-        }
-        Presented::Basic { client_id, .. } if state.has_fault(Fault::WrongSecretAccepted) => {
-            if let Some(c) = clients.get(client_id) {
-                return Ok(c.clone());
+    {
+        let clients = state.clients.read().unwrap_or_else(|p| p.into_inner());
+        match &presented {
+            Presented::Nothing if state.has_fault(Fault::NoClientAuth) => {
+                return owner
+                    .and_then(|r| clients.get(&r.client_id).cloned())
+                    .ok_or_else(auth_failed);
             }
-        }
-        Presented::PublicId { .. } if state.has_fault(Fault::PublicClientRejected) => {
-            return Err(auth_failed());
-        }
-        Presented::Post { .. } if state.has_fault(Fault::PostAuthBroken) => {
-            return Err(auth_failure(state, &presented, auth_failed()));
-        }
-        Presented::Post { client_id, secret }
-            if state.has_fault(Fault::QueryHonoured)
-                || state.has_fault(Fault::QueryCredentialsHonoured)
-                || state.has_fault(Fault::GetRevokes) =>
-        {
-            // These faults take credentials from the query whatever method the client has.
-            if let Some(c) = clients.get(client_id) {
-                if c.secret
-                    .as_deref()
-                    .is_some_and(|s| secret_matches(s, secret))
-                {
+            Presented::Basic { client_id, .. } if state.has_fault(Fault::WrongSecretAccepted) => {
+                if let Some(c) = clients.get(client_id) {
                     return Ok(c.clone());
                 }
             }
+            Presented::PublicId { .. } if state.has_fault(Fault::PublicClientRejected) => {
+                return Err(auth_failed());
+            }
+            Presented::Post { .. } if state.has_fault(Fault::PostAuthBroken) => {
+                return Err(auth_failure(state, &presented, auth_failed()));
+            }
+            Presented::Post { client_id, secret }
+                if state.has_fault(Fault::QueryHonoured)
+                    || state.has_fault(Fault::QueryCredentialsHonoured)
+                    || state.has_fault(Fault::GetRevokes) =>
+            {
+                // These faults take credentials from the query whatever method the client has.
+                if let Some(c) = clients.get(client_id) {
+                    if c.secret
+                        .as_deref()
+                        .is_some_and(|s| secret_matches(s, secret))
+                    {
+                        return Ok(c.clone());
+                    }
+                }
+            }
+            _ => {}
         }
-        _ => {}
     }
-    authenticate(&presented, |id| clients.get(id).map(|c| &**c))
-        .map(|c| {
-            clients
-                .get(&c.id)
-                .cloned()
-                .unwrap_or_else(|| Arc::new(c.clone()))
-        })
+    authenticate_presented(state, headers, conn, &presented, Endpoint::Revocation)
+        .await
         .map_err(|e| auth_failure(state, &presented, e))
 }
 
@@ -236,6 +246,7 @@ async fn run_script(
 async fn revoke_form(
     state: &Arc<AppState>,
     headers: &HeaderMap,
+    conn: Option<&ConnInfo>,
     form: Form,
 ) -> Result<Response, OAuthError> {
     let settings = state.settings();
@@ -255,7 +266,7 @@ async fn revoke_form(
             return Err(refusal);
         }
     }
-    let client = authenticate_for_revoke(state, headers, &form).await?;
+    let client = authenticate_for_revoke(state, headers, conn, &form).await?;
     if let Some(refusal) = flag_refusal() {
         return Err(refusal);
     }
@@ -456,6 +467,17 @@ async fn execute(state: &Arc<AppState>, victims: Vec<Victim>) -> Result<(), OAut
 fn aftermath(state: &Arc<AppState>, removed: Removed) {
     if removed.is_empty() {
         return;
+    }
+    if state.has_fault(Fault::BearerRevokedAccepted) {
+        let mut ghosts = state
+            .revoked_access
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        for (hash, record) in &removed {
+            if record.kind == TokenKind::Access {
+                ghosts.insert(*hash, record.client_id.clone());
+            }
+        }
     }
     let job_state = state.clone();
     match state.fault {

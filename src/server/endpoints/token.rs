@@ -10,7 +10,7 @@ use crate::faults::quirks::Quirk;
 use crate::server::clock::now;
 use crate::server::config::{AuthMethod, Client};
 use crate::server::error::{sanitize_description, OAuthError};
-use crate::server::extract::authenticated::authenticated_form;
+use crate::server::extract::authenticated::{authenticated_form, Endpoint};
 use crate::server::secret::secret_matches;
 use crate::server::state::AppState;
 use crate::server::store::{hash_token, new_grant_id, TokenKind, TokenRecord};
@@ -58,7 +58,15 @@ pub async fn token(
     req: Request<Body>,
 ) -> Result<Response, OAuthError> {
     let (parts, body) = req.into_parts();
-    let (form, client) = authenticated_form(&state, &parts.headers, body, false).await?;
+    let (form, client) = authenticated_form(
+        &state,
+        &parts.headers,
+        parts.extensions.get::<crate::server::net::ConnInfo>(),
+        body,
+        false,
+        Endpoint::Token,
+    )
+    .await?;
     let settings = state.settings();
     let issued_at = now();
     let access = |grant_id: u64, subject: Option<String>, scopes: Vec<String>| TokenRecord {

@@ -1,8 +1,11 @@
-//! Client authentication as Janssen does it: each client authenticates only with the method it
-//! is registered for (Basic, body credentials, or none for a public client), and every
+//! Client authentication as Janssen does it: what a request presents (Basic, body
+//! credentials, a JWT client assertion, `Authorization: Bearer`, or a `client_id` alone for a
+//! public or mutual-TLS client), and the check of secrets against the client's registered
+//! method. Each client authenticates only with the method it is registered for, and every
 //! failure reads the same ([`CLIENT_AUTH_FAILED`]), so an answer never tells an unknown client
 //! from a known one. Every request that carries a secret costs one digest comparison, known
-//! client or not (`secret`).
+//! client or not (`secret`). Assertions are checked in `assertion`, certificates in
+//! `certificate`; `authenticated` puts them together.
 
 use super::form::{decode_component, Form};
 use crate::server::config::{AuthMethod, Client};
@@ -22,24 +25,58 @@ pub enum Presented {
         client_id: String,
         secret: String,
     },
-    /// Only `client_id` (a public client, RFC 6749 2.1).
+    /// Only `client_id` (a public client, RFC 6749 2.1, or a mutual-TLS client, RFC 8705).
     PublicId {
         client_id: String,
+    },
+    /// A JWT client assertion (RFC 7521 4.2); `typed`: with the JWT bearer
+    /// `client_assertion_type`.
+    Assertion {
+        jwt: String,
+        typed: bool,
+        client_id: Option<String>,
+    },
+    /// `Authorization: Bearer` (or Janssen's `AccessToken`): the client's own access token.
+    Bearer {
+        token: String,
     },
     Nothing,
 }
 
+/// `client_assertion_type` of a JWT client assertion (RFC 7523 2.2).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+fn one_method() -> OAuthError {
+    OAuthError::invalid_request("use one client authentication method, not several together")
+}
+
 /// Extracts the credentials from the Authorization header and the form.
 pub fn presented_credentials(headers: &HeaderMap, form: &Form) -> Result<Presented, OAuthError> {
-    let basic = match headers.get(header::AUTHORIZATION) {
+    let authorization = headers.get(header::AUTHORIZATION);
+    let basic = match authorization {
         Some(value) => parse_basic(value.as_bytes())?,
         None => None,
     };
+    let bearer = authorization.and_then(|v| parse_bearer(v.as_bytes()));
     let body_secret = form.get("client_secret");
+    if let Some(jwt) = form.get("client_assertion") {
+        if basic.is_some() || body_secret.is_some() || bearer.is_some() {
+            return Err(one_method());
+        }
+        return Ok(Presented::Assertion {
+            jwt: jwt.to_owned(),
+            typed: form.get("client_assertion_type") == Some(JWT_BEARER),
+            client_id: form.non_empty("client_id").map(str::to_owned),
+        });
+    }
+    if let Some(token) = bearer {
+        if body_secret.is_some() {
+            return Err(one_method());
+        }
+        return Ok(Presented::Bearer { token });
+    }
     match (basic, body_secret) {
-        (Some(_), Some(_)) => Err(OAuthError::invalid_request(
-            "use one client authentication method, not Basic and client_secret together",
-        )),
+        (Some(_), Some(_)) => Err(one_method()),
         (Some((client_id, secret)), None) => Ok(Presented::Basic { client_id, secret }),
         (None, Some(secret)) => {
             let client_id = form.non_empty("client_id").ok_or_else(auth_failed)?;
@@ -74,6 +111,16 @@ fn parse_basic(value: &[u8]) -> Result<Option<(String, String)>, OAuthError> {
     let id = decode_component(id.as_bytes()).map_err(|_| auth_failed())?;
     let secret = decode_component(secret.as_bytes()).map_err(|_| auth_failed())?;
     Ok(Some((id, secret)))
+}
+
+/// `Authorization: Bearer TOKEN` or `AccessToken TOKEN` (Janssen's two spellings).
+fn parse_bearer(value: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(value).ok()?.trim();
+    let (scheme, rest) = text.split_once(' ')?;
+    let token = rest.trim();
+    ((scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("accesstoken"))
+        && !token.is_empty())
+    .then(|| token.to_owned())
 }
 
 /// The one description of every failed client authentication, so that the answer never tells
@@ -118,7 +165,9 @@ pub fn authenticate_with<'a>(
     mut compare: impl FnMut(&SecretDigest, &SecretDigest) -> bool,
 ) -> Result<&'a Client, OAuthError> {
     match presented {
-        Presented::Nothing => Err(auth_failed()),
+        Presented::Nothing | Presented::Assertion { .. } | Presented::Bearer { .. } => {
+            Err(auth_failed())
+        }
         Presented::Basic { client_id, secret } | Presented::Post { client_id, secret } => {
             let method = if matches!(presented, Presented::Basic { .. }) {
                 AuthMethod::ClientSecretBasic
@@ -171,6 +220,40 @@ mod tests {
         assert_eq!(
             presented_credentials(&h, &form).unwrap_err().code,
             "invalid_request"
+        );
+        let form = Form::parse_urlencoded(b"client_assertion=x.y.z", false).unwrap();
+        assert_eq!(
+            presented_credentials(&h, &form).unwrap_err().code,
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn assertions_and_bearer_tokens_are_presented_as_such() {
+        let form = Form::parse_urlencoded(
+            format!("client_assertion=a.b.c&client_assertion_type={JWT_BEARER}&client_id=x")
+                .as_bytes(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            presented_credentials(&HeaderMap::new(), &form).unwrap(),
+            Presented::Assertion {
+                jwt: "a.b.c".into(),
+                typed: true,
+                client_id: Some("x".into())
+            }
+        );
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer tok"),
+        );
+        assert_eq!(
+            presented_credentials(&h, &Form::default()).unwrap(),
+            Presented::Bearer {
+                token: "tok".into()
+            }
         );
     }
 

@@ -6,6 +6,7 @@
 use super::breaker::Health;
 use super::redact::Redactor;
 use super::{excerpt, Exchange, HttpResponse, RequestSpec, Transport, BODY_CAP};
+use crate::sut::client::tls::Trust;
 use crate::sut::error::TargetError;
 use crate::sut::profile::Timeouts;
 use crate::text as escape;
@@ -96,6 +97,9 @@ pub fn builder(timeouts: &Timeouts, user_agent: &str) -> reqwest::ClientBuilder 
 #[derive(Clone)]
 pub struct HttpClient {
     client: reqwest::Client,
+    /// One client per certificate presented (mutual TLS), built on first use.
+    with_identity: Arc<Mutex<std::collections::HashMap<String, reqwest::Client>>>,
+    trust: Trust,
     redactor: Redactor,
     timeouts: Timeouts,
     health: Arc<Mutex<Health>>,
@@ -109,17 +113,44 @@ pub struct Secrets {
     pub pairs: Vec<(String, String)>,
 }
 
+const USER_AGENT: &str = concat!("revspec/", env!("CARGO_PKG_VERSION"));
+
 impl HttpClient {
-    pub fn new(timeouts: &Timeouts, secrets: &Secrets) -> Result<Self, TargetError> {
-        let client = builder(timeouts, concat!("revspec/", env!("CARGO_PKG_VERSION")))
+    /// A client bounded by `timeouts`, never showing `secrets`, trusting the target's
+    /// certificates as `trust` says.
+    pub fn new(timeouts: &Timeouts, secrets: &Secrets, trust: Trust) -> Result<Self, TargetError> {
+        let client = trust
+            .apply(builder(timeouts, USER_AGENT))
             .build()
             .map_err(|e| TargetError::Profile(format!("cannot build the HTTP client: {e}")))?;
         Ok(Self {
             client,
+            with_identity: Arc::default(),
+            trust,
             redactor: Redactor::new(&secrets.values, &secrets.pairs),
             timeouts: timeouts.clone(),
             health: Arc::default(),
         })
+    }
+
+    /// The reqwest client a request goes through: the plain one, or the one presenting its
+    /// certificate (built once per certificate).
+    pub fn reqwest_for(&self, spec: &RequestSpec) -> Result<reqwest::Client, String> {
+        let Some(identity) = &spec.identity else {
+            return Ok(self.client.clone());
+        };
+        let mut cache = self.with_identity.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = cache.get(&identity.label) {
+            return Ok(c.clone());
+        }
+        let client = self
+            .trust
+            .apply(builder(&self.timeouts, USER_AGENT))
+            .identity(identity.identity.clone())
+            .build()
+            .map_err(|e| format!("cannot present the certificate {}: {e}", identity.label))?;
+        cache.insert(identity.label.clone(), client.clone());
+        Ok(client)
     }
 
     /// Why the client stopped sending: an endpoint failed at the transport level
@@ -154,7 +185,19 @@ impl HttpClient {
             url: self.redactor.redact_url(&spec.url),
             ..Default::default()
         };
-        let builder = request(&self.client, &spec);
+        let client = match self.reqwest_for(&spec) {
+            Ok(c) => c,
+            Err(e) => {
+                exchange.error = Some(e.clone());
+                return (exchange, Err(e));
+            }
+        };
+        let builder = request(&client, &spec);
+        if let Some(identity) = &spec.identity {
+            exchange
+                .request_headers
+                .push(("(TLS client certificate)".into(), identity.label.clone()));
+        }
         for (name, value) in &spec.headers {
             exchange
                 .request_headers
@@ -319,6 +362,17 @@ pub fn describe(e: &reqwest::Error, timeouts: &Timeouts, started: Instant) -> (T
             Transport::Closed,
             "the server closed the connection before the answer was complete".to_owned(),
         )
+    } else if text.contains("unknownissuer")
+        || text.contains("invalid peer certificate")
+        || text.contains("certificate not valid")
+        || text.contains("notvalidforname")
+    {
+        (
+            Transport::Other,
+            "the TLS handshake failed: the server's certificate is not trusted for this URL (give the CA that issued it in [tls] ca_file)".to_owned(),
+        )
+    } else if text.contains("certificate required") || text.contains("handshake") {
+        (Transport::Other, "the TLS handshake failed".to_owned())
     } else if e.is_connect() {
         (Transport::Refused, "could not connect".to_owned())
     } else if text.contains("invalid http") || text.contains("parse") {

@@ -34,6 +34,8 @@ pub struct RequestSpec {
     /// A body sent as is, with its content type.
     pub raw_body: Option<(String, Vec<u8>)>,
     pub basic: Option<(String, String)>,
+    /// The client certificate presented on the connection (mutual TLS), if any.
+    pub identity: Option<crate::sut::client::tls::TlsIdentity>,
 }
 
 impl RequestSpec {
@@ -45,6 +47,7 @@ impl RequestSpec {
             form: vec![],
             raw_body: None,
             basic: None,
+            identity: None,
         }
     }
 
@@ -174,6 +177,7 @@ mod tests {
                 values: vec!["s3cret-value".into()],
                 pairs: vec![],
             },
+            Default::default(),
         )
         .unwrap()
     }

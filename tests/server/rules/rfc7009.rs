@@ -546,29 +546,46 @@ async fn rfc8414_revocation_endpoint() {
     assert_eq!(parsed.path(), paths::REVOKE);
 }
 
+/// Every published method works at the revocation endpoint; the certificate methods are
+/// published only while the mTLS listener runs.
 #[tokio::test]
 async fn rfc8414_auth_methods() {
-    let s = server();
-    let doc = s.discovery(paths::AS_METADATA).await;
-    let methods: Vec<&str> = doc["revocation_endpoint_auth_methods_supported"]
-        .as_array()
-        .expect("published")
-        .iter()
-        .map(|m| m.as_str().unwrap())
-        .collect();
-    assert_eq!(
-        methods,
-        ["client_secret_basic", "client_secret_post", "none"]
-    );
-    for (method, client) in [
+    let plain = [
         ("client_secret_basic", "client-a"),
         ("client_secret_post", "client-b"),
-        ("none", "public-client"),
+        ("private_key_jwt", "client-jwt"),
+        ("client_secret_jwt", "client-secjwt"),
+    ];
+    let certificates = [
+        ("tls_client_auth", "client-mtls"),
+        ("self_signed_tls_client_auth", "client-ss"),
+    ];
+    for (s, with_mtls) in [
+        (server(), false),
+        (Server::with_mtls(ServeOptions::default()), true),
     ] {
-        assert!(methods.contains(&method));
-        let p = s.mint(client).await;
-        s.revoke_as(client, &p.access).await.assert_revoke_ok();
-        assert!(!s.active(&p.access).await, "{method} did not revoke");
+        let doc = s.discovery(paths::AS_METADATA).await;
+        let methods: Vec<&str> = doc["revocation_endpoint_auth_methods_supported"]
+            .as_array()
+            .expect("published")
+            .iter()
+            .map(|m| m.as_str().unwrap())
+            .collect();
+        let mut expected: Vec<(&str, &str)> = plain.to_vec();
+        if with_mtls {
+            expected.extend(certificates);
+        }
+        expected.push(("none", "public-client"));
+        assert_eq!(
+            methods,
+            expected.iter().map(|(m, _)| *m).collect::<Vec<_>>(),
+            "with the mTLS listener: {with_mtls}"
+        );
+        for (method, client) in expected {
+            let p = s.mint(client).await;
+            s.revoke_as(client, &p.access).await.assert_revoke_ok();
+            assert!(!s.active(&p.access).await, "{method} did not revoke");
+        }
     }
 }
 

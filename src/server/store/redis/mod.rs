@@ -380,6 +380,22 @@ impl RedisStore {
         self.transactions.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records a one-time key (a client assertion's `jti`) until `until_unix_ms`: `true` the
+    /// first time, `false` when any node of the cluster recorded it before (`SET NX PXAT`).
+    pub async fn first_use(&self, key: &str, until_unix_ms: u64) -> Result<bool, StoreError> {
+        self.ready()?;
+        let set: Option<String> = redis::cmd("SET")
+            .arg(format!("{}j:{key}", self.prefix))
+            .arg(1)
+            .arg("NX")
+            .arg("PXAT")
+            .arg(until_unix_ms)
+            .query_async(&mut self.conn.get())
+            .await
+            .map_err(|e| self.conn.error(e))?;
+        Ok(set.is_some())
+    }
+
     /// Goes on with a revoke-all's cleanup in the background, one short script per batch, so
     /// that Redis serves the other nodes between them. The revocation is already whole (the
     /// epoch): this only gives the memory back.
