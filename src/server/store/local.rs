@@ -206,7 +206,7 @@ impl LocalStore {
             }
             Ok(())
         })?;
-        for hash in index.expired(now, usize::MAX) {
+        for hash in index.expired(now) {
             index.remove(&hash);
             replayed_ops.push(Op::Remove(hash));
         }
@@ -398,18 +398,23 @@ impl TokenBackend for LocalStore {
     }
 
     async fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {
+        // One scan under the read lock, then the removals in batches under the write lock.
+        let expired = self.read().expired(now);
         let mut total = 0;
-        loop {
-            let (count, seq) = {
+        for chunk in expired.chunks(SWEEP_BATCH) {
+            let (batch, seq) = {
                 let mut index = self.write();
-                self.check()?;
-                let batch = index.expired(now, SWEEP_BATCH);
-                if batch.is_empty() {
-                    index.prune_profiles();
-                    return Ok(total);
+                if let Err(e) = self.check() {
+                    index.rescan();
+                    return Err(e);
                 }
-                for hash in &batch {
-                    index.remove(hash);
+                let batch: Vec<TokenHash> = chunk
+                    .iter()
+                    .filter(|h| index.remove_expired(h, now))
+                    .copied()
+                    .collect();
+                if batch.is_empty() {
+                    continue;
                 }
                 let count = batch.len();
                 (
@@ -417,9 +422,14 @@ impl TokenBackend for LocalStore {
                     self.log(|| batch.into_iter().map(Op::Remove).collect())?,
                 )
             };
-            self.durable(seq).await?;
-            total += count;
+            if let Err(e) = self.durable(seq).await {
+                self.read().rescan();
+                return Err(e);
+            }
+            total += batch;
         }
+        self.write().prune_profiles();
+        Ok(total)
     }
 
     async fn clients_with_tokens(&self) -> Result<Vec<String>, StoreError> {

@@ -507,3 +507,53 @@ async fn data_dir_is_private() {
     drop(Store::open(&dir, 0).unwrap());
     assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
 }
+
+#[tokio::test]
+async fn a_token_issued_after_a_sweep_with_an_earlier_expiry_is_swept() {
+    let store = Store::in_memory();
+    let expiring = |grant, at| TokenRecord {
+        expires_at: at,
+        ..record(TokenKind::Access, "a", grant)
+    };
+    store.issue(expiring(1, 100)).await.unwrap();
+    // The scan finds nothing and remembers 100 as the earliest expiry...
+    assert_eq!(store.sweep_expired(50).await.unwrap(), 0);
+    // ...which a later, earlier-expiring token lowers.
+    let early = store.issue(expiring(2, 20)).await.unwrap();
+    assert_eq!(store.sweep_expired(30).await.unwrap(), 1);
+    assert!(store.get(&early).await.unwrap().is_none());
+    assert_eq!(store.sweep_expired(100).await.unwrap(), 1);
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn grants_shrink_to_one_inline_member_and_grow_again() {
+    let store = Store::in_memory();
+    let t = store
+        .issue_all(&[
+            record(TokenKind::Access, "a", 1),
+            record(TokenKind::Refresh, "a", 1),
+            record(TokenKind::Access, "a", 1),
+        ])
+        .await
+        .unwrap();
+    assert!(store.revoke_token(&hash_token(&t[1])).await.unwrap());
+    assert!(store.revoke_token(&hash_token(&t[0])).await.unwrap());
+    assert_eq!(store.grant_len(1), 1);
+    let more = store
+        .issue(record(TokenKind::Refresh, "a", 1))
+        .await
+        .unwrap();
+    assert_eq!(store.grant_len(1), 2);
+    assert_eq!(
+        store
+            .revoke_client("a", Some(TokenKind::Refresh))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.get(&more).await.unwrap().is_none());
+    assert_eq!(store.revoke_grant(1).await.unwrap(), 1);
+    assert_eq!(store.grant_len(1), 0);
+    assert!(store.clients_with_tokens().await.unwrap().is_empty());
+}
