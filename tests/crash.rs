@@ -6,6 +6,9 @@
 //! - no token whose issue was answered 200 is unknown, unless a revocation of its grant was
 //!   sent (the record says so before sending; its 200 may have been lost in the crash).
 //!
+//! The server checkpoints its journal every 50 changes here, so kills also land during
+//! journal rotations and checkpoints.
+//!
 //! Real processes on 127.0.0.1. `REVSPEC_CRASH_KILLS` sets the number of kills (20 by default).
 //! Every process started is killed when the test ends, whatever happens.
 
@@ -50,6 +53,9 @@ fn serve(port: u16, data: &Path, log: &Path) -> Process {
                 "--data-dir",
             ])
             .arg(data)
+            // A checkpoint every 50 changes: kills also land during journal rotations and
+            // checkpoints, and restarts replay journals after checkpoints.
+            .env("REVSPEC_JOURNAL_CHECKPOINT_OPS", "50")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -236,4 +242,20 @@ async fn sigkill_under_load_loses_no_acknowledged_change() {
     );
     assert!(revocations > 0 && issues > 0, "nothing was checked");
     drop(server);
+    // Journal files are numbered by generation: many were started, so many checkpoints ran.
+    let newest = std::fs::read_dir(&data)
+        .unwrap()
+        .filter_map(|e| {
+            let name = e.unwrap().file_name().into_string().ok()?;
+            name.strip_prefix("journal-")?
+                .strip_suffix(".log")?
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .expect("a journal file");
+    assert!(
+        newest > kills as u64 * 2,
+        "only {newest} journal generations"
+    );
 }

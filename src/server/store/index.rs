@@ -1,8 +1,11 @@
-//! The in-memory index of the local backends: every token by its hash, every grant's members,
-//! every client's grants and every token's expiry, so that one token, one grant or one client
-//! costs what it touches. Kept compact (451 B a token by RSS at 1M, see `docs/performance.md`):
-//! what many tokens share (client, subject, scopes) is one [`Profile`] they point to, and a
-//! grant lists its members inline.
+//! The in-memory index of the local backends: every token by its hash, every grant's members
+//! and every client's grants, so that one token, one grant or one client costs what it
+//! touches. Kept compact (see `docs/performance.md` and `examples/index_memory.rs`): what many
+//! tokens share (client, subject, scopes, kind) is one [`Profile`] they point to, so a token's
+//! entry is 32 bytes; a grant of one token (every client_credentials grant) holds that token's
+//! hash inline, with no allocation of its own; and there is no expiry order: the sweep scans
+//! the tokens (every `--sweep-interval`, 60 s by default, and only once the earliest expiry
+//! seen has passed), which costs a pass over the map instead of 40 bytes and more a token.
 //!
 //! The maps hash with FxHash (`rustc-hash`), not std's SipHash: their keys are SHA-256 digests,
 //! grant ids the server drew at random and client ids from its configuration, and a request
@@ -11,37 +14,94 @@
 
 use super::token::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
 use rustc_hash::{FxHashMap, FxHashSet};
-use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-/// What many tokens share: their client, subject and scopes.
+/// What many tokens share: their client, subject, scopes and kind.
 #[derive(Debug, PartialEq, Eq, Hash)]
 struct Profile {
     client_id: String,
     subject: Option<String>,
     scopes: Vec<String>,
+    kind: TokenKind,
 }
 
-/// One stored token.
+/// One stored token (32 bytes).
 #[derive(Debug, Clone)]
 struct Entry {
     profile: Arc<Profile>,
     grant_id: u64,
     issued_at: u64,
     expires_at: u64,
-    kind: TokenKind,
 }
 
-/// A grant's tokens in issue order (oldest first); at most the per-grant cap.
-type Members = Vec<TokenHash>;
+/// A grant's tokens in issue order (oldest first); at most the per-grant cap. A grant of one
+/// token (the most common) holds it inline.
+#[derive(Debug)]
+enum Members {
+    One(TokenHash),
+    Many(Vec<TokenHash>),
+}
 
-#[derive(Default)]
+impl Members {
+    fn as_slice(&self) -> &[TokenHash] {
+        match self {
+            Members::One(h) => std::slice::from_ref(h),
+            Members::Many(v) => v,
+        }
+    }
+
+    fn push(&mut self, hash: TokenHash) {
+        match self {
+            Members::One(first) => {
+                let mut both = Vec::with_capacity(2);
+                both.extend([*first, hash]);
+                *self = Members::Many(both);
+            }
+            Members::Many(v) => v.push(hash),
+        }
+    }
+
+    /// Removes `hash`; whether the grant is now empty.
+    fn remove(&mut self, hash: &TokenHash) -> bool {
+        match self {
+            Members::One(h) => h == hash,
+            Members::Many(v) => {
+                if let Some(i) = v.iter().position(|h| h == hash) {
+                    v.remove(i);
+                }
+                match v.as_slice() {
+                    [] => true,
+                    [only] => {
+                        *self = Members::One(*only);
+                        false
+                    }
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
 pub(super) struct Index {
     tokens: FxHashMap<TokenHash, Entry>,
     grants: FxHashMap<u64, Members>,
     by_client: FxHashMap<String, FxHashSet<u64>>,
-    expiry: BTreeSet<(u64, TokenHash)>,
     profiles: FxHashSet<Arc<Profile>>,
+    /// No token expires before this (a lower bound): the sweep scans only once it has passed.
+    earliest_expiry: AtomicU64,
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Self {
+            tokens: FxHashMap::default(),
+            grants: FxHashMap::default(),
+            by_client: FxHashMap::default(),
+            profiles: FxHashSet::default(),
+            earliest_expiry: AtomicU64::new(u64::MAX),
+        }
+    }
 }
 
 impl Index {
@@ -50,6 +110,7 @@ impl Index {
             client_id: record.client_id,
             subject: record.subject,
             scopes: record.scopes,
+            kind: record.kind,
         };
         let profile = match self.profiles.get(&profile) {
             Some(p) => p.clone(),
@@ -64,14 +125,13 @@ impl Index {
             grant_id: record.grant_id,
             issued_at: record.issued_at,
             expires_at: record.expires_at,
-            kind: record.kind,
         };
         (profile, entry)
     }
 
     fn record(entry: &Entry) -> TokenRecord {
         TokenRecord {
-            kind: entry.kind,
+            kind: entry.profile.kind,
             client_id: entry.profile.client_id.clone(),
             grant_id: entry.grant_id,
             subject: entry.profile.subject.clone(),
@@ -83,9 +143,15 @@ impl Index {
 
     pub fn insert(&mut self, hash: TokenHash, record: TokenRecord) {
         let (profile, entry) = self.intern(record);
-        let members = self.grants.entry(entry.grant_id).or_default();
-        if !members.contains(&hash) {
-            members.push(hash);
+        match self.grants.get_mut(&entry.grant_id) {
+            Some(members) => {
+                if !members.as_slice().contains(&hash) {
+                    members.push(hash);
+                }
+            }
+            None => {
+                self.grants.insert(entry.grant_id, Members::One(hash));
+            }
         }
         match self.by_client.get_mut(&profile.client_id) {
             Some(grants) => {
@@ -98,12 +164,9 @@ impl Index {
                 );
             }
         }
-        self.expiry.insert((entry.expires_at, hash));
-        if let Some(old) = self.tokens.insert(hash, entry) {
-            if old.expires_at != self.tokens[&hash].expires_at {
-                self.expiry.remove(&(old.expires_at, hash));
-            }
-        }
+        self.earliest_expiry
+            .fetch_min(entry.expires_at, Ordering::Relaxed);
+        self.tokens.insert(hash, entry);
     }
 
     pub fn get(&self, hash: &TokenHash) -> Option<TokenRecord> {
@@ -128,7 +191,7 @@ impl Index {
     }
 
     pub fn grant_len(&self, grant_id: u64) -> usize {
-        self.grants.get(&grant_id).map_or(0, Vec::len)
+        self.grants.get(&grant_id).map_or(0, |m| m.as_slice().len())
     }
 
     pub fn clients(&self) -> Vec<String> {
@@ -148,14 +211,10 @@ impl Index {
     /// Removes one token; drops its grant from the indexes when it was the last one.
     pub fn remove(&mut self, hash: &TokenHash) -> Option<TokenRecord> {
         let entry = self.tokens.remove(hash)?;
-        self.expiry.remove(&(entry.expires_at, *hash));
-        let mut emptied = false;
-        if let Some(members) = self.grants.get_mut(&entry.grant_id) {
-            if let Some(i) = members.iter().position(|h| h == hash) {
-                members.remove(i);
-            }
-            emptied = members.is_empty();
-        }
+        let emptied = self
+            .grants
+            .get_mut(&entry.grant_id)
+            .is_some_and(|members| members.remove(hash));
         if emptied {
             self.drop_grant_entry(entry.grant_id, &entry.profile.client_id);
         }
@@ -168,9 +227,8 @@ impl Index {
             return;
         };
         let mut client = None;
-        for hash in members {
+        for &hash in members.as_slice() {
             if let Some(entry) = self.tokens.remove(&hash) {
-                self.expiry.remove(&(entry.expires_at, hash));
                 removed.push((hash, Self::record(&entry)));
                 client.get_or_insert(entry.profile);
             }
@@ -208,8 +266,8 @@ impl Index {
                         .into_iter()
                         .flatten()
                         .filter_map(|g| self.grants.get(g))
-                        .flatten()
-                        .filter(|h| self.tokens.get(*h).is_some_and(|e| e.kind == *kind))
+                        .flat_map(Members::as_slice)
+                        .filter(|h| self.tokens.get(*h).is_some_and(|e| e.profile.kind == *kind))
                         .copied()
                         .collect();
                     for h in hashes {
@@ -231,8 +289,9 @@ impl Index {
         let is_access = |h: &&TokenHash| {
             self.tokens
                 .get(*h)
-                .is_some_and(|e| e.kind == TokenKind::Access)
+                .is_some_and(|e| e.profile.kind == TokenKind::Access)
         };
+        let members = members.as_slice();
         let count = members.iter().filter(is_access).count();
         members
             .iter()
@@ -242,14 +301,39 @@ impl Index {
             .collect()
     }
 
-    /// Up to `limit` tokens expired at `now`, soonest first.
-    pub fn expired(&self, now: u64, limit: usize) -> Vec<TokenHash> {
-        self.expiry
-            .iter()
-            .take_while(|(expires_at, _)| *expires_at <= now)
-            .take(limit)
-            .map(|(_, h)| *h)
-            .collect()
+    /// Every token expired at `now`, by a scan of the tokens (none when the earliest expiry
+    /// seen has not passed); the earliest expiry of the others is kept for the next call. A
+    /// caller that does not remove them all must call [`Index::rescan`].
+    pub fn expired(&self, now: u64) -> Vec<TokenHash> {
+        if self.earliest_expiry.load(Ordering::Relaxed) > now {
+            return Vec::new();
+        }
+        let mut earliest = u64::MAX;
+        let mut expired = Vec::new();
+        for (hash, entry) in &self.tokens {
+            if entry.expires_at <= now {
+                expired.push(*hash);
+            } else {
+                earliest = earliest.min(entry.expires_at);
+            }
+        }
+        // Inserts take the write lock, so none ran during the scan.
+        self.earliest_expiry.store(earliest, Ordering::Relaxed);
+        expired
+    }
+
+    /// Makes the next [`Index::expired`] scan whatever the time.
+    pub fn rescan(&self) {
+        self.earliest_expiry.store(0, Ordering::Relaxed);
+    }
+
+    /// Removes a token if it is expired at `now`; whether it was.
+    pub fn remove_expired(&mut self, hash: &TokenHash, now: u64) -> bool {
+        if self.tokens.get(hash).is_some_and(|e| e.expires_at <= now) {
+            self.remove(hash);
+            return true;
+        }
+        false
     }
 
     /// Forgets profiles no token points to any more.
@@ -262,7 +346,9 @@ impl Index {
     pub fn order_grants(&mut self) {
         let tokens = &self.tokens;
         for members in self.grants.values_mut() {
-            members.sort_by_key(|h| tokens.get(h).map(|e| e.issued_at));
+            if let Members::Many(members) = members {
+                members.sort_by_key(|h| tokens.get(h).map(|e| e.issued_at));
+            }
         }
     }
 }

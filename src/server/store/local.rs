@@ -1,20 +1,21 @@
-//! The local backend: an in-memory index (`index`), written through to an embedded redb
-//! database (`journal`) when the server has a data directory.
+//! The local backend: an in-memory index (`index`), made durable with a data directory by an
+//! append-only journal checkpointed into an embedded redb database (`journal`).
 //!
 //! The index answers by token, by grant, by client and by expiry, so revoking one token, one
 //! grant or all of a client's tokens costs what it touches, not what the store holds. With a
-//! data directory every change is also committed to redb with group commit: a unit returns
-//! only once its change is durable, so every 200 the server sends is durable when it is sent.
-//! At start the index is rebuilt from the database (rows in `codec`'s compact form), so a
-//! restart neither resurrects a revoked token nor forgets an issued one. The database is
-//! created `0600` in a folder created `0700`.
+//! data directory every change is also appended to the journal with group commit: a unit
+//! returns only once its change is durable, so every 200 the server sends is durable when it
+//! is sent. At start the index is rebuilt from the database (rows in `codec`'s compact form)
+//! and the journal written since its last checkpoint, so a restart neither resurrects a
+//! revoked token nor forgets an issued one. The database and the journal files are created
+//! `0600` in a folder created `0700`.
 
 use super::backend::TokenBackend;
 use super::codec;
 use super::doc::{Doc, Saved, Versioned};
 use super::error::StoreError;
 use super::index::Index;
-use super::journal::{Journal, Op, META, TOKENS};
+use super::journal::{self, Journal, Limits, Op, APPLIED_KEY, META, TOKENS};
 use super::token::{Removed, TokenHash, TokenKind, TokenRecord, Victim};
 use redb::{ReadableDatabase as _, ReadableTable as _};
 use std::collections::HashMap;
@@ -33,7 +34,7 @@ const SETTINGS_KEY: &str = "settings";
 /// wrote it).
 const CLIENT_SCOPES_KEY: &str = "client_scopes";
 
-/// The local backend: the in-memory index, written through to redb with a data directory.
+/// The local backend: the in-memory index, made durable by the journal with a data directory.
 pub struct LocalStore {
     index: RwLock<Index>,
     journal: Option<Journal>,
@@ -53,6 +54,19 @@ struct LocalMeta {
 impl LocalMeta {
     fn version(&self, doc: &Doc) -> u64 {
         self.versions.get(&doc.name()).copied().unwrap_or(0)
+    }
+
+    /// Takes in a stored value of the meta table (at start).
+    fn load(&mut self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        match key {
+            SETTINGS_KEY => self.settings = Some(value.to_vec()),
+            CLIENT_SCOPES_KEY => {
+                self.client_scopes = serde_json::from_slice(value)
+                    .map_err(|e| StoreError::failed(format!("stored client scopes: {e}")))?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 
     fn get(&self, doc: &Doc) -> Option<Versioned> {
@@ -104,9 +118,14 @@ impl LocalStore {
         }
     }
 
-    /// Opens (or creates) the database under `dir` and rebuilds the index from it, dropping
-    /// the tokens expired at `now`.
+    /// Opens (or creates) the database under `dir` and rebuilds the index from it and the
+    /// journal, dropping the tokens expired at `now`.
     pub(super) fn open(dir: &Path, now: u64) -> Result<Self, StoreError> {
+        Self::open_with(dir, now, Limits::from_env())
+    }
+
+    /// [`LocalStore::open`] with the journal's checkpoint limits.
+    pub(super) fn open_with(dir: &Path, now: u64, limits: Limits) -> Result<Self, StoreError> {
         let io = |e: std::io::Error| StoreError::failed(format!("{}: {e}", dir.display()));
         create_private_dir(dir).map_err(io)?;
         let path = dir.join(DB_FILE);
@@ -115,6 +134,7 @@ impl LocalStore {
         let mut index = Index::default();
         let mut expired = Vec::new();
         let mut meta = LocalMeta::default();
+        let applied;
         {
             let write = db.begin_write()?;
             write.open_table(TOKENS)?; // make sure the tables exist
@@ -122,11 +142,17 @@ impl LocalStore {
             write.commit()?;
             let read = db.begin_read()?;
             let stored = read.open_table(META)?;
-            meta.settings = stored.get(SETTINGS_KEY)?.map(|v| v.value().to_vec());
-            if let Some(scopes) = stored.get(CLIENT_SCOPES_KEY)? {
-                meta.client_scopes = serde_json::from_slice(scopes.value())
-                    .map_err(|e| StoreError::failed(format!("stored client scopes: {e}")))?;
+            for key in [SETTINGS_KEY, CLIENT_SCOPES_KEY] {
+                if let Some(value) = stored.get(key)? {
+                    meta.load(key, value.value())?;
+                }
             }
+            applied = match stored.get(APPLIED_KEY)? {
+                Some(v) => u64::from_le_bytes(v.value().try_into().map_err(|_| {
+                    StoreError::failed("corrupt journal generation in the database")
+                })?),
+                None => 0,
+            };
             let table = read.open_table(TOKENS)?;
             for row in table.iter()? {
                 let (key, value) = row?;
@@ -142,7 +168,6 @@ impl LocalStore {
                 }
             }
         }
-        index.order_grants();
         if !expired.is_empty() {
             let write = db.begin_write()?;
             {
@@ -153,9 +178,44 @@ impl LocalStore {
             }
             write.commit()?;
         }
+        // Then what the journal holds beyond the last checkpoint, change by change as it was
+        // made; the changes are checkpointed again (revocations with what they removed here).
+        let mut replayed_ops = Vec::new();
+        let replayed = journal::replay(dir, applied, |ops| {
+            for op in ops {
+                replayed_ops.push(match op {
+                    Op::Put(hash, row) => {
+                        let record = codec::decode(&row)
+                            .map_err(|e| StoreError::failed(format!("corrupt journal row: {e}")))?;
+                        index.insert(hash, record);
+                        Op::Put(hash, row)
+                    }
+                    Op::Remove(hash) => {
+                        index.remove(&hash);
+                        Op::Remove(hash)
+                    }
+                    Op::Meta(key, value) => {
+                        meta.load(&key, &value)?;
+                        Op::Meta(key, value)
+                    }
+                    Op::Revoke(victims, _) => {
+                        let removed = index.revoke(&victims);
+                        Op::Revoke(victims, removed.into_iter().map(|(h, _)| h).collect())
+                    }
+                });
+            }
+            Ok(())
+        })?;
+        for hash in index.expired(now) {
+            index.remove(&hash);
+            replayed_ops.push(Op::Remove(hash));
+        }
+        index.order_grants();
+        index.prune_profiles();
+        let journal = Journal::start(dir, Arc::new(db), applied, replayed, replayed_ops, limits)?;
         Ok(Self {
             index: RwLock::new(index),
-            journal: Some(Journal::start(Arc::new(db))?),
+            journal: Some(journal),
             transactions: AtomicU64::new(0),
             meta: Mutex::new(meta),
         })
@@ -207,7 +267,7 @@ impl LocalStore {
         self.journal.as_ref().map_or(0, Journal::commits)
     }
 
-    /// The journal of a data directory (tests look at the database and hold the committer).
+    /// The journal of a data directory (tests look at what it wrote and hold the committer).
     #[cfg(test)]
     pub(super) fn journal(&self) -> Option<&Journal> {
         self.journal.as_ref()
@@ -311,10 +371,17 @@ impl TokenBackend for LocalStore {
             let mut index = self.write();
             self.check()?;
             let removed = index.revoke(&victims);
+            // One record whatever it removed: the revocation itself (replayed on the index at
+            // start), with the hashes it removed for the checkpoint.
             let seq = if removed.is_empty() {
                 None
             } else {
-                Some(self.log(|| removed.iter().map(|(h, _)| Op::Remove(*h)).collect())?)
+                Some(self.log(|| {
+                    vec![Op::Revoke(
+                        victims,
+                        removed.iter().map(|(h, _)| *h).collect(),
+                    )]
+                })?)
             };
             (removed, seq)
         };
@@ -331,18 +398,23 @@ impl TokenBackend for LocalStore {
     }
 
     async fn sweep_expired(&self, now: u64) -> Result<usize, StoreError> {
+        // One scan under the read lock, then the removals in batches under the write lock.
+        let expired = self.read().expired(now);
         let mut total = 0;
-        loop {
-            let (count, seq) = {
+        for chunk in expired.chunks(SWEEP_BATCH) {
+            let (batch, seq) = {
                 let mut index = self.write();
-                self.check()?;
-                let batch = index.expired(now, SWEEP_BATCH);
-                if batch.is_empty() {
-                    index.prune_profiles();
-                    return Ok(total);
+                if let Err(e) = self.check() {
+                    index.rescan();
+                    return Err(e);
                 }
-                for hash in &batch {
-                    index.remove(hash);
+                let batch: Vec<TokenHash> = chunk
+                    .iter()
+                    .filter(|h| index.remove_expired(h, now))
+                    .copied()
+                    .collect();
+                if batch.is_empty() {
+                    continue;
                 }
                 let count = batch.len();
                 (
@@ -350,9 +422,14 @@ impl TokenBackend for LocalStore {
                     self.log(|| batch.into_iter().map(Op::Remove).collect())?,
                 )
             };
-            self.durable(seq).await?;
-            total += count;
+            if let Err(e) = self.durable(seq).await {
+                self.read().rescan();
+                return Err(e);
+            }
+            total += batch;
         }
+        self.write().prune_profiles();
+        Ok(total)
     }
 
     async fn clients_with_tokens(&self) -> Result<Vec<String>, StoreError> {

@@ -4,7 +4,8 @@
 //! tokens, put revoked tokens back for a fault, sweep the expired ones, keep the Config API's
 //! documents, each written as a compare-and-set on its version: `doc`).
 //!
-//! `local` is the default: an in-memory index, written through to redb with a data directory.
+//! `local` is the default: an in-memory index, made durable with a data directory by an
+//! append-only journal (group commit) checkpointed into redb in the background (`journal`).
 //! `redis` is shared by the nodes of a cluster: a Lua script or one command per unit, TTLs for
 //! expiry. A failure is a [`StoreError`] (`error`); the endpoints decide how to answer it.
 
@@ -134,8 +135,8 @@ impl Store {
         }
     }
 
-    /// How many database commits were made (0 in memory or in Redis): with group commit,
-    /// fewer than the changes made.
+    /// How many journal group commits (one `fdatasync` each) were made (0 in memory or in
+    /// Redis): fewer than the changes made.
     pub fn commits(&self) -> u64 {
         self.local().map_or(0, LocalStore::commits)
     }

@@ -1,10 +1,10 @@
 //! The store through its facade: in memory and with a data directory.
 
 use super::doc::{Doc, Saved};
-use super::journal::TOKENS;
-use super::local::DB_FILE;
+use super::journal::{Limits, Op, TOKENS};
+use super::local::{LocalStore, DB_FILE};
 use super::token::{hash_token, TokenKind, TokenRecord, Victim};
-use super::Store;
+use super::{Backend, Store};
 use redb::ReadableDatabase as _;
 use std::path::Path;
 
@@ -274,13 +274,164 @@ async fn data_dir_survives_restart_without_resurrection() {
     );
 }
 
-/// Whether the database (not the index) holds a token.
+/// Whether the data directory (the database, then the journal written after its last
+/// checkpoint), not the index, holds a token.
 fn on_disk(store: &Store, token: &str) -> bool {
-    let db = &store.local().unwrap().journal().unwrap().db;
-    let read = db.begin_read().unwrap();
+    let journal = store.local().unwrap().journal().unwrap();
+    let hash = hash_token(token);
+    let read = journal.db.begin_read().unwrap();
     let table = read.open_table(TOKENS).unwrap();
-    let found = table.get(hash_token(token).as_slice()).unwrap().is_some();
+    let mut found = table.get(hash.as_slice()).unwrap().is_some();
+    for op in journal.logged() {
+        match op {
+            Op::Put(h, _) if h == hash => found = true,
+            Op::Remove(h) if h == hash => found = false,
+            Op::Revoke(victims, _) if victims.contains(&Victim::Token(hash)) => found = false,
+            _ => {}
+        }
+    }
     found
+}
+
+fn open_with(dir: &Path, limits: Limits) -> Store {
+    Store::with(Backend::Local(
+        LocalStore::open_with(dir, 0, limits).unwrap(),
+    ))
+}
+
+#[tokio::test]
+async fn revoking_all_of_a_clients_tokens_is_one_small_journal_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = {
+        let store = Store::open(dir.path(), 0).unwrap();
+        let many: Vec<TokenRecord> = (0..5000)
+            .map(|g| record(TokenKind::Access, "b", g))
+            .collect();
+        store.issue_all(&many).await.unwrap();
+        let kept = store
+            .issue(record(TokenKind::Access, "a", 9999))
+            .await
+            .unwrap();
+        let journal = store.local().unwrap().journal().unwrap();
+        let before = journal.logged_bytes();
+        assert_eq!(store.revoke_client("b", None).await.unwrap(), 5000);
+        let grew = journal.logged_bytes() - before;
+        assert!(grew < 64, "revoking 5000 tokens wrote {grew} bytes");
+        kept
+    };
+    // Replayed at start: the revocation removes the same tokens again.
+    let store = Store::open(dir.path(), 0).unwrap();
+    assert_eq!(store.len(), 1);
+    assert!(store.get(&kept).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn checkpoints_move_the_journal_into_the_database_and_a_restart_reads_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = Limits {
+        bytes: u64::MAX,
+        ops: 100,
+    };
+    let (live, revoked) = {
+        let store = open_with(dir.path(), limits);
+        let mut live = Vec::new();
+        let mut revoked = Vec::new();
+        for g in 0..250 {
+            let t = store
+                .issue(record(TokenKind::Access, "a", g))
+                .await
+                .unwrap();
+            if g % 3 == 0 {
+                store.revoke_token(&hash_token(&t)).await.unwrap();
+                revoked.push(t);
+            } else {
+                live.push(t);
+            }
+        }
+        let gone = store
+            .issue_all(&[
+                record(TokenKind::Access, "c", 1000),
+                record(TokenKind::Refresh, "c", 1000),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(store.revoke_grant(1000).await.unwrap(), 2);
+        let journal = store.local().unwrap().journal().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while journal.checkpoints() < 3 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(
+            journal.checkpoints() >= 3,
+            "{} checkpoints",
+            journal.checkpoints()
+        );
+        for t in &live {
+            assert!(on_disk(&store, t));
+        }
+        for t in &revoked {
+            assert!(!on_disk(&store, t));
+        }
+        // (`on_disk` cannot tell which tokens a grant revocation removed: checked below.)
+        revoked.extend(gone);
+        (live, revoked)
+    };
+    // The files checkpointed are gone: at most the open one and one being checkpointed.
+    let logs = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("journal-")
+        })
+        .count();
+    assert!(logs <= 2, "{logs} journal files left");
+    for limits in [limits, Limits::default()] {
+        let store = open_with(dir.path(), limits);
+        assert_eq!(store.len(), live.len());
+        for t in &live {
+            assert!(store.get(t).await.unwrap().is_some());
+        }
+        for t in &revoked {
+            assert!(store.get(t).await.unwrap().is_none());
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_journal_record_cut_short_by_a_crash_is_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = {
+        let store = Store::open(dir.path(), 0).unwrap();
+        store
+            .issue(record(TokenKind::Access, "a", 1))
+            .await
+            .unwrap()
+    };
+    // A crash in the middle of the next write: a length and part of a record.
+    let newest = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("journal-"))
+        .max()
+        .unwrap();
+    use std::io::Write as _;
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&newest)
+        .unwrap()
+        .write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 1, 9, 9])
+        .unwrap();
+    let second = {
+        let store = Store::open(dir.path(), 0).unwrap();
+        assert!(store.get(&first).await.unwrap().is_some());
+        store
+            .issue(record(TokenKind::Access, "a", 2))
+            .await
+            .unwrap()
+    };
+    let store = Store::open(dir.path(), 0).unwrap();
+    assert_eq!(store.len(), 2);
+    assert!(store.get(&second).await.unwrap().is_some());
 }
 
 #[tokio::test]
@@ -348,8 +499,61 @@ async fn data_dir_is_private() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&dir), 0o700);
     assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        assert_eq!(mode(&entry.unwrap().path()), 0o600);
+    }
     // A database file left readable by an older run is narrowed.
     std::fs::set_permissions(dir.join(DB_FILE), std::fs::Permissions::from_mode(0o644)).unwrap();
     drop(Store::open(&dir, 0).unwrap());
     assert_eq!(mode(&dir.join(DB_FILE)), 0o600);
+}
+
+#[tokio::test]
+async fn a_token_issued_after_a_sweep_with_an_earlier_expiry_is_swept() {
+    let store = Store::in_memory();
+    let expiring = |grant, at| TokenRecord {
+        expires_at: at,
+        ..record(TokenKind::Access, "a", grant)
+    };
+    store.issue(expiring(1, 100)).await.unwrap();
+    // The scan finds nothing and remembers 100 as the earliest expiry...
+    assert_eq!(store.sweep_expired(50).await.unwrap(), 0);
+    // ...which a later, earlier-expiring token lowers.
+    let early = store.issue(expiring(2, 20)).await.unwrap();
+    assert_eq!(store.sweep_expired(30).await.unwrap(), 1);
+    assert!(store.get(&early).await.unwrap().is_none());
+    assert_eq!(store.sweep_expired(100).await.unwrap(), 1);
+    assert!(store.is_empty());
+}
+
+#[tokio::test]
+async fn grants_shrink_to_one_inline_member_and_grow_again() {
+    let store = Store::in_memory();
+    let t = store
+        .issue_all(&[
+            record(TokenKind::Access, "a", 1),
+            record(TokenKind::Refresh, "a", 1),
+            record(TokenKind::Access, "a", 1),
+        ])
+        .await
+        .unwrap();
+    assert!(store.revoke_token(&hash_token(&t[1])).await.unwrap());
+    assert!(store.revoke_token(&hash_token(&t[0])).await.unwrap());
+    assert_eq!(store.grant_len(1), 1);
+    let more = store
+        .issue(record(TokenKind::Refresh, "a", 1))
+        .await
+        .unwrap();
+    assert_eq!(store.grant_len(1), 2);
+    assert_eq!(
+        store
+            .revoke_client("a", Some(TokenKind::Refresh))
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(store.get(&more).await.unwrap().is_none());
+    assert_eq!(store.revoke_grant(1).await.unwrap(), 1);
+    assert_eq!(store.grant_len(1), 0);
+    assert!(store.clients_with_tokens().await.unwrap().is_empty());
 }
