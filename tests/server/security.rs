@@ -540,3 +540,37 @@ async fn introspection_and_userinfo_flags_gate_their_endpoints() {
     let doc = s.discovery(paths::OIDC_DISCOVERY).await;
     assert!(doc.get("introspection_endpoint").is_some() && doc.get("userinfo_endpoint").is_some());
 }
+
+/// An assertion's `jti` is kept until its `exp`: one that would live for an hour is refused,
+/// so a client cannot grow the replay cache without bound; one that lives a minute is taken.
+#[tokio::test]
+async fn an_assertion_that_lives_too_long_is_refused() {
+    let s = server();
+    let now = revspec::server::clock::now();
+    let signed = |exp: u64, jti: &str| {
+        let claims = json!({
+            "iss": "client-secjwt", "sub": "client-secjwt",
+            "aud": format!("{ISSUER}{}", paths::TOKEN),
+            "iat": now, "exp": exp, "jti": jti,
+        });
+        jsonwebtoken::encode(
+            &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+            &claims,
+            &jsonwebtoken::EncodingKey::from_secret(
+                revspec::server::config::demo_keys::CLIENT_SECJWT_SECRET.as_bytes(),
+            ),
+        )
+        .expect("signs")
+    };
+    let p = s.mint("client-secjwt").await;
+    let far = signed(now + 3600, "far-future");
+    s.revoke(Auth::Jwt(&far), &form(&[("token", &p.access)]))
+        .await
+        .assert_error(401, "invalid_client");
+    assert!(s.active(&p.access).await, "revoked with a refused assertion");
+    let near = signed(now + 60, "a-minute");
+    s.revoke(Auth::Jwt(&near), &form(&[("token", &p.access)]))
+        .await
+        .assert_revoke_ok();
+    assert!(!s.active(&p.access).await);
+}

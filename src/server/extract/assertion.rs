@@ -4,7 +4,7 @@
 //! Ed25519) or by its secret (`client_secret_jwt`: HMAC), never `alg: none`; `iss` = `sub` =
 //! the client (and = `client_id` when sent); an `aud` that names this server (its issuer, its
 //! token or revocation endpoint, on either listener); an `exp` not past (a minute of clock
-//! skew); and a `jti`, used once (the caller records it: see [`Verified::once`]).
+//! skew) and at most five minutes ahead; and a `jti`, used once (the caller records it: see [`Verified::once`]).
 
 use super::client_auth::auth_failed;
 use crate::faults::quirks::Quirk;
@@ -20,6 +20,11 @@ use std::sync::Arc;
 
 /// The clock skew allowed on `exp` (and `nbf`), in seconds.
 pub const LEEWAY_SECS: u64 = 60;
+
+/// The longest an assertion may still live when it arrives, in seconds (beyond the skew): its
+/// `jti` is kept until `exp`, so a far-future `exp` would let a client grow the replay cache
+/// without bound.
+pub const MAX_LIFETIME_SECS: u64 = 300;
 
 /// The algorithms the server takes (and publishes) for client assertions.
 pub const SIGNING_ALGS: &[&str] = &["RS256", "PS256", "ES256", "EdDSA", "HS256"];
@@ -184,10 +189,16 @@ pub fn verify(
         .get("exp")
         .and_then(Value::as_u64)
         .unwrap_or_default();
+    let now = crate::server::clock::now();
+    if exp > now + MAX_LIFETIME_SECS + LEEWAY_SECS
+        && !state.has_fault(Fault::AssertionExpiredAccepted)
+    {
+        return Err(auth_failed());
+    }
     let once = (!state.has_fault(Fault::AssertionReplayAccepted)).then(|| {
         (
             format!("{}:{jti}", client.id),
-            (exp.max(crate::server::clock::now()) + LEEWAY_SECS) * 1000,
+            (exp.max(now) + LEEWAY_SECS) * 1000,
         )
     });
     Ok(Verified { client, once })
