@@ -233,9 +233,9 @@ fn unjudged_as_expected(case: &str) -> BTreeMap<&'static str, Verdict> {
 }
 
 /// A fault or a quirk may not hide rules: the rules it leaves SKIP (beyond what a single
-/// server cannot exercise) or PARTIAL are exactly [`unjudged_as_expected`], and the rules a
+/// server, or the plain profile, cannot exercise) or PARTIAL are exactly [`unjudged_as_expected`], and the rules a
 /// quirk exercises pass.
-fn judged_as_much_as_self(case: &str, record: &RunRecord) -> Result<(), String> {
+fn judged_as_much_as_self(case: &str, plain: bool, record: &RunRecord) -> Result<(), String> {
     if !(case.starts_with("fault_") || case.starts_with("quirk_")) {
         return Ok(());
     }
@@ -247,7 +247,10 @@ fn judged_as_much_as_self(case: &str, record: &RunRecord) -> Result<(), String> 
         .rule_verdicts()
         .into_iter()
         .filter(|(rule, verdict)| match verdict {
-            Verdict::Skip => !SINGLE_SERVER_SKIPS.contains(&rule.as_str()),
+            Verdict::Skip => {
+                !SINGLE_SERVER_SKIPS.contains(&rule.as_str())
+                    && !(plain && PLAIN_PROFILE_SKIPS.contains(&rule.as_str()))
+            }
             Verdict::Partial => true,
             _ => false,
         })
@@ -640,7 +643,7 @@ async fn check_case(case: Case) -> Result<(), String> {
         if !wrong.is_empty() {
             problems.push_str(&format!("  concurrency {concurrency}:\n{wrong}"));
         }
-        if let Err(e) = judged_as_much_as_self(&case.name, record) {
+        if let Err(e) = judged_as_much_as_self(&case.name, case.options.tls.is_none(), record) {
             problems.push_str(&format!("  concurrency {concurrency}: {e}"));
         }
         let seen = broken(record);

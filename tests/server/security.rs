@@ -567,7 +567,10 @@ async fn an_assertion_that_lives_too_long_is_refused() {
     s.revoke(Auth::Jwt(&far), &form(&[("token", &p.access)]))
         .await
         .assert_error(401, "invalid_client");
-    assert!(s.active(&p.access).await, "revoked with a refused assertion");
+    assert!(
+        s.active(&p.access).await,
+        "revoked with a refused assertion"
+    );
     let near = signed(now + 60, "a-minute");
     s.revoke(Auth::Jwt(&near), &form(&[("token", &p.access)]))
         .await
