@@ -558,7 +558,8 @@ async fn an_assertion_that_lives_too_long_is_refused() {
             &claims,
             &jsonwebtoken::EncodingKey::from_secret(
                 revspec::server::config::demo_keys::CLIENT_SECJWT_SECRET.as_bytes(),
-            ),
+            )
+            .expect("an HMAC key"),
         )
         .expect("signs")
     };
