@@ -144,8 +144,21 @@ async fn doctor_names_each_problem_of_a_wrong_profile() {
         "{out}"
     );
     assert!(out.contains("fix: check [clients.other]"), "{out}");
+    // Each wrong secret also fails that client's authentication at the revocation endpoint.
     assert!(
-        out.contains("2. the settings adapter cannot read or change settings"),
+        out.contains(
+            "2. the other client (client-b) cannot authenticate at the revocation endpoint"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "3. the admin client (config-admin) cannot authenticate at the revocation endpoint"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains("4. the settings adapter cannot read or change settings"),
         "{out}"
     );
     assert!(out.contains("fix: check [clients.admin]"), "{out}");

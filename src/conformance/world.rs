@@ -457,11 +457,6 @@ impl RevWorld {
         }
     }
 
-    /// Takes a token seen inactive off the list of second looks.
-    pub fn no_second_look(&mut self, r: TokenRef) {
-        self.pending_inactive.retain(|p| *p != r);
-    }
-
     /// Marks a token seen active after a request, to be looked at again after the settle.
     pub fn expect_still_active_later(&mut self, r: TokenRef) {
         if !self.pending_active.contains(&r) {

@@ -262,6 +262,18 @@ async fn revoke_with(
     if !w.grant_still_active(r).await {
         return;
     }
+    // Only access tokens: RFC 7009 2 requires refresh tokens to be revocable.
+    let refused = r.kind == crate::catalogue::TokenType::Access
+        && w.ctx().target.learned().shape(r.kind) == crate::sut::learned::Shape::Refused;
+    if refused && hint.is_none() && matches!(shape, Shape::Normal) && !w.meta.request_shape {
+        // The scenario needs this access token revoked, and RFC 7009 lets a server refuse to
+        // (2.2.1): its rule cannot be observed this way (never a FAIL on the server).
+        w.outcome.not_applicable(format!(
+            "this server does not revoke {} tokens (400 unsupported_token_type, which RFC 7009 2.2.1 allows; learned in calibration), and this scenario needs one revoked",
+            r.kind
+        ));
+        return;
+    }
     w.asked_to_revoke(r);
     let form = match hint {
         Some(h) => vec![
