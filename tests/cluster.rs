@@ -1208,7 +1208,7 @@ async fn config_documents_redis_lost_are_stored_again_by_the_nodes() {
     })
     .await;
     assert!(stored_again, "no node stored the lost scopes again");
-    let late = Cluster::start(&redis.url(), "unused", |_, o| {
+    let late = Cluster::start(&redis.url(0), "unused", |_, o| {
         o.store.as_mut().unwrap().prefix = prefix.clone();
     })
     .await;
