@@ -361,34 +361,16 @@ async fn a_config_api_change_through_one_node_reaches_the_others() {
     .await;
     let (one, two) = (cluster.base(0).to_owned(), cluster.base(1).to_owned());
     let admin = admin_token(&one).await;
-    let patch = |base: &str, path: &str, body: serde_json::Value| {
-        http()
-            .patch(format!("{base}{path}"))
-            .bearer_auth(&admin)
-            .header("content-type", "application/json-patch+json")
-            .body(body.to_string())
-            .send()
-    };
-    let answer = patch(
+    set_property(
         &one,
-        CONFIG,
-        serde_json::json!([{"op": "replace", "path": "/featureFlags", "value": ["userinfo"]}]),
+        &admin,
+        "featureFlags",
+        serde_json::json!(["userinfo"]),
     )
-    .await
-    .unwrap();
-    assert_eq!(answer.status(), 200);
+    .await;
     // Stored on node 2 (the Config API reads it back there)...
     let stored_on_two = support::eventually(PROPAGATION, || async {
-        let doc: serde_json::Value = http()
-            .get(format!("{two}{CONFIG}"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        doc["featureFlags"] == serde_json::json!(["userinfo"])
+        config_on(&two, &admin).await["featureFlags"] == serde_json::json!(["userinfo"])
     })
     .await;
     assert!(stored_on_two, "node 2 never stored the change");
@@ -408,27 +390,9 @@ async fn a_config_api_change_through_one_node_reaches_the_others() {
     assert!(applied_on_two, "node 2 never applied the change");
     // A client's scopes changed through node 2 reach node 3 at once.
     let three = cluster.base(2).to_owned();
-    let answer = patch(
-        &two,
-        "/jans-config-api/api/v1/openid/clients/client-b",
-        serde_json::json!([{"op": "replace", "path": "/scopes", "value": ["openid"]}]),
-    )
-    .await
-    .unwrap();
-    assert_eq!(answer.status(), 200);
+    set_scopes(&two, &admin, "client-b", &["openid"]).await;
     let scopes_on_three = support::eventually(PROPAGATION, || async {
-        let doc: serde_json::Value = http()
-            .get(format!(
-                "{three}/jans-config-api/api/v1/openid/clients/client-b"
-            ))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        doc["scopes"] == serde_json::json!(["openid"])
+        scopes_on(&three, &admin, "client-b").await == serde_json::json!(["openid"])
     })
     .await;
     assert!(scopes_on_three, "node 3 never took the new scopes");
@@ -637,43 +601,16 @@ async fn when_redis_is_full_new_grants_get_503_and_config_changes_and_revocation
     assert_eq!(minted.headers()["retry-after"], "1");
     let body: serde_json::Value = minted.json().await.unwrap();
     assert_eq!(body["error"], "temporarily_unavailable");
-    let patch = |base: &str, path: &str, body: serde_json::Value| {
-        http()
-            .patch(format!("{base}{path}"))
-            .bearer_auth(&admin)
-            .header("content-type", "application/json-patch+json")
-            .body(body.to_string())
-            .send()
-    };
-    let answer = patch(
-        &one,
-        "/jans-config-api/api/v1/openid/clients/client-c",
-        serde_json::json!([{"op": "replace", "path": "/scopes", "value": ["openid"]}]),
-    )
-    .await
-    .unwrap();
-    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
-    let answer = patch(
+    set_scopes(&one, &admin, "client-c", &["openid"]).await;
+    set_property(
         &two,
-        CONFIG,
-        serde_json::json!([{"op": "replace", "path": "/allowAllValueForRevokeEndpoint", "value": true}]),
+        &admin,
+        "allowAllValueForRevokeEndpoint",
+        serde_json::json!(true),
     )
-    .await
-    .unwrap();
-    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    .await;
     let seen_on_three = support::eventually(PROPAGATION, || async {
-        let doc: serde_json::Value = http()
-            .get(format!(
-                "{three}/jans-config-api/api/v1/openid/clients/client-c"
-            ))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        doc["scopes"] == serde_json::json!(["openid"])
+        scopes_on(&three, &admin, "client-c").await == serde_json::json!(["openid"])
     })
     .await;
     assert!(seen_on_three, "node 3 never took the change");
@@ -693,8 +630,8 @@ async fn when_redis_is_full_new_grants_get_503_and_config_changes_and_revocation
 
 const CLIENTS: &str = "/jans-config-api/api/v1/openid/clients";
 
-/// A Config API JSON Patch through node `base`, with the admin's token; the status.
-async fn patch_via(base: &str, admin: &str, path: &str, body: serde_json::Value) -> u16 {
+/// A Config API JSON Patch through node `base`, with the admin's token, answered 200.
+async fn patch_via(base: &str, admin: &str, path: &str, body: serde_json::Value) {
     let answer = http()
         .patch(format!("{base}{path}"))
         .bearer_auth(admin)
@@ -705,7 +642,6 @@ async fn patch_via(base: &str, admin: &str, path: &str, body: serde_json::Value)
         .unwrap();
     let status = answer.status().as_u16();
     assert_eq!(status, 200, "{path}: {}", answer.text().await.unwrap());
-    status
 }
 
 async fn set_scopes(base: &str, admin: &str, client: &str, scopes: &[&str]) {

@@ -260,6 +260,20 @@ async fn control_every_token(w: &mut RevWorld, client: String) {
     }
 }
 
+/// A plain revocation of the token by its own client, shaped the way this server is known to
+/// revoke its type (learned in calibration): a control shows the mechanism, not how a
+/// request was shaped. `None` when no request could be sent (the scenario says why).
+async fn revoke_as_learned(
+    w: &mut RevWorld,
+    r: TokenRef,
+    value: &str,
+) -> Option<(crate::sut::learned::Shape, crate::sut::http::HttpResponse)> {
+    let shape = w.ctx().target.learned().shape(r.kind);
+    let spec = revocation(w, r.role, shape.form(r.kind, value), Shape::Normal)?;
+    send(w, spec).await;
+    last(w).map(|answer| (shape, answer))
+}
+
 /// The token that stayed active is one the server would revoke: its own client revokes it
 /// plainly and it dies. Bystanders are looked at again first, so this revocation's own
 /// effects are not mistaken for the earlier request's.
@@ -273,14 +287,9 @@ async fn control_revocable(w: &mut RevWorld, token: Token) {
     let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
-    // The control asks the way this server is known to revoke this type (learned in
-    // calibration): it shows the mechanism works, not how a request was shaped.
-    let shape = w.ctx().target.learned().shape(r.kind);
-    let Some(spec) = revocation(w, r.role, shape.form(r.kind, &value), Shape::Normal) else {
+    let Some((shape, answer)) = revoke_as_learned(w, r, &value).await else {
         return;
     };
-    send(w, spec).await;
-    let Some(answer) = last(w) else { return };
     if answer.status != 200 {
         w.outcome.control(
             format!(
@@ -307,12 +316,9 @@ async fn control_refused(w: &mut RevWorld, token: Token, code: String, status: u
     let Some((r, value)) = tokref(w, token.0) else {
         return;
     };
-    let shape = w.ctx().target.learned().shape(r.kind);
-    let Some(spec) = revocation(w, r.role, shape.form(r.kind, &value), Shape::Normal) else {
+    let Some((_, answer)) = revoke_as_learned(w, r, &value).await else {
         return;
     };
-    send(w, spec).await;
-    let Some(answer) = last(w) else { return };
     w.outcome.control(
         format!(
             "a revocation of {} by its client with its right credentials",

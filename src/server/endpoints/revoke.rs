@@ -79,20 +79,11 @@ pub async fn revoke_get(
     State(state): State<Arc<AppState>>,
     req: Request<Body>,
 ) -> Result<Response, OAuthError> {
-    if state.has_fault(Fault::GetRevokes) {
+    let basic_only = state.has_fault(Fault::GetRevokesBasicOnly);
+    if basic_only || state.has_fault(Fault::GetRevokes) {
         let form = Form::parse_urlencoded(req.uri().query().unwrap_or("").as_bytes(), true)?;
-        return revoke_form(
-            &state,
-            req.headers(),
-            req.extensions().get::<ConnInfo>(),
-            form,
-        )
-        .await;
-    }
-    if state.has_fault(Fault::GetRevokesBasicOnly) {
-        let form = Form::parse_urlencoded(req.uri().query().unwrap_or("").as_bytes(), true)?;
-        if form.get("client_secret").is_some() || !req.headers().contains_key(header::AUTHORIZATION)
-        {
+        let header_auth = req.headers().contains_key(header::AUTHORIZATION);
+        if basic_only && (form.get("client_secret").is_some() || !header_auth) {
             return Err(auth_failed());
         }
         return revoke_form(
