@@ -401,11 +401,9 @@ async fn a_config_api_change_through_one_node_reaches_the_others() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_redis_a_node_answers_503_never_200_and_recovers_with_it() {
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
+    let Some(mut redis) = LocalRedis::own(&[]) else {
         return;
-    }
-    let mut redis = LocalRedis::start().expect("redis-server starts");
+    };
     let cluster = Cluster::start(&redis.url(0), "down", |_, _| {}).await;
     let (one, two) = (cluster.base(0).to_owned(), cluster.base(1).to_owned());
     let token = access_token(&one).await.unwrap();
@@ -561,12 +559,9 @@ async fn a_revocation_holds_on_every_node_when_redis_lost_the_grant_index() {
 /// revocations still work, on every node.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_redis_is_full_new_grants_get_503_and_config_changes_and_revocations_still_work() {
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
+    let Some(redis) = LocalRedis::own(&["--maxmemory-policy", "noeviction"]) else {
         return;
-    }
-    let redis =
-        LocalRedis::start_with(&["--maxmemory-policy", "noeviction"]).expect("redis-server starts");
+    };
     let cluster = Cluster::start(&redis.url(0), "full", |_, _| {}).await;
     let (one, two, three) = (
         cluster.base(0).to_owned(),
@@ -933,11 +928,9 @@ async fn health_of(base: &str) -> u16 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_subscription_went_half_open_says_so_and_uses_no_removed_scope_past_the_bound()
 {
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
+    let Some(redis) = LocalRedis::own(&[]) else {
         return;
-    }
-    let redis = LocalRedis::start().expect("redis-server starts");
+    };
     let proxy = BlackHoleProxy::start(redis.port()).await;
     let through_proxy = proxy.url(0);
     let cluster = Cluster::start(&redis.url(0), "half-open-pubsub", |i, o| {
@@ -1001,11 +994,9 @@ async fn a_node_whose_subscription_went_half_open_says_so_and_uses_no_removed_sc
 /// 200 again, without Redis or the node being restarted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_whose_main_connection_went_half_open_reconnects() {
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
+    let Some(redis) = LocalRedis::own(&[]) else {
         return;
-    }
-    let redis = LocalRedis::start().expect("redis-server starts");
+    };
     let proxy = BlackHoleProxy::start(redis.port()).await;
     let cluster = Cluster::start(&proxy.url(0), "half-open-main", |_, _| {}).await;
     let one = cluster.base(0).to_owned();
@@ -1043,11 +1034,9 @@ async fn a_node_whose_main_connection_went_half_open_reconnects() {
 /// `/health` fails until the policy is `noeviction` again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_refuses_an_evicting_policy_set_while_it_runs_until_it_is_put_back() {
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
+    let Some(redis) = LocalRedis::own(&[]) else {
         return;
-    }
-    let redis = LocalRedis::start().expect("redis-server starts");
+    };
     let cluster = Cluster::start(&redis.url(0), "policy-later", |_, _| {}).await;
     let one = cluster.base(0).to_owned();
     let mint = || async {
@@ -1102,11 +1091,9 @@ async fn a_node_refuses_an_evicting_policy_set_while_it_runs_until_it_is_put_bac
 async fn config_documents_redis_lost_are_stored_again_by_the_nodes() {
     // A Redis of its own: `CLIENT KILL TYPE pubsub` below would cut every other test's
     // subscriptions on a shared one.
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
+    let Some(redis) = LocalRedis::own(&[]) else {
         return;
-    }
-    let redis = LocalRedis::start().expect("redis-server starts");
+    };
     let cluster = Cluster::start(&redis.url(0), "lost-config", |_, _| {}).await;
     let one = cluster.base(0).to_owned();
     let admin = admin_token(&one).await;
@@ -1170,11 +1157,9 @@ fn met_outage(case: &revspec::record::CaseRecord) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_during_a_check_passes_nothing_it_touched_and_the_cluster_recovers() {
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
+    let Some(mut redis) = LocalRedis::own(&[]) else {
         return;
-    }
-    let mut redis = LocalRedis::start().expect("redis-server starts");
+    };
     let cluster = Cluster::start(&redis.url(0), "restart", |_, _| {}).await;
     let profile = cluster.profile();
     let states: Vec<_> = cluster.nodes.iter().map(|n| n.state.clone()).collect();

@@ -47,15 +47,6 @@ async fn raw_url(url: &str) -> ConnectionManager {
     ConnectionManager::new(client).await.unwrap()
 }
 
-/// A Redis of the test's own (its settings change), or `None` (skipped, reason printed).
-fn own_redis(settings: &[&str]) -> Option<LocalRedis> {
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
-        return None;
-    }
-    Some(LocalRedis::start_with(settings).expect("redis-server starts"))
-}
-
 async fn config_set(conn: &mut ConnectionManager, name: &str, value: &str) {
     let _: () = redis::cmd("CONFIG")
         .arg("SET")
@@ -393,11 +384,9 @@ async fn a_config_document_is_a_compare_and_set_shared_and_announced_to_the_othe
 
 #[tokio::test]
 async fn while_redis_is_down_every_unit_is_unavailable_and_recovers_with_it() {
-    if let Some(why) = support::redis::skip_reason(true) {
-        eprintln!("skipped: {why}");
+    let Some(mut redis) = LocalRedis::own(&[]) else {
         return;
-    }
-    let mut redis = LocalRedis::start().expect("redis-server starts");
+    };
     let store = Store::connect_redis(&redis.url(0), &unique_prefix("down"))
         .await
         .unwrap();
@@ -536,7 +525,7 @@ async fn grant_expiry_follows_redis_time_and_a_skewed_node_is_refused() {
 /// accepted. The refusal names the policy and the fix.
 #[tokio::test]
 async fn an_evicting_redis_is_refused_unless_the_operator_accepts_volatile_eviction() {
-    let Some(redis) = own_redis(&["--maxmemory-policy", "allkeys-lru"]) else {
+    let Some(redis) = LocalRedis::own(&["--maxmemory-policy", "allkeys-lru"]) else {
         return;
     };
     let url = redis.url(0);
@@ -635,7 +624,8 @@ async fn a_token_whose_grant_index_is_gone_is_revoked_and_its_revocation_deletes
 /// and a token whose row or grant index was evicted reads as revoked, never as half there.
 #[tokio::test]
 async fn under_accepted_volatile_eviction_config_values_survive_and_evicted_tokens_read_revoked() {
-    let Some(redis) = own_redis(&["--maxmemory", "3mb", "--maxmemory-policy", "volatile-lru"])
+    let Some(redis) =
+        LocalRedis::own(&["--maxmemory", "3mb", "--maxmemory-policy", "volatile-lru"])
     else {
         return;
     };
@@ -762,7 +752,7 @@ async fn slow_log(conn: &mut ConnectionManager) -> Vec<(u64, String)> {
 /// back in the background.
 #[tokio::test]
 async fn a_revoke_all_is_whole_at_once_and_never_holds_redis_long() {
-    let Some(redis) = own_redis(&["--slowlog-log-slower-than", "25000"]) else {
+    let Some(redis) = LocalRedis::own(&["--slowlog-log-slower-than", "25000"]) else {
         return;
     };
     let url = redis.url(0);
@@ -842,7 +832,7 @@ async fn a_revoke_all_is_whole_at_once_and_never_holds_redis_long() {
 /// once the script has ended.
 #[tokio::test]
 async fn a_busy_redis_is_answered_as_unavailable() {
-    let Some(redis) = own_redis(&["--busy-reply-threshold", "100"]) else {
+    let Some(redis) = LocalRedis::own(&["--busy-reply-threshold", "100"]) else {
         return;
     };
     let url = redis.url(0);

@@ -152,6 +152,16 @@ impl LocalRedis {
         panic!("redis-server did not start on a free loopback port in 5 tries");
     }
 
+    /// A Redis of the test's own (its settings change, or what the test does to it would
+    /// disturb the tests beside it), or `None` with the reason the test is skipped printed.
+    pub fn own(extra: &[&str]) -> Option<Self> {
+        if let Some(why) = skip_reason(true) {
+            eprintln!("skipped: {why}");
+            return None;
+        }
+        Some(Self::start_with(extra).expect("redis-server starts"))
+    }
+
     /// The port it listens on (127.0.0.1).
     pub fn port(&self) -> u16 {
         self.port
